@@ -1,0 +1,212 @@
+//! The event envelope of DESIGN.md §2: what travels on NATS and what the school's log stores.
+//!
+//! ```json
+//! {"id":"0192…","province":"dong-thap","district":"tam-nong","school":"thcs-an-hoa","seq":7,
+//!  "type":"activity.recorded","schema":1,"occurred_at":"2018-03-04T17:00:00Z",
+//!  "recorded_at":"2018-03-05T02:14:09.120Z","actor":{"role":"vice_principal","person":"…"},
+//!  "data":{…}}
+//! ```
+//!
+//! `data` is kept as raw JSON in the envelope so that an old schema can be upcast before it is
+//! read into the current [`Event`] types.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::calendar::start_of_local_day;
+use crate::codes::{SchoolRef, Slug};
+use crate::error::DomainError;
+use crate::event::Event;
+use crate::roles::Role;
+use crate::text::{self, MAX_LINE};
+use crate::upcast;
+
+/// Who recorded the fact: their role in the plan and their name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Actor {
+    pub role: Role,
+    pub person: String,
+}
+
+impl Actor {
+    pub fn parse(role: Role, person: &str) -> Result<Self, DomainError> {
+        Ok(Self {
+            role,
+            person: text::required_line("actor.person", person, MAX_LINE)?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Envelope {
+    /// UUIDv7, globally unique; also the `ce-id` and `Nats-Msg-Id` on NATS.
+    pub id: Uuid,
+    pub province: Slug,
+    pub district: Slug,
+    pub school: Slug,
+    /// Per school, from 1, without gaps.
+    pub seq: u64,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub schema: u32,
+    pub occurred_at: DateTime<Utc>,
+    pub recorded_at: DateTime<Utc>,
+    pub actor: Actor,
+    pub data: serde_json::Value,
+}
+
+/// Why bytes could not become an event.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("not an event envelope: {0}")]
+    Json(String),
+    #[error("seq must start at 1, got {0}")]
+    InvalidSeq(u64),
+    #[error("unknown event type {0:?}")]
+    UnknownType(String),
+    #[error("{event_type} schema {schema} is newer than this build understands (at most {max})")]
+    SchemaTooNew {
+        event_type: String,
+        schema: u32,
+        max: u32,
+    },
+    #[error("{event_type} has no upcaster from schema {schema}")]
+    NoUpcaster { event_type: String, schema: u32 },
+    #[error("{event_type} schema {schema} could not be upcast: {reason}")]
+    Upcast {
+        event_type: String,
+        schema: u32,
+        reason: String,
+    },
+    #[error("{event_type} data does not match its schema: {reason}")]
+    Data { event_type: String, reason: String },
+}
+
+impl Envelope {
+    /// Wraps a decided event for the log. `occurred_at` is the start of the fact's local date
+    /// in Vietnam, or `recorded_at` for facts without a date.
+    pub fn seal(
+        school: &SchoolRef,
+        seq: u64,
+        id: Uuid,
+        recorded_at: DateTime<Utc>,
+        actor: Actor,
+        event: &Event,
+    ) -> Self {
+        let occurred_at = event
+            .occurred_on()
+            .map(start_of_local_day)
+            .unwrap_or(recorded_at);
+        Self {
+            id,
+            province: school.province.clone(),
+            district: school.district.clone(),
+            school: school.school.clone(),
+            seq,
+            event_type: event.type_name().to_string(),
+            schema: event.schema(),
+            occurred_at,
+            recorded_at,
+            actor,
+            data: event.to_data(),
+        }
+    }
+
+    /// Parses an envelope from JSON bytes (the body of a NATS message, a row of the log).
+    pub fn parse(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let envelope: Envelope =
+            serde_json::from_slice(bytes).map_err(|e| DecodeError::Json(e.to_string()))?;
+        if envelope.seq == 0 {
+            return Err(DecodeError::InvalidSeq(0));
+        }
+        Ok(envelope)
+    }
+
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("an envelope always serialises")
+    }
+
+    pub fn school_ref(&self) -> SchoolRef {
+        SchoolRef {
+            province: self.province.clone(),
+            district: self.district.clone(),
+            school: self.school.clone(),
+        }
+    }
+
+    /// The event inside, upcast to the current schema of its type.
+    pub fn decode(&self) -> Result<Event, DecodeError> {
+        let data = upcast::upcast(&self.event_type, self.schema, self.data.clone())?;
+        Event::from_data(&self.event_type, data)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::ActivityRetracted;
+
+    #[test]
+    fn seal_parse_decode_round_trip() {
+        let school = SchoolRef::parse("dong-thap", "tam-nong", "thcs-an-hoa").unwrap();
+        let event = Event::ActivityRetracted(ActivityRetracted {
+            activity_id: Uuid::nil(),
+            reason: "Trùng".into(),
+        });
+        let at = DateTime::parse_from_rfc3339("2018-03-05T02:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let actor = Actor::parse(Role::VicePrincipal, "Nguyễn Thị Hồng").unwrap();
+        let env = Envelope::seal(&school, 3, Uuid::nil(), at, actor, &event);
+        let json = env.to_json();
+        let text = String::from_utf8(json.clone()).unwrap();
+        assert!(text.contains(r#""type":"activity.retracted""#), "{text}");
+        assert!(text.contains(r#""schema":1"#), "{text}");
+        let back = Envelope::parse(&json).unwrap();
+        assert_eq!(back, env);
+        assert_eq!(back.decode().unwrap(), event);
+        assert_eq!(
+            back.occurred_at, at,
+            "no business date: occurred when recorded"
+        );
+    }
+
+    #[test]
+    fn bad_envelopes_are_refused_with_a_reason() {
+        assert!(matches!(
+            Envelope::parse(b"{not json"),
+            Err(DecodeError::Json(_))
+        ));
+        let mut v: serde_json::Value = serde_json::json!({
+            "id": Uuid::nil(), "province": "dong-thap", "district": "tam-nong",
+            "school": "Bad School", "seq": 1, "type": "activity.retracted", "schema": 1,
+            "occurred_at": "2018-01-01T00:00:00Z", "recorded_at": "2018-01-01T00:00:00Z",
+            "actor": {"role": "principal", "person": "A"}, "data": {}
+        });
+        let err = Envelope::parse(&serde_json::to_vec(&v).unwrap()).unwrap_err();
+        assert!(
+            matches!(err, DecodeError::Json(ref m) if m.contains("school") || m.contains("code")),
+            "{err}"
+        );
+        v["school"] = "thcs-an-hoa".into();
+        v["schema"] = 9.into();
+        let env = Envelope::parse(&serde_json::to_vec(&v).unwrap()).unwrap();
+        assert!(matches!(
+            env.decode(),
+            Err(DecodeError::SchemaTooNew {
+                schema: 9,
+                max: 1,
+                ..
+            })
+        ));
+        v["schema"] = 1.into();
+        let env = Envelope::parse(&serde_json::to_vec(&v).unwrap()).unwrap();
+        assert!(matches!(env.decode(), Err(DecodeError::Data { .. })));
+        v["seq"] = 0.into();
+        assert_eq!(
+            Envelope::parse(&serde_json::to_vec(&v).unwrap()),
+            Err(DecodeError::InvalidSeq(0))
+        );
+    }
+}

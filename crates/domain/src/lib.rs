@@ -1,0 +1,35 @@
+//! The domain of truyenthong: communication on education and training by the schools of a
+//! district, as plan No. 114/KH-THCSAH of THCS An Hòa lays it out.
+//!
+//! Everything here is pure: no async, no I/O, no clock, no randomness. Services generate ids
+//! and read the clock, then call [`decide`](school::decide) to turn a [`Command`] into
+//! [`Event`]s (or refuse it with a [`DomainError`] that names the field and the rule), store
+//! and publish those events, and [`apply`](school::SchoolState::apply) them to fold state.
+//!
+//! This crate owns one wire format on purpose: the JSON of the event [`Envelope`] and its
+//! `data`, because events are the domain's permanent facts and their schema versions and
+//! upcasting are domain decisions. Protobuf lives only in `wire`.
+
+pub mod calendar;
+pub mod codes;
+pub mod command;
+pub mod envelope;
+pub mod error;
+pub mod event;
+pub mod money;
+pub mod plan;
+pub mod roles;
+pub mod school;
+pub mod text;
+pub mod upcast;
+
+pub use calendar::{DateRange, Period};
+pub use codes::{SchoolRef, Slug};
+pub use command::Command;
+pub use envelope::{Actor, DecodeError, Envelope};
+pub use error::{DomainError, ErrorKind, Rule, Warning};
+pub use event::Event;
+pub use money::Vnd;
+pub use plan::Plan;
+pub use roles::{Channel, ContentArea, Role};
+pub use school::{Decision, DecisionContext, SchoolState, decide};
