@@ -77,7 +77,7 @@ impl fmt::Display for Vnd {
         let digits = self.0.to_string();
         let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 3);
         for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 out.push('.');
             }
             out.push(c);
