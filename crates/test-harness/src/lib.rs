@@ -1,0 +1,27 @@
+//! Real external services for integration tests — never mocks.
+//!
+//! The system under test talks to NATS JetStream and PostgreSQL, and the behaviour we care
+//! about (redelivery, deduplication, reconnects after a server restart, constraint violations,
+//! transactions) lives in those servers, not in our code. So tests run against the real
+//! programs, started here on free loopback ports with throwaway data directories:
+//!
+//! * [`NatsServer`] — a `nats-server` with JetStream, stoppable, killable and restartable on
+//!   the same port and store so tests can exercise outages and recovery.
+//! * [`Postgres`] — a throwaway PostgreSQL cluster (or the server named by `DATABASE_URL`),
+//!   handing out a fresh database per test.
+//! * [`free_port`] and [`wait_until`] — small helpers the above use and tests may reuse.
+//!
+//! Every handle cleans up on `Drop` (the process is killed, the temporary directory removed),
+//! and when a test panics the tail of the server's log is printed to stderr to help diagnose it.
+//! `cargo xtask test` installs the programs these need (`nats-server`, PostgreSQL).
+
+mod nats;
+mod ports;
+mod postgres;
+mod process;
+mod wait;
+
+pub use nats::NatsServer;
+pub use ports::free_port;
+pub use postgres::Postgres;
+pub use wait::wait_until;
