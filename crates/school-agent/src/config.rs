@@ -1,0 +1,139 @@
+//! The agent's configuration: a typed struct read from a TOML file, overridden by environment
+//! variables `TRUYENTHONG_AGENT__<SECTION>__<KEY>` (e.g. `TRUYENTHONG_AGENT__NATS__URL`).
+//!
+//! See `deploy/agent.example.toml` for every setting with its default.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use domain::SchoolRef;
+use event_bus::connect::NatsSettings;
+use event_bus::subjects::SchoolAddress;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub school: SchoolSettings,
+    pub storage: StorageSettings,
+    #[serde(default)]
+    pub grpc: GrpcSettings,
+    pub nats: NatsSettings,
+    #[serde(default)]
+    pub relay: RelaySettings,
+}
+
+/// Which school this agent records for.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SchoolSettings {
+    pub province: String,
+    pub district: String,
+    pub code: String,
+    /// The school's name, for logs and status ("Trường THCS An Hòa").
+    #[serde(default)]
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct StorageSettings {
+    /// The SQLite file of the school's log.
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct GrpcSettings {
+    /// Where staff's clients connect. The office PC's loopback by default.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+}
+
+impl Default for GrpcSettings {
+    fn default() -> Self {
+        Self { listen: default_listen() }
+    }
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 50051))
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RelaySettings {
+    /// Outbox entries published per round.
+    #[serde(default = "default_batch")]
+    pub batch_size: u32,
+    /// How long to wait for each JetStream acknowledgement.
+    #[serde(default = "default_ack_timeout_ms")]
+    pub ack_timeout_ms: u64,
+    /// The longest pause between retries while NATS is unreachable.
+    #[serde(default = "default_max_backoff_ms")]
+    pub max_backoff_ms: u64,
+    /// Create the district stream if missing. For development and demos only: in production
+    /// the district owns its stream and a school's NATS user may not create it.
+    #[serde(default)]
+    pub ensure_stream: bool,
+}
+
+impl Default for RelaySettings {
+    fn default() -> Self {
+        Self {
+            batch_size: default_batch(),
+            ack_timeout_ms: default_ack_timeout_ms(),
+            max_backoff_ms: default_max_backoff_ms(),
+            ensure_stream: false,
+        }
+    }
+}
+
+fn default_batch() -> u32 {
+    256
+}
+fn default_ack_timeout_ms() -> u64 {
+    5_000
+}
+fn default_max_backoff_ms() -> u64 {
+    30_000
+}
+
+impl RelaySettings {
+    pub fn ack_timeout(&self) -> Duration {
+        Duration::from_millis(self.ack_timeout_ms)
+    }
+    pub fn max_backoff(&self) -> Duration {
+        Duration::from_millis(self.max_backoff_ms)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("cannot read the configuration: {0}")]
+    Load(#[from] config::ConfigError),
+    #[error("invalid school address in the configuration: {0}")]
+    School(String),
+}
+
+impl Settings {
+    /// Reads `file` (if given) and the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, SettingsError> {
+        let mut builder = config::Config::builder();
+        if let Some(file) = file {
+            builder = builder.add_source(config::File::from(file).format(config::FileFormat::Toml));
+        }
+        let settings: Settings = builder
+            .add_source(config::Environment::with_prefix("TRUYENTHONG_AGENT").separator("__").try_parsing(true))
+            .build()?
+            .try_deserialize()?;
+        settings.school_ref()?;
+        Ok(settings)
+    }
+
+    pub fn school_ref(&self) -> Result<SchoolRef, SettingsError> {
+        let s = &self.school;
+        SchoolRef::parse(&s.province, &s.district, &s.code).map_err(|e| SettingsError::School(e.to_string()))
+    }
+
+    pub fn school_address(&self) -> Result<SchoolAddress, SettingsError> {
+        let s = &self.school;
+        SchoolAddress::parse(&s.province, &s.district, &s.code).map_err(|e| SettingsError::School(e.to_string()))
+    }
+}

@@ -1,0 +1,118 @@
+//! The school agent: one per school, on the school office's PC, which is often offline.
+//!
+//! It records the school's plan, duties, activities, citizen feedback, press issues,
+//! nominations and budget as events in its own SQLite log ([`store`]), decided one batch at a
+//! time by a single writer ([`writer`]); serves gRPC to the school's staff ([`service`]); and
+//! publishes its events to NATS JetStream through an outbox ([`relay`]), answering the
+//! district's re-send requests over the same outbound connection ([`resend`]).
+//!
+//! [`run`] wires these together on an already-bound listener, so tests start the real agent
+//! on port 0; `main.rs` only reads the configuration and sets up tracing.
+
+pub mod config;
+pub mod relay;
+pub mod resend;
+pub mod service;
+pub mod store;
+pub mod writer;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use async_nats::jetstream;
+use event_bus::subjects::inbox_prefix;
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, broadcast};
+use tokio_stream::wrappers::TcpListenerStream;
+use tracing::{info, warn};
+
+use crate::config::Settings;
+use crate::relay::Relay;
+use crate::resend::Resender;
+use crate::store::Store;
+
+/// Runs the agent until `shutdown` resolves, then stops gracefully: the gRPC server stops
+/// taking calls, the writer answers what it already took, the relay and re-sender stop
+/// between batches, and the NATS client flushes.
+pub async fn run(settings: Settings, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    let school = settings.school_ref()?;
+    let address = settings.school_address()?;
+    let store = Store::open(&settings.storage.path).await.context("opening the school's log")?;
+    let wakeup = Arc::new(Notify::new());
+    let (writer, writer_task) = writer::start(&store, school.clone(), wakeup.clone()).await.context("loading the school's log")?;
+
+    // Connecting never waits for the network: the client retries in the background.
+    let client = event_bus::connect::connect(&settings.nats, Some(inbox_prefix(&address)))
+        .await
+        .context("configuring the NATS connection")?;
+    let js = jetstream::new(client.clone());
+    let (stop_tx, _) = broadcast::channel::<()>(1);
+    let mut tasks = tokio::task::JoinSet::new();
+
+    if settings.relay.ensure_stream {
+        let js = js.clone();
+        let (province, district) = (address.province().to_string(), address.district().to_string());
+        let mut stop = stop_tx.subscribe();
+        tasks.spawn(async move {
+            let mut failures = 0;
+            loop {
+                match event_bus::stream::ensure_district_stream(&js, &province, &district).await {
+                    Ok(_) => break,
+                    Err(e) => {
+                        failures += 1;
+                        warn!(error = %e, "cannot ensure the district stream yet");
+                        tokio::select! {
+                            _ = tokio::time::sleep(relay::backoff(failures, std::time::Duration::from_secs(10))) => {}
+                            _ = stop.recv() => break,
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    let relay = Relay {
+        store: store.clone(),
+        jetstream: js.clone(),
+        school: address.clone(),
+        settings: settings.relay.clone(),
+        wakeup,
+    };
+    tasks.spawn(relay.run(stop_tx.subscribe()));
+
+    let resender = Resender::new(store.clone(), js.clone(), address.clone(), settings.relay.clone());
+    {
+        let client = client.clone();
+        let address = address.clone();
+        let stop = stop_tx.subscribe();
+        tasks.spawn(async move {
+            let handler = |request| {
+                let resender = resender.clone();
+                async move { resender.handle(request).await }
+            };
+            if let Err(e) = event_bus::replay::serve_replay_requests(&client, &address, handler, stop).await {
+                warn!(error = %e, "re-send requests are not served");
+            }
+        });
+    }
+
+    let local = listener.local_addr().context("reading the gRPC address")?;
+    info!(school = %school, grpc = %local, nats = %settings.nats.url, "school agent started");
+    let service = service::SchoolAgentService::new(writer, store.clone(), client.clone(), school.clone());
+    let serve = service::serve(service, TcpListenerStream::new(listener), shutdown).await;
+
+    info!("stopping the school agent");
+    let _ = stop_tx.send(());
+    // The server is done and has dropped its writer handles; the writer finishes its batch.
+    writer_task.await.context("the writer task panicked")?;
+    while let Some(joined) = tasks.join_next().await {
+        joined.context("a background task panicked")?;
+    }
+    if let Err(e) = client.flush().await {
+        warn!(error = %e, "could not flush NATS on shutdown");
+    }
+    store.close().await;
+    info!("school agent stopped");
+    serve
+}

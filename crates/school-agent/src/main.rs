@@ -1,0 +1,54 @@
+//! `school-agent`: runs one school's agent. See the crate docs and `README.md`.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Parser;
+use school_agent::config::Settings;
+use tracing_subscriber::EnvFilter;
+
+#[derive(Debug, Parser)]
+#[command(name = "school-agent", about = "Sổ truyền thông của trường: ghi nhận tại trường, gửi về Phòng GD-ĐT khi có mạng")]
+struct Args {
+    /// The TOML configuration file (see deploy/agent.example.toml).
+    #[arg(short, long, env = "TRUYENTHONG_AGENT_CONFIG")]
+    config: Option<PathBuf>,
+    /// Log as JSON lines instead of human-readable text.
+    #[arg(long)]
+    json_logs: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    if args.json_logs {
+        tracing_subscriber::fmt().with_env_filter(filter).json().init();
+    } else {
+        tracing_subscriber::fmt().with_env_filter(filter).init();
+    }
+    let settings = Settings::load(args.config.as_deref()).context("loading the configuration")?;
+    let listener = tokio::net::TcpListener::bind(settings.grpc.listen)
+        .await
+        .with_context(|| format!("binding gRPC on {}", settings.grpc.listen))?;
+    school_agent::run(settings, listener, shutdown_signal()).await
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

@@ -1,0 +1,141 @@
+//! The relay: publishes the outbox to JetStream in seq order, whenever the network allows.
+//!
+//! It reads the oldest unsent entries, publishes them pipelined with their CloudEvents headers
+//! and `Nats-Msg-Id`, and marks sent only the prefix JetStream acknowledged
+//! ([`event_bus::publish::publish_in_order`]). On any failure it backs off exponentially up to
+//! `max_backoff` and tries again — for days if a school is offline that long — then resumes
+//! from the first unacknowledged entry. Nothing here holds state that a restart would lose:
+//! the outbox in SQLite is the whole truth.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream;
+use bytes::Bytes;
+use chrono::Utc;
+use event_bus::headers::{CloudEventHeaders, source_for};
+use event_bus::publish::{OutgoingEvent, publish_in_order};
+use event_bus::subjects::{SchoolAddress, events_subject};
+use tokio::sync::{Notify, broadcast};
+use tracing::{debug, error, info, warn};
+
+use crate::config::RelaySettings;
+use crate::store::{Store, StoredEvent};
+
+/// Turns a stored event into what goes on the wire. The body is the stored JSON, byte for byte.
+pub fn outgoing(school: &SchoolAddress, stored: &StoredEvent) -> OutgoingEvent {
+    OutgoingEvent {
+        subject: events_subject(school),
+        headers: CloudEventHeaders {
+            id: stored.envelope.id,
+            source: source_for(school),
+            event_type: stored.envelope.event_type.clone(),
+            time: stored.envelope.occurred_at,
+        },
+        body: Bytes::from(stored.body.clone()),
+        seq: stored.seq,
+    }
+}
+
+/// The delay before retry number `failures` (1-based): 250 ms doubling up to `max`.
+pub fn backoff(failures: u32, max: Duration) -> Duration {
+    let exp = failures.saturating_sub(1).min(16);
+    Duration::from_millis(250u64.saturating_mul(1 << exp)).min(max)
+}
+
+#[derive(Debug)]
+pub struct Relay {
+    pub store: Store,
+    pub jetstream: jetstream::Context,
+    pub school: SchoolAddress,
+    pub settings: RelaySettings,
+    /// Poked by the writer after each commit.
+    pub wakeup: Arc<Notify>,
+}
+
+impl Relay {
+    pub async fn run(self, mut shutdown: broadcast::Receiver<()>) {
+        info!(school = %self.school, "relay started");
+        let mut failures: u32 = 0;
+        loop {
+            let delay = match self.publish_once().await {
+                Ok(0) => {
+                    failures = 0;
+                    // Idle: wait for the writer, with a periodic look in case a poke was missed.
+                    tokio::select! {
+                        _ = self.wakeup.notified() => continue,
+                        _ = tokio::time::sleep(Duration::from_secs(30)) => continue,
+                        _ = shutdown.recv() => break,
+                    }
+                }
+                Ok(_) => {
+                    failures = 0;
+                    continue;
+                }
+                Err(()) => {
+                    failures = failures.saturating_add(1);
+                    backoff(failures, self.settings.max_backoff())
+                }
+            };
+            debug!(failures, delay_ms = delay.as_millis() as u64, "relay backing off");
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = shutdown.recv() => break,
+            }
+        }
+        info!(school = %self.school, "relay stopped");
+    }
+
+    /// Publishes one batch. `Ok(n)`: n events acknowledged (0 = nothing to send);
+    /// `Err(())`: a failure, already logged and recorded, so back off.
+    async fn publish_once(&self) -> Result<usize, ()> {
+        let batch = match self.store.unsent(self.settings.batch_size).await {
+            Ok(batch) => batch,
+            Err(e) => {
+                error!(error = %e, "relay cannot read the outbox");
+                return Err(());
+            }
+        };
+        let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
+            return Ok(0);
+        };
+        let (first_seq, last_seq) = (first.seq, last.seq);
+        let events: Vec<OutgoingEvent> = batch.iter().map(|s| outgoing(&self.school, s)).collect();
+        let outcome = publish_in_order(&self.jetstream, &events, self.settings.ack_timeout()).await;
+        let now = Utc::now();
+        if outcome.acked > 0 {
+            let acked_last = events[outcome.acked - 1].seq;
+            if let Err(e) = self.store.mark_sent(first_seq, acked_last, now).await {
+                // Published but not marked: the entries go out again and are deduplicated.
+                error!(error = %e, first_seq, last_seq = acked_last, "relay cannot mark entries sent");
+                return Err(());
+            }
+            debug!(first_seq, last_seq = acked_last, duplicates = outcome.duplicates, "published");
+        }
+        match outcome.error {
+            None => Ok(outcome.acked),
+            Some(err) => {
+                warn!(error = %err, first_seq, last_seq, acked = outcome.acked, "relay could not publish; will retry");
+                let unsent_from = first_seq + outcome.acked as u64;
+                if let Err(e) = self.store.record_failure(unsent_from, last_seq, &err.to_string(), now).await {
+                    error!(error = %e, "relay cannot record its failure");
+                }
+                if outcome.acked > 0 { Ok(outcome.acked) } else { Err(()) }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_then_caps() {
+        let max = Duration::from_secs(30);
+        assert_eq!(backoff(1, max), Duration::from_millis(250));
+        assert_eq!(backoff(2, max), Duration::from_millis(500));
+        assert_eq!(backoff(5, max), Duration::from_secs(4));
+        assert_eq!(backoff(40, max), max);
+    }
+}

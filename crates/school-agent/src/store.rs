@@ -1,0 +1,253 @@
+//! The school's log on disk: one SQLite file in WAL mode holding the events and the outbox.
+//!
+//! Two kinds of connection, on purpose:
+//! - one **writer** connection, owned by [`crate::writer`], with `synchronous = FULL`: in WAL
+//!   mode that fsyncs the WAL at every commit, so an OK to a command survives a power cut,
+//!   not only a process kill;
+//! - a small **pool** for everything else (reads for gRPC and the relay, and the relay's
+//!   "mark sent"), with `synchronous = NORMAL`: losing a "sent" mark in a power cut only means
+//!   the event is published again, and both JetStream (`Nats-Msg-Id`) and the aggregator
+//!   (`(school, seq)`) drop the duplicate.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use domain::Envelope;
+use futures::TryStreamExt;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Connection, Row, SqliteConnection, SqlitePool};
+
+/// Errors of the log. Everything here is "storage unavailable" to a caller: the disk, the file
+/// or a corrupt row — none of them is the caller's input.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the school's log at {path}: {source}")]
+    Open { path: String, source: sqlx::Error },
+    #[error("cannot migrate the school's log: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("the school's log failed: {0}")]
+    Sql(#[from] sqlx::Error),
+    #[error("event seq {seq} in the log is unreadable: {reason}")]
+    Corrupt { seq: i64, reason: String },
+}
+
+/// A stored event: its seq and the exact JSON body that is published.
+#[derive(Debug, Clone)]
+pub struct StoredEvent {
+    pub seq: u64,
+    pub envelope: Envelope,
+    pub body: String,
+}
+
+/// Delivery figures for `GetStatus`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutboxStatus {
+    pub head_seq: u64,
+    pub last_published_seq: u64,
+    pub backlog: u64,
+    pub last_publish_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+}
+
+/// The log: a read/write pool plus the options to open the single writer connection.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: SqlitePool,
+    writer_options: SqliteConnectOptions,
+}
+
+fn options(path: &Path) -> Result<SqliteConnectOptions, StoreError> {
+    let url = format!("sqlite://{}", path.display());
+    let opts = SqliteConnectOptions::from_str(&url)
+        .map_err(|source| StoreError::Open { path: path.display().to_string(), source })?;
+    Ok(opts
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .busy_timeout(Duration::from_secs(10))
+        .foreign_keys(true))
+}
+
+impl Store {
+    /// Opens (creating if needed) and migrates the log at `path`.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Open {
+                path: path.display().to_string(),
+                source: sqlx::Error::Io(e),
+            })?;
+        }
+        let base = options(path)?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(base.clone().synchronous(SqliteSynchronous::Normal))
+            .await
+            .map_err(|source| StoreError::Open { path: path.display().to_string(), source })?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Self { pool, writer_options: base.synchronous(SqliteSynchronous::Full) })
+    }
+
+    /// Opens the one connection that appends events (see the module doc for why it is apart).
+    pub async fn writer_connection(&self) -> Result<SqliteConnection, StoreError> {
+        Ok(SqliteConnection::connect_with(&self.writer_options).await?)
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Calls `each` on every event in seq order, streaming rather than loading the whole log.
+    pub async fn for_each_event(
+        &self,
+        mut each: impl FnMut(StoredEvent) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut rows = sqlx::query("SELECT seq, envelope FROM events ORDER BY seq").fetch(&self.pool);
+        while let Some(row) = rows.try_next().await? {
+            each(stored_event(&row)?)?;
+        }
+        Ok(())
+    }
+
+    /// Up to `limit` events from `from_seq` on.
+    pub async fn events_from(&self, from_seq: u64, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
+        self.events_between(from_seq, u64::MAX, limit).await
+    }
+
+    /// Up to `limit` events with `from_seq <= seq <= to_seq`.
+    pub async fn events_between(
+        &self,
+        from_seq: u64,
+        to_seq: u64,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows = sqlx::query("SELECT seq, envelope FROM events WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?")
+            .bind(to_i64(from_seq))
+            .bind(to_i64(to_seq))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(stored_event).collect()
+    }
+
+    /// The oldest unsent outbox entries, in seq order.
+    pub async fn unsent(&self, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT e.seq, e.envelope FROM outbox o JOIN events e ON e.seq = o.seq \
+             WHERE o.sent_at IS NULL ORDER BY o.seq LIMIT ?",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(stored_event).collect()
+    }
+
+    /// Marks outbox entries `first..=last` sent at `at`: JetStream has acknowledged them.
+    pub async fn mark_sent(&self, first: u64, last: u64, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let at = at.to_rfc3339();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE outbox SET sent_at = ?, attempts = attempts + 1 WHERE seq >= ? AND seq <= ? AND sent_at IS NULL")
+            .bind(&at)
+            .bind(to_i64(first))
+            .bind(to_i64(last))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE relay_state SET last_publish_at = ?, last_error = NULL WHERE id = 1")
+            .bind(&at)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records why the last publish attempt failed, and counts the attempt on the entries.
+    pub async fn record_failure(&self, first: u64, last: u64, error: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE outbox SET attempts = attempts + 1 WHERE seq >= ? AND seq <= ? AND sent_at IS NULL")
+            .bind(to_i64(first))
+            .bind(to_i64(last))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE relay_state SET last_error = ?, last_error_at = ? WHERE id = 1")
+            .bind(error)
+            .bind(at.to_rfc3339())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Head of the log, delivery position and backlog.
+    pub async fn outbox_status(&self) -> Result<OutboxStatus, StoreError> {
+        let row = sqlx::query(
+            "SELECT \
+               (SELECT COALESCE(MAX(seq), 0) FROM events) AS head, \
+               (SELECT MIN(seq) FROM outbox WHERE sent_at IS NULL) AS first_unsent, \
+               (SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL) AS backlog, \
+               last_publish_at, last_error \
+             FROM relay_state WHERE id = 1",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let head: i64 = row.try_get("head")?;
+        let first_unsent: Option<i64> = row.try_get("first_unsent")?;
+        let backlog: i64 = row.try_get("backlog")?;
+        let last_publish_at: Option<String> = row.try_get("last_publish_at")?;
+        let last_error: Option<String> = row.try_get("last_error")?;
+        let head = from_i64(head);
+        Ok(OutboxStatus {
+            head_seq: head,
+            last_published_seq: first_unsent.map(|s| from_i64(s).saturating_sub(1)).unwrap_or(head),
+            backlog: from_i64(backlog),
+            last_publish_at: last_publish_at
+                .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+                .map(|t| t.with_timezone(&Utc)),
+            last_error,
+        })
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Appends envelopes and their outbox entries in one transaction on the writer connection.
+/// The caller has checked the seqs follow the head; the primary key refuses a reused seq.
+pub async fn append(conn: &mut SqliteConnection, envelopes: &[(Envelope, String)]) -> Result<(), StoreError> {
+    let mut tx = conn.begin().await?;
+    for (envelope, body) in envelopes {
+        let recorded_at = envelope.recorded_at.to_rfc3339();
+        sqlx::query("INSERT INTO events (seq, id, type, recorded_at, envelope) VALUES (?, ?, ?, ?, ?)")
+            .bind(to_i64(envelope.seq))
+            .bind(envelope.id.to_string())
+            .bind(&envelope.event_type)
+            .bind(&recorded_at)
+            .bind(body)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO outbox (seq, enqueued_at) VALUES (?, ?)")
+            .bind(to_i64(envelope.seq))
+            .bind(&recorded_at)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+fn stored_event(row: &sqlx::sqlite::SqliteRow) -> Result<StoredEvent, StoreError> {
+    let seq: i64 = row.try_get("seq")?;
+    let body: String = row.try_get("envelope")?;
+    let envelope = Envelope::parse(body.as_bytes())
+        .map_err(|e| StoreError::Corrupt { seq, reason: e.to_string() })?;
+    Ok(StoredEvent { seq: from_i64(seq), envelope, body })
+}
+
+/// SQLite integers are i64; seqs never come near the limit, saturate rather than wrap.
+fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn from_i64(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}

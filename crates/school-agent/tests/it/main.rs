@@ -1,0 +1,8 @@
+//! The school agent against a real nats-server (JetStream), real SQLite, real processes.
+#![allow(clippy::unwrap_used)]
+
+mod bad_input;
+mod delivery;
+mod faults;
+mod resend;
+mod support;
