@@ -1,0 +1,398 @@
+//! Connecting to NATS the way a school office PC (and the district server) needs to.
+//!
+//! A school PC may boot without network and stay offline for days; recording must go on
+//! regardless (DESIGN invariant 2) and the outbox relay publishes when it can. So the
+//! connection is made in the background (`retry_on_initial_connect`): [`connect`] returns a
+//! client at once even when the server is unreachable, and that client reconnects forever
+//! with a capped exponential backoff. Connection changes are logged with `tracing`, since
+//! "which schools are offline" is something the district asks about.
+//!
+//! Settings are plain serde data so they can live in each binary's configuration file;
+//! secrets are [`SecretString`]s and never show in `Debug` output or logs.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use async_nats::{Client, ConnectOptions, Event, ServerAddr};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// Delay before the first reconnect attempt after the first has failed.
+pub const RECONNECT_BASE_DELAY: Duration = Duration::from_millis(100);
+/// Longest delay between two reconnect attempts. Ten seconds keeps an idle school PC's
+/// retries negligible while it is offline, yet reconnects it soon after the network returns.
+pub const RECONNECT_MAX_DELAY: Duration = Duration::from_secs(10);
+/// How often the client pings the server. Two unanswered pings mark the connection dead,
+/// so a half-open connection (a dropped VPN, a sleeping router) is noticed within about
+/// a minute rather than the default two or more.
+pub const PING_INTERVAL: Duration = Duration::from_secs(20);
+
+/// How to reach and authenticate to NATS.
+#[derive(Debug, Clone, Deserialize)]
+pub struct NatsSettings {
+    /// Server URL, e.g. `nats://district.example:4222` or `tls://…`; several may be given
+    /// separated by commas.
+    pub url: String,
+    /// Connection name shown by the server's monitoring (e.g. the school address).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// A `.creds` file (JWT + NKey seed). Excludes user/password and token.
+    #[serde(default)]
+    pub credentials_file: Option<PathBuf>,
+    /// User name; requires `password`.
+    #[serde(default)]
+    pub user: Option<String>,
+    /// Password; requires `user`.
+    #[serde(default)]
+    pub password: Option<SecretString>,
+    /// Token authentication. Excludes user/password and credentials file.
+    #[serde(default)]
+    pub token: Option<SecretString>,
+    /// TLS settings.
+    #[serde(default)]
+    pub tls: Option<TlsSettings>,
+}
+
+/// TLS settings.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct TlsSettings {
+    /// PEM file of extra root certificates to trust (e.g. the district's own CA).
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// PEM client certificate, for mutual TLS; requires `client_key`.
+    #[serde(default)]
+    pub client_cert: Option<PathBuf>,
+    /// PEM client key; requires `client_cert`.
+    #[serde(default)]
+    pub client_key: Option<PathBuf>,
+    /// Refuse to connect without TLS.
+    #[serde(default)]
+    pub required: bool,
+}
+
+impl NatsSettings {
+    /// Settings with only a URL: no authentication, no TLS.
+    pub fn new(url: impl Into<String>) -> Self {
+        NatsSettings {
+            url: url.into(),
+            name: None,
+            credentials_file: None,
+            user: None,
+            password: None,
+            token: None,
+            tls: None,
+        }
+    }
+
+    /// Checks the settings for contradictions and missing halves, without touching the
+    /// network or the file system.
+    pub fn validate(&self) -> Result<(), ConnectError> {
+        self.server_addrs().map(|_| ())?;
+        let invalid = |message: &str| Err(ConnectError::InvalidSettings(message.to_owned()));
+        match (&self.user, &self.password) {
+            (Some(user), _) if user.is_empty() => return invalid("nats.user is empty"),
+            (Some(_), None) => return invalid("nats.user is set but nats.password is not"),
+            (None, Some(_)) => return invalid("nats.password is set but nats.user is not"),
+            _ => {}
+        }
+        if let Some(token) = &self.token
+            && token.expose_secret().is_empty()
+        {
+            return invalid("nats.token is empty");
+        }
+        let methods = [
+            self.credentials_file
+                .is_some()
+                .then_some("nats.credentials_file"),
+            self.user.is_some().then_some("nats.user/nats.password"),
+            self.token.is_some().then_some("nats.token"),
+        ];
+        let chosen: Vec<&str> = methods.into_iter().flatten().collect();
+        if chosen.len() > 1 {
+            return Err(ConnectError::InvalidSettings(format!(
+                "choose one authentication method, not {}",
+                chosen.join(" and ")
+            )));
+        }
+        if let Some(path) = &self.credentials_file
+            && path.as_os_str().is_empty()
+        {
+            return invalid("nats.credentials_file is empty");
+        }
+        if let Some(tls) = &self.tls {
+            match (&tls.client_cert, &tls.client_key) {
+                (Some(_), None) => {
+                    return invalid("nats.tls.client_cert is set but nats.tls.client_key is not");
+                }
+                (None, Some(_)) => {
+                    return invalid("nats.tls.client_key is set but nats.tls.client_cert is not");
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn server_addrs(&self) -> Result<Vec<ServerAddr>, ConnectError> {
+        let urls: Vec<&str> = self
+            .url
+            .split(',')
+            .map(str::trim)
+            .filter(|url| !url.is_empty())
+            .collect();
+        if urls.is_empty() {
+            return Err(ConnectError::InvalidSettings("nats.url is empty".into()));
+        }
+        urls.into_iter()
+            .map(|url| {
+                url.parse::<ServerAddr>().map_err(|err| {
+                    ConnectError::InvalidSettings(format!("nats.url {url:?} is invalid: {err}"))
+                })
+            })
+            .collect()
+    }
+}
+
+/// Why [`connect`] failed. Because the first connection is made in the background, these are
+/// all problems of the settings or of local files; being offline is not an error here (see
+/// the tracing output and [`Client::connection_state`]).
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// The settings contradict themselves or miss a half: fix the configuration.
+    #[error("invalid NATS settings: {0}")]
+    InvalidSettings(String),
+    /// A credentials, certificate or key file could not be read.
+    #[error("cannot read {what} {path}: {source}")]
+    File {
+        /// Which file it is (e.g. "credentials file").
+        what: &'static str,
+        /// Its path.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// async-nats refused the options (e.g. an unusable TLS setup).
+    #[error("cannot set up the NATS connection: {0}")]
+    Client(#[source] async_nats::ConnectError),
+}
+
+/// The capped exponential backoff between reconnect attempts: none before the first,
+/// then 100 ms, 200 ms, 400 ms … up to [`RECONNECT_MAX_DELAY`].
+pub fn reconnect_delay(attempts: usize) -> Duration {
+    if attempts <= 1 {
+        return Duration::ZERO;
+    }
+    let exponent = u32::try_from(attempts - 2).unwrap_or(u32::MAX).min(16);
+    RECONNECT_BASE_DELAY
+        .saturating_mul(1 << exponent)
+        .min(RECONNECT_MAX_DELAY)
+}
+
+fn readable(what: &'static str, path: &Path) -> Result<(), ConnectError> {
+    std::fs::metadata(path)
+        .and_then(|meta| {
+            if meta.is_file() {
+                Ok(())
+            } else {
+                Err(std::io::Error::other("not a regular file"))
+            }
+        })
+        .map_err(|source| ConnectError::File {
+            what,
+            path: path.to_owned(),
+            source,
+        })
+}
+
+async fn log_event(event: Event) {
+    match event {
+        Event::Connected => tracing::info!("NATS connected"),
+        Event::Disconnected => {
+            tracing::warn!("NATS disconnected; reconnecting in the background")
+        }
+        Event::LameDuckMode => {
+            tracing::warn!("NATS server entered lame duck mode")
+        }
+        Event::Draining => tracing::info!("NATS connection draining"),
+        Event::Closed => tracing::info!("NATS connection closed"),
+        Event::SlowConsumer(sid) => {
+            tracing::warn!(sid, "NATS slow consumer: messages dropped")
+        }
+        Event::ServerError(err) => {
+            tracing::warn!(error = %err, "NATS server error")
+        }
+        Event::ClientError(err) => {
+            tracing::warn!(error = %err, "NATS client error")
+        }
+    }
+}
+
+/// Connects in the background and returns the client at once.
+///
+/// * The first connection is retried in the background, so a school whose network is down
+///   at boot still starts; until it connects, publishes wait in the client's buffer and
+///   requests time out.
+/// * Reconnects are unlimited, with [`reconnect_delay`] between attempts.
+/// * `inbox_prefix` (a school passes [`crate::subjects::inbox_prefix`]) replaces `_INBOX`,
+///   so replies — JetStream acks included — arrive on subjects its NATS user may be limited
+///   to.
+/// * Connection events are logged with `tracing`: connects at info, disconnects and errors
+///   at warn. An authentication failure shows up there as a repeated client error, since
+///   the client keeps retrying.
+///
+/// Fails only on invalid settings or unreadable files.
+pub async fn connect(
+    settings: &NatsSettings,
+    inbox_prefix: Option<String>,
+) -> Result<Client, ConnectError> {
+    settings.validate()?;
+    let addrs = settings.server_addrs()?;
+
+    let mut options = match &settings.credentials_file {
+        Some(path) => {
+            readable("credentials file", path)?;
+            ConnectOptions::with_credentials_file(path)
+                .await
+                .map_err(|source| ConnectError::File {
+                    what: "credentials file",
+                    path: path.clone(),
+                    source,
+                })?
+        }
+        None => ConnectOptions::new(),
+    };
+    if let (Some(user), Some(password)) = (&settings.user, &settings.password) {
+        options = options.user_and_password(user.clone(), password.expose_secret().to_owned());
+    }
+    if let Some(token) = &settings.token {
+        options = options.token(token.expose_secret().to_owned());
+    }
+    if let Some(tls) = &settings.tls {
+        if let Some(ca) = &tls.ca_file {
+            readable("TLS CA file", ca)?;
+            options = options.add_root_certificates(ca.clone());
+        }
+        if let (Some(cert), Some(key)) = (&tls.client_cert, &tls.client_key) {
+            readable("TLS client certificate", cert)?;
+            readable("TLS client key", key)?;
+            options = options.add_client_certificate(cert.clone(), key.clone());
+        }
+        options = options.require_tls(tls.required);
+    }
+    if let Some(name) = &settings.name {
+        options = options.name(name);
+    }
+    if let Some(prefix) = inbox_prefix {
+        options = options.custom_inbox_prefix(prefix);
+    }
+
+    options
+        .retry_on_initial_connect()
+        .max_reconnects(None)
+        .reconnect_delay_callback(reconnect_delay)
+        .ping_interval(PING_INTERVAL)
+        .event_callback(log_event)
+        .connect(addrs)
+        .await
+        .map_err(ConnectError::Client)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(toml_like: serde_json::Value) -> NatsSettings {
+        serde_json::from_value(toml_like).unwrap()
+    }
+
+    #[test]
+    fn minimal_settings_are_valid() {
+        let s = settings(serde_json::json!({"url": "nats://localhost:4222"}));
+        assert!(s.validate().is_ok());
+        assert!(NatsSettings::new("localhost").validate().is_ok());
+    }
+
+    #[test]
+    fn contradictions_are_named() {
+        let cases = [
+            (
+                serde_json::json!({"url": "nats://x", "user": "a"}),
+                "nats.user is set but nats.password is not",
+            ),
+            (
+                serde_json::json!({"url": "nats://x", "password": "p"}),
+                "nats.password is set but nats.user is not",
+            ),
+            (
+                serde_json::json!({"url": "nats://x", "user": "a", "password": "p", "token": "t"}),
+                "choose one authentication method, not nats.user/nats.password and nats.token",
+            ),
+            (
+                serde_json::json!({"url": "nats://x", "credentials_file": "/a.creds", "token": "t"}),
+                "choose one authentication method, not nats.credentials_file and nats.token",
+            ),
+            (
+                serde_json::json!({"url": "nats://x", "tls": {"client_cert": "/c.pem", "required": true}}),
+                "nats.tls.client_cert is set but nats.tls.client_key is not",
+            ),
+            (serde_json::json!({"url": " , "}), "nats.url is empty"),
+            (
+                serde_json::json!({"url": "nats://x", "token": ""}),
+                "nats.token is empty",
+            ),
+        ];
+        for (value, message) in cases {
+            let err = settings(value).validate().unwrap_err();
+            assert_eq!(err.to_string(), format!("invalid NATS settings: {message}"));
+        }
+    }
+
+    #[test]
+    fn secrets_do_not_leak_into_debug() {
+        let s = settings(
+            serde_json::json!({"url": "nats://x", "user": "school", "password": "hunter2"}),
+        );
+        let debug = format!("{s:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+    }
+
+    #[test]
+    fn backoff_is_capped() {
+        assert_eq!(reconnect_delay(0), Duration::ZERO);
+        assert_eq!(reconnect_delay(1), Duration::ZERO);
+        assert_eq!(reconnect_delay(2), Duration::from_millis(100));
+        assert_eq!(reconnect_delay(3), Duration::from_millis(200));
+        assert_eq!(reconnect_delay(8), Duration::from_millis(6400));
+        assert_eq!(reconnect_delay(9), RECONNECT_MAX_DELAY);
+        assert_eq!(reconnect_delay(usize::MAX), RECONNECT_MAX_DELAY);
+    }
+
+    #[tokio::test]
+    async fn missing_credentials_file_is_reported() {
+        let mut s = NatsSettings::new("nats://127.0.0.1:1");
+        s.credentials_file = Some("/nonexistent/school.creds".into());
+        let err = connect(&s, None).await.unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("cannot read credentials file /nonexistent/school.creds"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn connect_returns_while_the_server_is_unreachable() {
+        // Port 1 is never a NATS server; the client must come back at once anyway.
+        let client = tokio::time::timeout(
+            Duration::from_secs(2),
+            connect(&NatsSettings::new("nats://127.0.0.1:1"), None),
+        )
+        .await
+        .expect("connect must not wait for the server")
+        .unwrap();
+        assert_ne!(
+            client.connection_state(),
+            async_nats::connection::State::Connected
+        );
+    }
+}
