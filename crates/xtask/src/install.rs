@@ -102,7 +102,7 @@ fn run_apt(prefix: &[&str], args: &[&str]) -> anyhow::Result<()> {
 }
 
 /// Finds an executable on `PATH` or in [`EXTRA_DIRS`].
-fn find_program(name: &str) -> Option<PathBuf> {
+pub fn find_program(name: &str) -> Option<PathBuf> {
     let path_dirs = std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
         .unwrap_or_default();

@@ -3,9 +3,11 @@
 //! Kept in Rust so the only prerequisite on a fresh machine is cargo. `main` only parses the
 //! command line; each command lives in its own module.
 
+mod demo;
 mod install;
 mod test;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -23,6 +25,22 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Start the whole system on this machine with demo data (a simulated 2017–2020 history
+    /// of the schools of Tam Nông) and print where to look. Ctrl-C stops it.
+    Demo {
+        /// Where the demo keeps its data and logs; recreated at each run.
+        #[arg(long, default_value = "var/demo")]
+        dir: PathBuf,
+        /// The NATS server's port.
+        #[arg(long, default_value_t = 14222)]
+        nats_port: u16,
+        /// The first school agent's gRPC port; the others follow.
+        #[arg(long, default_value_t = 50051)]
+        agent_port: u16,
+        /// Stop once the data is loaded and delivered instead of waiting for Ctrl-C.
+        #[arg(long)]
+        exit_when_loaded: bool,
+    },
     /// Install the external programs the tests use (nats-server, PostgreSQL) when missing,
     /// then run `cargo test --workspace` with any extra arguments.
     Test {
@@ -48,6 +66,12 @@ fn main() -> ExitCode {
         // clap swallows a leading `--` (`cargo xtask test -- --nocapture`), which cargo needs
         // to tell its own options from the test binary's; so pass the raw arguments on.
         Command::Test { cargo_args: _ } => test::run(&args_after_subcommand("test")),
+        Command::Demo { dir, nats_port, agent_port, exit_when_loaded } => demo::run(demo::Options {
+            dir,
+            nats_port,
+            first_agent_port: agent_port,
+            exit_when_loaded,
+        }),
     };
     match result {
         Ok(code) => code,

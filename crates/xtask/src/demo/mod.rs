@@ -1,0 +1,239 @@
+//! `cargo xtask demo`: the whole system on this machine, with a simulated 2017–2020 history.
+//!
+//! Builds the binaries, starts a NATS server with JetStream and one school agent per demo school
+//! of Tam Nông (THCS An Hòa with its real plan 114/KH-THCSAH among them), loads each school's
+//! history through the agents' gRPC API — the same path staff use — waits until every agent
+//! has delivered its log to JetStream, prints where to look, and keeps running until Ctrl-C.
+//! Everything lives under `var/demo/`, recreated at each run.
+
+mod processes;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use demo_data::{DemoSchool, TAM_NONG_SCHOOLS, Volume};
+use wire::pb;
+use wire::pb::school_agent_client::SchoolAgentClient;
+
+use crate::install;
+use processes::Processes;
+
+/// Where and how to run the demo.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub dir: PathBuf,
+    pub nats_port: u16,
+    pub first_agent_port: u16,
+    /// Stop everything once the data is loaded and delivered (for smoke tests and CI).
+    pub exit_when_loaded: bool,
+}
+
+const SEED: u64 = 2017;
+
+pub fn run(options: Options) -> anyhow::Result<ExitCode> {
+    install::ensure_installed()?;
+    build_binaries()?;
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(demo(options))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("target"))
+}
+
+fn build_binaries() -> anyhow::Result<()> {
+    eprintln!("demo: building the binaries (cargo build -p school-agent -p truyenthong)…");
+    let status = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["build", "--quiet", "-p", "school-agent", "-p", "truyenthong"])
+        .current_dir(workspace_root())
+        .status()
+        .context("running cargo build")?;
+    anyhow::ensure!(status.success(), "cargo build failed");
+    Ok(())
+}
+
+async fn demo(options: Options) -> anyhow::Result<()> {
+    let dir = &options.dir;
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).with_context(|| format!("clearing {}", dir.display()))?;
+    }
+    std::fs::create_dir_all(dir)?;
+    let mut processes = Processes::default();
+
+    let nats_url = format!("nats://127.0.0.1:{}", options.nats_port);
+    start_nats(&mut processes, dir, options.nats_port).await?;
+    eprintln!("demo: NATS with JetStream at {nats_url}");
+
+    let mut agents = Vec::new();
+    for (i, school) in TAM_NONG_SCHOOLS.iter().enumerate() {
+        let port = options.first_agent_port + i as u16;
+        let grpc = SocketAddr::from(([127, 0, 0, 1], port));
+        start_agent(&mut processes, dir, school, grpc, &nats_url)?;
+        agents.push((school, grpc));
+    }
+    for (school, grpc) in &agents {
+        wait_for_agent(*grpc).await.with_context(|| format!("the agent of {} did not start; see {}", school.code, dir.join(school.code).join("agent.log").display()))?;
+    }
+    eprintln!("demo: {} school agents running", agents.len());
+
+    load_histories(&agents).await?;
+    wait_delivered(&agents).await?;
+    print_summary(&agents, &nats_url, dir).await?;
+
+    if !options.exit_when_loaded {
+        eprintln!("\nPress Ctrl-C to stop the demo.");
+        tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    }
+    eprintln!("demo: stopping…");
+    processes.stop_all().await;
+    Ok(())
+}
+
+async fn start_nats(processes: &mut Processes, dir: &Path, port: u16) -> anyhow::Result<()> {
+    let nats_dir = dir.join("nats");
+    std::fs::create_dir_all(&nats_dir)?;
+    let conf = nats_dir.join("nats.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "listen: \"127.0.0.1:{port}\"\nserver_name: tam-nong-demo\njetstream {{\n  store_dir: \"{}\"\n}}\n",
+            nats_dir.join("store").display()
+        ),
+    )?;
+    let program = install::find_program("nats-server").context("nats-server is not installed")?;
+    processes.spawn("nats-server", &program, &[std::ffi::OsStr::new("-c"), conf.as_os_str()], &nats_dir.join("nats.log"))?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "nats-server did not listen on port {port} (is another demo running?); see {}",
+            nats_dir.join("nats.log").display()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(())
+}
+
+fn start_agent(processes: &mut Processes, dir: &Path, school: &DemoSchool, grpc: SocketAddr, nats_url: &str) -> anyhow::Result<()> {
+    let school_dir = dir.join(school.code);
+    std::fs::create_dir_all(&school_dir)?;
+    let config = school_dir.join("agent.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[school]\nprovince = \"dong-thap\"\ndistrict = \"tam-nong\"\ncode = \"{code}\"\nname = \"{name}\"\n\n\
+             [storage]\npath = \"{log}\"\n\n[grpc]\nlisten = \"{grpc}\"\n\n\
+             [nats]\nurl = \"{nats_url}\"\nname = \"{code}\"\n\n[relay]\nensure_stream = true\nmax_backoff_ms = 2000\n",
+            code = school.code,
+            name = school.name,
+            log = school_dir.join("log.sqlite").display(),
+        ),
+    )?;
+    let program = target_dir().join("debug/school-agent");
+    processes.spawn(school.code, &program, &[std::ffi::OsStr::new("--config"), config.as_os_str()], &school_dir.join("agent.log"))
+}
+
+async fn wait_for_agent(grpc: SocketAddr) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(mut client) = SchoolAgentClient::connect(format!("http://{grpc}")).await
+            && client.get_status(pb::GetStatusRequest {}).await.is_ok()
+        {
+            return Ok(());
+        }
+        anyhow::ensure!(Instant::now() < deadline, "no answer on {grpc}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn load_histories(agents: &[(&DemoSchool, SocketAddr)]) -> anyhow::Result<()> {
+    let histories: Vec<_> = agents.iter().map(|(school, grpc)| (*school, *grpc, demo_data::history(school, Volume::DEMO, SEED))).collect();
+    let total: usize = histories.iter().map(|(_, _, h)| h.len()).sum();
+    let done = Arc::new(AtomicUsize::new(0));
+    eprintln!("demo: loading the 2017–2020 history of {} schools ({total} requests) through gRPC…", agents.len());
+    let mut tasks = tokio::task::JoinSet::new();
+    for (school, grpc, history) in histories {
+        let done = done.clone();
+        let code = school.code;
+        tasks.spawn(async move {
+            let mut client = SchoolAgentClient::connect(format!("http://{grpc}")).await?;
+            for request in history {
+                demo_data::send(&mut client, request).await.with_context(|| format!("{code} refused a demo request"))?;
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+            anyhow::Ok(())
+        });
+    }
+    let started = Instant::now();
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        tokio::select! {
+            joined = tasks.join_next() => match joined {
+                Some(result) => result.context("a loading task panicked")??,
+                None => break,
+            },
+            _ = tick.tick() => eprint!("\rdemo: {}/{total} requests recorded", done.load(Ordering::Relaxed)),
+        }
+    }
+    eprintln!("\rdemo: {total}/{total} requests recorded in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+async fn statuses(agents: &[(&DemoSchool, SocketAddr)]) -> anyhow::Result<Vec<pb::AgentStatus>> {
+    let mut out = Vec::new();
+    for (_, grpc) in agents {
+        let mut client = SchoolAgentClient::connect(format!("http://{grpc}")).await?;
+        out.push(client.get_status(pb::GetStatusRequest {}).await?.into_inner());
+    }
+    Ok(out)
+}
+
+async fn wait_delivered(agents: &[(&DemoSchool, SocketAddr)]) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let all = statuses(agents).await?;
+        let backlog: u64 = all.iter().map(|s| s.backlog).sum();
+        if backlog == 0 {
+            eprintln!("demo: every school's log is delivered to JetStream");
+            return Ok(());
+        }
+        anyhow::ensure!(Instant::now() < deadline, "{backlog} events still undelivered after 2 minutes; see the agents' logs");
+        eprint!("\rdemo: waiting for delivery, {backlog} events in outboxes   ");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+async fn print_summary(agents: &[(&DemoSchool, SocketAddr)], nats_url: &str, dir: &Path) -> anyhow::Result<()> {
+    let all = statuses(agents).await?;
+    println!("\n{:<18} {:<38} {:>7} {:>9} {:>7}  gRPC", "school", "name", "events", "delivered", "backlog");
+    for ((school, grpc), status) in agents.iter().zip(&all) {
+        println!(
+            "{:<18} {:<38} {:>7} {:>9} {:>7}  http://{grpc}",
+            school.code, school.name, status.head_seq, status.last_published_seq, status.backlog
+        );
+    }
+    let (an_hoa, an_hoa_grpc) = agents[0];
+    println!(
+        "\nWhere to look:\n\
+         - NATS JetStream: {nats_url}, stream TRUYENTHONG_DONG-THAP_TAM-NONG, subjects truyenthong.events.dong-thap.tam-nong.<school>\n\
+         - A school's log as staff see it:\n    TRUYENTHONG_AGENT_URL=http://{an_hoa_grpc} cargo run -q -p truyenthong -- trang-thai\n    \
+           TRUYENTHONG_AGENT_URL=http://{an_hoa_grpc} cargo run -q -p truyenthong -- ke-hoach xem\n    \
+           TRUYENTHONG_AGENT_URL=http://{an_hoa_grpc} cargo run -q -p truyenthong -- nhat-ky --so-luong 20\n\
+         - gRPC with reflection: grpcurl -plaintext {an_hoa_grpc} list\n\
+         - Logs and data of {}: {}\n\
+         (The district aggregator and the reporting dashboard join this demo in the next issues.)",
+        an_hoa.name,
+        dir.join(an_hoa.code).display()
+    );
+    Ok(())
+}
