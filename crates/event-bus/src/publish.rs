@@ -53,7 +53,14 @@ pub struct OutgoingEvent {
     pub body: Bytes,
     /// The event's per-school `seq`, for error reports.
     pub seq: u64,
+    /// The newest `seq` in the publisher's log when it published, sent as
+    /// [`OUTBOX_HEAD_HEADER`], so the district sees how far behind a school still is as of its
+    /// last message, without any other subject. `None` leaves the header out.
+    pub outbox_head: Option<u64>,
 }
+
+/// The header carrying [`OutgoingEvent::outbox_head`].
+pub const OUTBOX_HEAD_HEADER: &str = "Tt-Outbox-Head";
 
 /// Why publishing stopped at an event, grouped by what the relay does about it.
 #[derive(Debug, thiserror::Error)]
@@ -213,7 +220,12 @@ pub async fn publish_in_order(
         }
         previous_seq = Some(event.seq);
         let headers = match event.headers.to_header_map() {
-            Ok(headers) => headers,
+            Ok(mut headers) => {
+                if let Some(head) = event.outbox_head {
+                    headers.insert(OUTBOX_HEAD_HEADER, head.to_string().as_str());
+                }
+                headers
+            }
             Err(err) => {
                 send_error = Some(PublishError::from_headers(event.seq, &err));
                 break;

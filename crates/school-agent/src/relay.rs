@@ -23,7 +23,8 @@ use crate::config::RelaySettings;
 use crate::store::{Store, StoredEvent};
 
 /// Turns a stored event into what goes on the wire. The body is the stored JSON, byte for byte.
-pub fn outgoing(school: &SchoolAddress, stored: &StoredEvent) -> OutgoingEvent {
+/// `head` is the newest seq in the log, sent along so the district knows the backlog.
+pub fn outgoing(school: &SchoolAddress, stored: &StoredEvent, head: Option<u64>) -> OutgoingEvent {
     OutgoingEvent {
         subject: events_subject(school),
         headers: CloudEventHeaders {
@@ -34,6 +35,7 @@ pub fn outgoing(school: &SchoolAddress, stored: &StoredEvent) -> OutgoingEvent {
         },
         body: Bytes::from(stored.body.clone()),
         seq: stored.seq,
+        outbox_head: head,
     }
 }
 
@@ -100,7 +102,8 @@ impl Relay {
             return Ok(0);
         };
         let (first_seq, last_seq) = (first.seq, last.seq);
-        let events: Vec<OutgoingEvent> = batch.iter().map(|s| outgoing(&self.school, s)).collect();
+        let head = self.store.head_seq().await.ok();
+        let events: Vec<OutgoingEvent> = batch.iter().map(|s| outgoing(&self.school, s, head)).collect();
         let outcome = publish_in_order(&self.jetstream, &events, self.settings.ack_timeout()).await;
         let now = Utc::now();
         if outcome.acked > 0 {

@@ -97,7 +97,8 @@ impl Resender {
                     return;
                 }
             };
-            let events: Vec<OutgoingEvent> = batch.iter().map(|s| outgoing(&self.school, s)).collect();
+            let head = self.store.head_seq().await.ok();
+            let events: Vec<OutgoingEvent> = batch.iter().map(|s| outgoing(&self.school, s, head)).collect();
             let outcome = publish_in_order(&self.jetstream, &events, self.settings.ack_timeout()).await;
             next += outcome.acked as u64;
             if let Some(err) = outcome.error {

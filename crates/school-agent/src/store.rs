@@ -177,6 +177,12 @@ impl Store {
         Ok(())
     }
 
+    /// The newest seq in the log (0 when empty).
+    pub async fn head_seq(&self) -> Result<u64, StoreError> {
+        let head: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events").fetch_one(&self.pool).await?;
+        Ok(from_i64(head))
+    }
+
     /// Head of the log, delivery position and backlog.
     pub async fn outbox_status(&self) -> Result<OutboxStatus, StoreError> {
         let row = sqlx::query(

@@ -58,6 +58,7 @@ fn events(school: &SchoolAddress, first_seq: u64, count: u64) -> Vec<OutgoingEve
                 },
                 body: Bytes::from(body.to_string()),
                 seq,
+                outbox_head: Some(seq + 1),
             }
         })
         .collect()

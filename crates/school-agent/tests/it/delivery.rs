@@ -45,6 +45,8 @@ async fn plan_and_a_thousand_activities_arrive_once_in_order_with_headers() {
         assert_eq!(get("ce-type"), Some(envelope.event_type.clone()));
         assert!(get("ce-time").is_some());
         assert_eq!(get("content-type").as_deref(), Some("application/json"));
+        let head: u64 = get("Tt-Outbox-Head").expect("outbox head header").parse().unwrap();
+        assert!(head >= envelope.seq && head <= 1001, "outbox head {head} for seq {}", envelope.seq);
         assert_eq!(message.subject.as_str(), SUBJECT);
         assert_eq!((envelope.province.as_str(), envelope.district.as_str(), envelope.school.as_str()), (PROVINCE, DISTRICT, SCHOOL));
         assert_eq!(envelope.id.get_version_num(), 7, "UUIDv7");
