@@ -49,7 +49,9 @@ pub struct GrpcSettings {
 
 impl Default for GrpcSettings {
     fn default() -> Self {
-        Self { listen: default_listen() }
+        Self {
+            listen: default_listen(),
+        }
     }
 }
 
@@ -120,7 +122,11 @@ impl Settings {
             builder = builder.add_source(config::File::from(file).format(config::FileFormat::Toml));
         }
         let settings: Settings = builder
-            .add_source(config::Environment::with_prefix("TRUYENTHONG_AGENT").separator("__").try_parsing(true))
+            .add_source(
+                config::Environment::with_prefix("TRUYENTHONG_AGENT")
+                    .separator("__")
+                    .try_parsing(true),
+            )
             .build()?
             .try_deserialize()?;
         settings.school_ref()?;
@@ -129,11 +135,13 @@ impl Settings {
 
     pub fn school_ref(&self) -> Result<SchoolRef, SettingsError> {
         let s = &self.school;
-        SchoolRef::parse(&s.province, &s.district, &s.code).map_err(|e| SettingsError::School(e.to_string()))
+        SchoolRef::parse(&s.province, &s.district, &s.code)
+            .map_err(|e| SettingsError::School(e.to_string()))
     }
 
     pub fn school_address(&self) -> Result<SchoolAddress, SettingsError> {
         let s = &self.school;
-        SchoolAddress::parse(&s.province, &s.district, &s.code).map_err(|e| SettingsError::School(e.to_string()))
+        SchoolAddress::parse(&s.province, &s.district, &s.code)
+            .map_err(|e| SettingsError::School(e.to_string()))
     }
 }

@@ -35,12 +35,20 @@ use crate::store::Store;
 /// Runs the agent until `shutdown` resolves, then stops gracefully: the gRPC server stops
 /// taking calls, the writer answers what it already took, the relay and re-sender stop
 /// between batches, and the NATS client flushes.
-pub async fn run(settings: Settings, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+pub async fn run(
+    settings: Settings,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let school = settings.school_ref()?;
     let address = settings.school_address()?;
-    let store = Store::open(&settings.storage.path).await.context("opening the school's log")?;
+    let store = Store::open(&settings.storage.path)
+        .await
+        .context("opening the school's log")?;
     let wakeup = Arc::new(Notify::new());
-    let (writer, writer_task) = writer::start(&store, school.clone(), wakeup.clone()).await.context("loading the school's log")?;
+    let (writer, writer_task) = writer::start(&store, school.clone(), wakeup.clone())
+        .await
+        .context("loading the school's log")?;
 
     // Connecting never waits for the network: the client retries in the background.
     let client = event_bus::connect::connect(&settings.nats, Some(inbox_prefix(&address)))
@@ -52,7 +60,10 @@ pub async fn run(settings: Settings, listener: TcpListener, shutdown: impl Futur
 
     if settings.relay.ensure_stream {
         let js = js.clone();
-        let (province, district) = (address.province().to_string(), address.district().to_string());
+        let (province, district) = (
+            address.province().to_string(),
+            address.district().to_string(),
+        );
         let mut stop = stop_tx.subscribe();
         tasks.spawn(async move {
             let mut failures = 0;
@@ -81,7 +92,12 @@ pub async fn run(settings: Settings, listener: TcpListener, shutdown: impl Futur
     };
     tasks.spawn(relay.run(stop_tx.subscribe()));
 
-    let resender = Resender::new(store.clone(), js.clone(), address.clone(), settings.relay.clone());
+    let resender = Resender::new(
+        store.clone(),
+        js.clone(),
+        address.clone(),
+        settings.relay.clone(),
+    );
     {
         let client = client.clone();
         let address = address.clone();
@@ -91,7 +107,9 @@ pub async fn run(settings: Settings, listener: TcpListener, shutdown: impl Futur
                 let resender = resender.clone();
                 async move { resender.handle(request).await }
             };
-            if let Err(e) = event_bus::replay::serve_replay_requests(&client, &address, handler, stop).await {
+            if let Err(e) =
+                event_bus::replay::serve_replay_requests(&client, &address, handler, stop).await
+            {
                 warn!(error = %e, "re-send requests are not served");
             }
         });
@@ -99,7 +117,8 @@ pub async fn run(settings: Settings, listener: TcpListener, shutdown: impl Futur
 
     let local = listener.local_addr().context("reading the gRPC address")?;
     info!(school = %school, grpc = %local, nats = %settings.nats.url, "school agent started");
-    let service = service::SchoolAgentService::new(writer, store.clone(), client.clone(), school.clone());
+    let service =
+        service::SchoolAgentService::new(writer, store.clone(), client.clone(), school.clone());
     let serve = service::serve(service, TcpListenerStream::new(listener), shutdown).await;
 
     info!("stopping the school agent");

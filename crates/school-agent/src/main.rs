@@ -8,7 +8,10 @@ use school_agent::config::Settings;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, Parser)]
-#[command(name = "school-agent", about = "Sổ truyền thông của trường: ghi nhận tại trường, gửi về Phòng GD-ĐT khi có mạng")]
+#[command(
+    name = "school-agent",
+    about = "Sổ truyền thông của trường: ghi nhận tại trường, gửi về Phòng GD-ĐT khi có mạng"
+)]
 struct Args {
     /// The TOML configuration file (see deploy/agent.example.toml).
     #[arg(short, long, env = "TRUYENTHONG_AGENT_CONFIG")]
@@ -23,7 +26,10 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     if args.json_logs {
-        tracing_subscriber::fmt().with_env_filter(filter).json().init();
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .json()
+            .init();
     } else {
         tracing_subscriber::fmt().with_env_filter(filter).init();
     }

@@ -79,7 +79,11 @@ impl Relay {
                     backoff(failures, self.settings.max_backoff())
                 }
             };
-            debug!(failures, delay_ms = delay.as_millis() as u64, "relay backing off");
+            debug!(
+                failures,
+                delay_ms = delay.as_millis() as u64,
+                "relay backing off"
+            );
             tokio::select! {
                 _ = tokio::time::sleep(delay) => {}
                 _ = shutdown.recv() => break,
@@ -103,7 +107,10 @@ impl Relay {
         };
         let (first_seq, last_seq) = (first.seq, last.seq);
         let head = self.store.head_seq().await.ok();
-        let events: Vec<OutgoingEvent> = batch.iter().map(|s| outgoing(&self.school, s, head)).collect();
+        let events: Vec<OutgoingEvent> = batch
+            .iter()
+            .map(|s| outgoing(&self.school, s, head))
+            .collect();
         let outcome = publish_in_order(&self.jetstream, &events, self.settings.ack_timeout()).await;
         let now = Utc::now();
         if outcome.acked > 0 {
@@ -113,17 +120,30 @@ impl Relay {
                 error!(error = %e, first_seq, last_seq = acked_last, "relay cannot mark entries sent");
                 return Err(());
             }
-            debug!(first_seq, last_seq = acked_last, duplicates = outcome.duplicates, "published");
+            debug!(
+                first_seq,
+                last_seq = acked_last,
+                duplicates = outcome.duplicates,
+                "published"
+            );
         }
         match outcome.error {
             None => Ok(outcome.acked),
             Some(err) => {
                 warn!(error = %err, first_seq, last_seq, acked = outcome.acked, "relay could not publish; will retry");
                 let unsent_from = first_seq + outcome.acked as u64;
-                if let Err(e) = self.store.record_failure(unsent_from, last_seq, &err.to_string(), now).await {
+                if let Err(e) = self
+                    .store
+                    .record_failure(unsent_from, last_seq, &err.to_string(), now)
+                    .await
+                {
                     error!(error = %e, "relay cannot record its failure");
                 }
-                if outcome.acked > 0 { Ok(outcome.acked) } else { Err(()) }
+                if outcome.acked > 0 {
+                    Ok(outcome.acked)
+                } else {
+                    Err(())
+                }
             }
         }
     }

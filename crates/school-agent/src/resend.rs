@@ -28,15 +28,28 @@ pub struct Resender {
 }
 
 impl Resender {
-    pub fn new(store: Store, jetstream: jetstream::Context, school: SchoolAddress, settings: RelaySettings) -> Self {
-        Self { store, jetstream, school, settings, running: Arc::new(Semaphore::new(1)) }
+    pub fn new(
+        store: Store,
+        jetstream: jetstream::Context,
+        school: SchoolAddress,
+        settings: RelaySettings,
+    ) -> Self {
+        Self {
+            store,
+            jetstream,
+            school,
+            settings,
+            running: Arc::new(Semaphore::new(1)),
+        }
     }
 
     /// Decides on a request and, when accepted, starts the re-send in the background.
     pub async fn handle(&self, request: ReplayRequest) -> ReplayReply {
         let status = match self.store.outbox_status().await {
             Ok(status) => status,
-            Err(e) => return ReplayReply::rejected(format!("the school's log is unavailable: {e}")),
+            Err(e) => {
+                return ReplayReply::rejected(format!("the school's log is unavailable: {e}"));
+            }
         };
         let delivered = status.last_published_seq;
         if request.from_seq > status.head_seq {
@@ -45,7 +58,10 @@ impl Resender {
                 from_seq: request.from_seq,
                 to_seq: 0,
                 head_seq: status.head_seq,
-                message: format!("nothing to re-send: the newest event is seq {}", status.head_seq),
+                message: format!(
+                    "nothing to re-send: the newest event is seq {}",
+                    status.head_seq
+                ),
             };
         }
         let to_seq = request.to_seq.unwrap_or(status.head_seq).min(delivered);
@@ -89,7 +105,11 @@ impl Resender {
         info!(school = %self.school, from_seq, to_seq, "re-sending events at the district's request");
         let mut next = from_seq;
         while next <= to_seq {
-            let batch = match self.store.events_between(next, to_seq, self.settings.batch_size).await {
+            let batch = match self
+                .store
+                .events_between(next, to_seq, self.settings.batch_size)
+                .await
+            {
                 Ok(batch) if !batch.is_empty() => batch,
                 Ok(_) => break,
                 Err(e) => {
@@ -98,8 +118,12 @@ impl Resender {
                 }
             };
             let head = self.store.head_seq().await.ok();
-            let events: Vec<OutgoingEvent> = batch.iter().map(|s| outgoing(&self.school, s, head)).collect();
-            let outcome = publish_in_order(&self.jetstream, &events, self.settings.ack_timeout()).await;
+            let events: Vec<OutgoingEvent> = batch
+                .iter()
+                .map(|s| outgoing(&self.school, s, head))
+                .collect();
+            let outcome =
+                publish_in_order(&self.jetstream, &events, self.settings.ack_timeout()).await;
             next += outcome.acked as u64;
             if let Some(err) = outcome.error {
                 warn!(error = %err, next, to_seq, "re-send stopped; the district will ask again");

@@ -32,11 +32,19 @@ pub struct SchoolAgentService {
 
 impl SchoolAgentService {
     pub fn new(writer: Writer, store: Store, nats: async_nats::Client, school: SchoolRef) -> Self {
-        Self { writer, store, nats, school }
+        Self {
+            writer,
+            store,
+            nats,
+            school,
+        }
     }
 
     /// Converts, checks the addressee, submits, and answers one command request.
-    async fn execute<R: CommandRequest>(&self, request: Request<R>) -> Result<Response<pb::CommandReply>, Status> {
+    async fn execute<R: CommandRequest>(
+        &self,
+        request: Request<R>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
         let command = request
             .into_inner()
             .into_command(&mut Uuid::now_v7)
@@ -48,14 +56,23 @@ impl SchoolAgentService {
         match self.writer.submit(command.command, command.actor).await {
             Ok(committed) => {
                 info!(command = name, seq = committed.seq, "recorded");
-                Ok(Response::new(command_reply(committed.seq, committed.event_id, entity, &committed.warnings)))
+                Ok(Response::new(command_reply(
+                    committed.seq,
+                    committed.event_id,
+                    entity,
+                    &committed.warnings,
+                )))
             }
             Err(WriteError::Refused(e)) => Err(wire::status::from_domain(&e)),
             Err(WriteError::Storage(e)) => {
                 error!(command = name, error = %e, "command not stored");
-                Err(Status::unavailable("the school's log could not be written; nothing was recorded, try again"))
+                Err(Status::unavailable(
+                    "the school's log could not be written; nothing was recorded, try again",
+                ))
             }
-            Err(WriteError::Stopped) => Err(Status::unavailable("the school agent is shutting down; try again")),
+            Err(WriteError::Stopped) => Err(Status::unavailable(
+                "the school agent is shutting down; try again",
+            )),
         }
     }
 }
@@ -67,43 +84,82 @@ fn storage_error(e: crate::store::StoreError) -> Status {
 
 #[tonic::async_trait]
 impl SchoolAgent for SchoolAgentService {
-    async fn adopt_plan(&self, r: Request<pb::AdoptPlanRequest>) -> Result<Response<pb::CommandReply>, Status> {
+    async fn adopt_plan(
+        &self,
+        r: Request<pb::AdoptPlanRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
         self.execute(r).await
     }
-    async fn amend_plan(&self, r: Request<pb::AmendPlanRequest>) -> Result<Response<pb::CommandReply>, Status> {
+    async fn amend_plan(
+        &self,
+        r: Request<pb::AmendPlanRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
         self.execute(r).await
     }
-    async fn assign_duty(&self, r: Request<pb::AssignDutyRequest>) -> Result<Response<pb::CommandReply>, Status> {
+    async fn assign_duty(
+        &self,
+        r: Request<pb::AssignDutyRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
         self.execute(r).await
     }
-    async fn record_activity(&self, r: Request<pb::RecordActivityRequest>) -> Result<Response<pb::CommandReply>, Status> {
+    async fn record_activity(
+        &self,
+        r: Request<pb::RecordActivityRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
         self.execute(r).await
     }
-    async fn correct_activity(&self, r: Request<pb::CorrectActivityRequest>) -> Result<Response<pb::CommandReply>, Status> {
+    async fn correct_activity(
+        &self,
+        r: Request<pb::CorrectActivityRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
         self.execute(r).await
     }
-    async fn retract_activity(&self, r: Request<pb::RetractActivityRequest>) -> Result<Response<pb::CommandReply>, Status> {
+    async fn retract_activity(
+        &self,
+        r: Request<pb::RetractActivityRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
         self.execute(r).await
     }
-    async fn receive_feedback(&self, r: Request<pb::ReceiveFeedbackRequest>) -> Result<Response<pb::CommandReply>, Status> {
+    async fn receive_feedback(
+        &self,
+        r: Request<pb::ReceiveFeedbackRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
         self.execute(r).await
     }
-    async fn answer_feedback(&self, r: Request<pb::AnswerFeedbackRequest>) -> Result<Response<pb::CommandReply>, Status> {
+    async fn answer_feedback(
+        &self,
+        r: Request<pb::AnswerFeedbackRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
         self.execute(r).await
     }
-    async fn raise_press_issue(&self, r: Request<pb::RaisePressIssueRequest>) -> Result<Response<pb::CommandReply>, Status> {
+    async fn raise_press_issue(
+        &self,
+        r: Request<pb::RaisePressIssueRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
         self.execute(r).await
     }
-    async fn answer_press_issue(&self, r: Request<pb::AnswerPressIssueRequest>) -> Result<Response<pb::CommandReply>, Status> {
+    async fn answer_press_issue(
+        &self,
+        r: Request<pb::AnswerPressIssueRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
         self.execute(r).await
     }
-    async fn host_reporter_visit(&self, r: Request<pb::HostReporterVisitRequest>) -> Result<Response<pb::CommandReply>, Status> {
+    async fn host_reporter_visit(
+        &self,
+        r: Request<pb::HostReporterVisitRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
         self.execute(r).await
     }
-    async fn nominate(&self, r: Request<pb::NominateRequest>) -> Result<Response<pb::CommandReply>, Status> {
+    async fn nominate(
+        &self,
+        r: Request<pb::NominateRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
         self.execute(r).await
     }
-    async fn award_commendation(&self, r: Request<pb::AwardCommendationRequest>) -> Result<Response<pb::CommandReply>, Status> {
+    async fn award_commendation(
+        &self,
+        r: Request<pb::AwardCommendationRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
         self.execute(r).await
     }
     async fn adopt_emulation_criteria(
@@ -112,17 +168,29 @@ impl SchoolAgent for SchoolAgentService {
     ) -> Result<Response<pb::CommandReply>, Status> {
         self.execute(r).await
     }
-    async fn estimate_budget(&self, r: Request<pb::EstimateBudgetRequest>) -> Result<Response<pb::CommandReply>, Status> {
+    async fn estimate_budget(
+        &self,
+        r: Request<pb::EstimateBudgetRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
         self.execute(r).await
     }
-    async fn record_expense(&self, r: Request<pb::RecordExpenseRequest>) -> Result<Response<pb::CommandReply>, Status> {
+    async fn record_expense(
+        &self,
+        r: Request<pb::RecordExpenseRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
         self.execute(r).await
     }
-    async fn settle_budget(&self, r: Request<pb::SettleBudgetRequest>) -> Result<Response<pb::CommandReply>, Status> {
+    async fn settle_budget(
+        &self,
+        r: Request<pb::SettleBudgetRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
         self.execute(r).await
     }
 
-    async fn list_events(&self, r: Request<pb::ListEventsRequest>) -> Result<Response<pb::ListEventsReply>, Status> {
+    async fn list_events(
+        &self,
+        r: Request<pb::ListEventsRequest>,
+    ) -> Result<Response<pb::ListEventsReply>, Status> {
         let r = r.into_inner();
         let limit = match r.limit {
             0 => DEFAULT_PAGE,
@@ -130,16 +198,27 @@ impl SchoolAgent for SchoolAgentService {
         };
         let from = r.from_seq.max(1);
         let status = self.store.outbox_status().await.map_err(storage_error)?;
-        let events = self.store.events_from(from, limit).await.map_err(storage_error)?;
+        let events = self
+            .store
+            .events_from(from, limit)
+            .await
+            .map_err(storage_error)?;
         let next_seq = events.last().map(|e| e.seq + 1).unwrap_or(from);
         let events = events
             .iter()
             .map(|e| event_record(&e.envelope, e.seq <= status.last_published_seq))
             .collect();
-        Ok(Response::new(pb::ListEventsReply { events, next_seq, head_seq: status.head_seq }))
+        Ok(Response::new(pb::ListEventsReply {
+            events,
+            next_seq,
+            head_seq: status.head_seq,
+        }))
     }
 
-    async fn get_status(&self, _: Request<pb::GetStatusRequest>) -> Result<Response<pb::AgentStatus>, Status> {
+    async fn get_status(
+        &self,
+        _: Request<pb::GetStatusRequest>,
+    ) -> Result<Response<pb::AgentStatus>, Status> {
         let status = self.store.outbox_status().await.map_err(storage_error)?;
         Ok(Response::new(pb::AgentStatus {
             province: self.school.province.to_string(),
@@ -151,13 +230,23 @@ impl SchoolAgent for SchoolAgentService {
             last_publish_at: status.last_publish_at.map(timestamp),
             connected: self.nats.connection_state() == State::Connected,
             last_error: status.last_error.unwrap_or_default(),
-            plan_number: self.writer.plan().map(|p| p.number.clone()).unwrap_or_default(),
+            plan_number: self
+                .writer
+                .plan()
+                .map(|p| p.number.clone())
+                .unwrap_or_default(),
         }))
     }
 
-    async fn get_plan(&self, _: Request<pb::GetPlanRequest>) -> Result<Response<pb::GetPlanReply>, Status> {
+    async fn get_plan(
+        &self,
+        _: Request<pb::GetPlanRequest>,
+    ) -> Result<Response<pb::GetPlanReply>, Status> {
         let plan = self.writer.plan();
-        Ok(Response::new(pb::GetPlanReply { adopted: plan.is_some(), plan: plan.as_deref().map(plan_to_pb) }))
+        Ok(Response::new(pb::GetPlanReply {
+            adopted: plan.is_some(),
+            plan: plan.as_deref().map(plan_to_pb),
+        }))
     }
 }
 
@@ -168,7 +257,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
-    health_reporter.set_serving::<SchoolAgentServer<SchoolAgentService>>().await;
+    health_reporter
+        .set_serving::<SchoolAgentServer<SchoolAgentService>>()
+        .await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(wire::FILE_DESCRIPTOR_SET)
         .build_v1()?;

@@ -60,8 +60,10 @@ pub struct Store {
 
 fn options(path: &Path) -> Result<SqliteConnectOptions, StoreError> {
     let url = format!("sqlite://{}", path.display());
-    let opts = SqliteConnectOptions::from_str(&url)
-        .map_err(|source| StoreError::Open { path: path.display().to_string(), source })?;
+    let opts = SqliteConnectOptions::from_str(&url).map_err(|source| StoreError::Open {
+        path: path.display().to_string(),
+        source,
+    })?;
     Ok(opts
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
@@ -83,9 +85,15 @@ impl Store {
             .max_connections(4)
             .connect_with(base.clone().synchronous(SqliteSynchronous::Normal))
             .await
-            .map_err(|source| StoreError::Open { path: path.display().to_string(), source })?;
+            .map_err(|source| StoreError::Open {
+                path: path.display().to_string(),
+                source,
+            })?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Self { pool, writer_options: base.synchronous(SqliteSynchronous::Full) })
+        Ok(Self {
+            pool,
+            writer_options: base.synchronous(SqliteSynchronous::Full),
+        })
     }
 
     /// Opens the one connection that appends events (see the module doc for why it is apart).
@@ -102,7 +110,8 @@ impl Store {
         &self,
         mut each: impl FnMut(StoredEvent) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        let mut rows = sqlx::query("SELECT seq, envelope FROM events ORDER BY seq").fetch(&self.pool);
+        let mut rows =
+            sqlx::query("SELECT seq, envelope FROM events ORDER BY seq").fetch(&self.pool);
         while let Some(row) = rows.try_next().await? {
             each(stored_event(&row)?)?;
         }
@@ -110,7 +119,11 @@ impl Store {
     }
 
     /// Up to `limit` events from `from_seq` on.
-    pub async fn events_from(&self, from_seq: u64, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
+    pub async fn events_from(
+        &self,
+        from_seq: u64,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
         self.events_between(from_seq, u64::MAX, limit).await
     }
 
@@ -121,12 +134,14 @@ impl Store {
         to_seq: u64,
         limit: u32,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        let rows = sqlx::query("SELECT seq, envelope FROM events WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?")
-            .bind(to_i64(from_seq))
-            .bind(to_i64(to_seq))
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT seq, envelope FROM events WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?",
+        )
+        .bind(to_i64(from_seq))
+        .bind(to_i64(to_seq))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(stored_event).collect()
     }
 
@@ -143,7 +158,12 @@ impl Store {
     }
 
     /// Marks outbox entries `first..=last` sent at `at`: JetStream has acknowledged them.
-    pub async fn mark_sent(&self, first: u64, last: u64, at: DateTime<Utc>) -> Result<(), StoreError> {
+    pub async fn mark_sent(
+        &self,
+        first: u64,
+        last: u64,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let at = at.to_rfc3339();
         let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE outbox SET sent_at = ?, attempts = attempts + 1 WHERE seq >= ? AND seq <= ? AND sent_at IS NULL")
@@ -161,7 +181,13 @@ impl Store {
     }
 
     /// Records why the last publish attempt failed, and counts the attempt on the entries.
-    pub async fn record_failure(&self, first: u64, last: u64, error: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+    pub async fn record_failure(
+        &self,
+        first: u64,
+        last: u64,
+        error: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE outbox SET attempts = attempts + 1 WHERE seq >= ? AND seq <= ? AND sent_at IS NULL")
             .bind(to_i64(first))
@@ -179,7 +205,9 @@ impl Store {
 
     /// The newest seq in the log (0 when empty).
     pub async fn head_seq(&self) -> Result<u64, StoreError> {
-        let head: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events").fetch_one(&self.pool).await?;
+        let head: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events")
+            .fetch_one(&self.pool)
+            .await?;
         Ok(from_i64(head))
     }
 
@@ -203,7 +231,9 @@ impl Store {
         let head = from_i64(head);
         Ok(OutboxStatus {
             head_seq: head,
-            last_published_seq: first_unsent.map(|s| from_i64(s).saturating_sub(1)).unwrap_or(head),
+            last_published_seq: first_unsent
+                .map(|s| from_i64(s).saturating_sub(1))
+                .unwrap_or(head),
             backlog: from_i64(backlog),
             last_publish_at: last_publish_at
                 .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
@@ -219,18 +249,23 @@ impl Store {
 
 /// Appends envelopes and their outbox entries in one transaction on the writer connection.
 /// The caller has checked the seqs follow the head; the primary key refuses a reused seq.
-pub async fn append(conn: &mut SqliteConnection, envelopes: &[(Envelope, String)]) -> Result<(), StoreError> {
+pub async fn append(
+    conn: &mut SqliteConnection,
+    envelopes: &[(Envelope, String)],
+) -> Result<(), StoreError> {
     let mut tx = conn.begin().await?;
     for (envelope, body) in envelopes {
         let recorded_at = envelope.recorded_at.to_rfc3339();
-        sqlx::query("INSERT INTO events (seq, id, type, recorded_at, envelope) VALUES (?, ?, ?, ?, ?)")
-            .bind(to_i64(envelope.seq))
-            .bind(envelope.id.to_string())
-            .bind(&envelope.event_type)
-            .bind(&recorded_at)
-            .bind(body)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO events (seq, id, type, recorded_at, envelope) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(to_i64(envelope.seq))
+        .bind(envelope.id.to_string())
+        .bind(&envelope.event_type)
+        .bind(&recorded_at)
+        .bind(body)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("INSERT INTO outbox (seq, enqueued_at) VALUES (?, ?)")
             .bind(to_i64(envelope.seq))
             .bind(&recorded_at)
@@ -244,9 +279,15 @@ pub async fn append(conn: &mut SqliteConnection, envelopes: &[(Envelope, String)
 fn stored_event(row: &sqlx::sqlite::SqliteRow) -> Result<StoredEvent, StoreError> {
     let seq: i64 = row.try_get("seq")?;
     let body: String = row.try_get("envelope")?;
-    let envelope = Envelope::parse(body.as_bytes())
-        .map_err(|e| StoreError::Corrupt { seq, reason: e.to_string() })?;
-    Ok(StoredEvent { seq: from_i64(seq), envelope, body })
+    let envelope = Envelope::parse(body.as_bytes()).map_err(|e| StoreError::Corrupt {
+        seq,
+        reason: e.to_string(),
+    })?;
+    Ok(StoredEvent {
+        seq: from_i64(seq),
+        envelope,
+        body,
+    })
 }
 
 /// SQLite integers are i64; seqs never come near the limit, saturate rather than wrap.

@@ -14,8 +14,11 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use domain::calendar::local_date;
-use domain::{Actor, Command, DecisionContext, DomainError, Envelope, Event, SchoolRef, SchoolState, Warning, decide};
 use domain::plan::Plan;
+use domain::{
+    Actor, Command, DecisionContext, DomainError, Envelope, Event, SchoolRef, SchoolState, Warning,
+    decide,
+};
 use sqlx::SqliteConnection;
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tracing::{debug, error, info};
@@ -65,7 +68,14 @@ impl Writer {
     /// Decides and stores one command; returns once its events are durable.
     pub async fn submit(&self, command: Command, actor: Actor) -> Result<Committed, WriteError> {
         let (reply, answer) = oneshot::channel();
-        self.jobs.send(Job { command, actor, reply }).await.map_err(|_| WriteError::Stopped)?;
+        self.jobs
+            .send(Job {
+                command,
+                actor,
+                reply,
+            })
+            .await
+            .map_err(|_| WriteError::Stopped)?;
         answer.await.map_err(|_| WriteError::Stopped)?
     }
 
@@ -82,32 +92,52 @@ pub async fn start(
     school: SchoolRef,
     relay_wakeup: Arc<Notify>,
 ) -> Result<(Writer, tokio::task::JoinHandle<()>), StoreError> {
+    let (state, head) = fold_log(store).await?;
+    info!(school = %school, head_seq = head, activities = state.activity_count(), "school log loaded");
+    let conn = store.writer_connection().await?;
+    let (jobs, rx) = mpsc::channel(4 * MAX_BATCH);
+    let (plan_tx, plan) = watch::channel(state.plan().cloned().map(Arc::new));
+    let task = WriterTask {
+        conn,
+        state,
+        head,
+        school,
+        relay_wakeup,
+        plan_tx,
+        store: store.clone(),
+        needs_recovery: false,
+    };
+    let handle = tokio::spawn(task.run(rx));
+    Ok((Writer { jobs, plan }, handle))
+}
+
+/// Folds the whole log into the school's state, checking that seqs run 1, 2, 3… without a gap
+/// and that every event decodes. Returns the state and the head seq.
+async fn fold_log(store: &Store) -> Result<(SchoolState, u64), StoreError> {
     let mut state = SchoolState::default();
     let mut head = 0u64;
     store
         .for_each_event(|stored| {
-            if stored.seq != head + 1 {
-                return Err(StoreError::Corrupt {
-                    seq: i64::try_from(stored.seq).unwrap_or(i64::MAX),
-                    reason: format!("expected seq {} next: the log has a gap", head + 1),
-                });
-            }
-            let event = stored.envelope.decode().map_err(|e| StoreError::Corrupt {
+            let corrupt = |reason: String| StoreError::Corrupt {
                 seq: i64::try_from(stored.seq).unwrap_or(i64::MAX),
-                reason: e.to_string(),
-            })?;
+                reason,
+            };
+            if stored.seq != head + 1 {
+                return Err(corrupt(format!(
+                    "expected seq {} next: the log has a gap",
+                    head + 1
+                )));
+            }
+            let event = stored
+                .envelope
+                .decode()
+                .map_err(|e| corrupt(e.to_string()))?;
             state.apply(&event);
             head = stored.seq;
             Ok(())
         })
         .await?;
-    info!(school = %school, head_seq = head, activities = state.activity_count(), "school log loaded");
-    let conn = store.writer_connection().await?;
-    let (jobs, rx) = mpsc::channel(4 * MAX_BATCH);
-    let (plan_tx, plan) = watch::channel(state.plan().cloned().map(Arc::new));
-    let task = WriterTask { conn, state, head, school, relay_wakeup, plan_tx, store: store.clone(), needs_recovery: false };
-    let handle = tokio::spawn(task.run(rx));
-    Ok((Writer { jobs, plan }, handle))
+    Ok((state, head))
 }
 
 struct WriterTask {
@@ -124,13 +154,17 @@ struct WriterTask {
     needs_recovery: bool,
 }
 
-type Reply = (oneshot::Sender<Result<Committed, WriteError>>, Result<Committed, WriteError>);
+type Reply = (
+    oneshot::Sender<Result<Committed, WriteError>>,
+    Result<Committed, WriteError>,
+);
 
 impl WriterTask {
     async fn run(mut self, mut rx: mpsc::Receiver<Job>) {
         let mut batch = Vec::with_capacity(MAX_BATCH);
         while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-            self.write_batch(std::mem::take(&mut batch), Utc::now()).await;
+            self.write_batch(std::mem::take(&mut batch), Utc::now())
+                .await;
         }
         info!(head_seq = self.head, "writer stopped");
     }
@@ -138,11 +172,15 @@ impl WriterTask {
     async fn write_batch(&mut self, jobs: Vec<Job>, now: DateTime<Utc>) {
         if self.needs_recovery && !self.recover().await {
             for job in jobs {
-                let _ = job.reply.send(Err(WriteError::Storage("the school's log cannot be read".into())));
+                let _ = job.reply.send(Err(WriteError::Storage(
+                    "the school's log cannot be read".into(),
+                )));
             }
             return;
         }
-        let ctx = DecisionContext { today: local_date(now) };
+        let ctx = DecisionContext {
+            today: local_date(now),
+        };
         let before = self.head;
         let mut rows: Vec<(Envelope, String)> = Vec::new();
         let mut replies: Vec<Reply> = Vec::with_capacity(jobs.len());
@@ -155,13 +193,25 @@ impl WriterTask {
                     plan_changed |= matches!(event, Event::PlanAdopted(_) | Event::PlanAmended(_));
                     self.state.apply(event);
                     self.head += 1;
-                    let envelope = Envelope::seal(&self.school, self.head, Uuid::now_v7(), now, job.actor.clone(), event);
+                    let envelope = Envelope::seal(
+                        &self.school,
+                        self.head,
+                        Uuid::now_v7(),
+                        now,
+                        job.actor.clone(),
+                        event,
+                    );
                     last = Some((self.head, envelope.id));
-                    let body = String::from_utf8(envelope.to_json()).expect("serde_json writes UTF-8");
+                    let body =
+                        String::from_utf8(envelope.to_json()).expect("serde_json writes UTF-8");
                     rows.push((envelope, body));
                 }
                 let (seq, event_id) = last.unwrap_or((self.head, Uuid::nil()));
-                Committed { seq, event_id, warnings: decision.warnings }
+                Committed {
+                    seq,
+                    event_id,
+                    warnings: decision.warnings,
+                }
             });
             if let Err(refusal) = &outcome {
                 debug!(command = name, %refusal, "command refused");
@@ -184,7 +234,8 @@ impl WriterTask {
             debug!(events = rows.len(), head_seq = self.head, "batch committed");
             self.relay_wakeup.notify_one();
             if plan_changed {
-                self.plan_tx.send_replace(self.state.plan().cloned().map(Arc::new));
+                self.plan_tx
+                    .send_replace(self.state.plan().cloned().map(Arc::new));
             }
         }
         for (reply, outcome) in replies {
@@ -196,24 +247,14 @@ impl WriterTask {
     /// After a failed append, the in-memory state holds events that are not on disk: rebuild
     /// it from the log so the next decisions see only what is stored. Returns whether it could.
     async fn recover(&mut self) -> bool {
-        let mut state = SchoolState::default();
-        let mut head = 0;
-        let folded = self
-            .store
-            .for_each_event(|stored| {
-                let event = stored.envelope.decode().map_err(|e| StoreError::Corrupt {
-                    seq: i64::try_from(stored.seq).unwrap_or(i64::MAX),
-                    reason: e.to_string(),
-                })?;
-                state.apply(&event);
-                head = stored.seq;
-                Ok(())
-            })
-            .await;
-        if let Err(e) = folded {
-            error!(error = %e, "cannot re-read the school's log; refusing commands until it can");
-            return false;
-        }
+        let folded = fold_log(&self.store).await;
+        let (state, head) = match folded {
+            Ok(folded) => folded,
+            Err(e) => {
+                error!(error = %e, "cannot re-read the school's log; refusing commands until it can");
+                return false;
+            }
+        };
         if let Err(e) = self.writer_reconnect().await {
             error!(error = %e, "cannot reopen the writer connection; refusing commands until it can");
             return false;

@@ -29,13 +29,48 @@ async fn bad_inputs_are_refused_with_code_and_field_and_change_nothing() {
     let before = status(&mut client).await.unwrap().head_seq;
 
     let cases: Vec<(&str, pb::RecordActivityRequest, Code, &str)> = vec![
-        ("empty title", with_activity(|a| a.title = "   ".into()), Code::InvalidArgument, "activity.title"),
-        ("unknown content area", with_activity(|a| a.area = 9), Code::InvalidArgument, "activity.area"),
-        ("unknown topic", with_activity(|a| a.topic = "bong-da".into()), Code::InvalidArgument, "activity.topic"),
-        ("date outside the period", with_activity(|a| a.date = "2031-01-01".into()), Code::InvalidArgument, "activity.date"),
-        ("not a date", with_activity(|a| a.date = "20/10/2018".into()), Code::InvalidArgument, "activity.date"),
-        ("1 MB text", with_activity(|a| a.summary = "ư".repeat(1 << 19)), Code::InvalidArgument, "activity.summary"),
-        ("no channel", with_activity(|a| a.channel = 0), Code::InvalidArgument, "activity.channel"),
+        (
+            "empty title",
+            with_activity(|a| a.title = "   ".into()),
+            Code::InvalidArgument,
+            "activity.title",
+        ),
+        (
+            "unknown content area",
+            with_activity(|a| a.area = 9),
+            Code::InvalidArgument,
+            "activity.area",
+        ),
+        (
+            "unknown topic",
+            with_activity(|a| a.topic = "bong-da".into()),
+            Code::InvalidArgument,
+            "activity.topic",
+        ),
+        (
+            "date outside the period",
+            with_activity(|a| a.date = "2031-01-01".into()),
+            Code::InvalidArgument,
+            "activity.date",
+        ),
+        (
+            "not a date",
+            with_activity(|a| a.date = "20/10/2018".into()),
+            Code::InvalidArgument,
+            "activity.date",
+        ),
+        (
+            "1 MB text",
+            with_activity(|a| a.summary = "ư".repeat(1 << 19)),
+            Code::InvalidArgument,
+            "activity.summary",
+        ),
+        (
+            "no channel",
+            with_activity(|a| a.channel = 0),
+            Code::InvalidArgument,
+            "activity.channel",
+        ),
         (
             "wrong school code",
             {
@@ -60,7 +95,11 @@ async fn bad_inputs_are_refused_with_code_and_field_and_change_nothing() {
     for (name, request, code, field) in cases {
         let err = client.record_activity(request).await.unwrap_err();
         assert_eq!(err.code(), code, "{name}: {err:?}");
-        assert!(err.message().contains(field), "{name}: {:?} does not name {field}", err.message());
+        assert!(
+            err.message().contains(field),
+            "{name}: {:?} does not name {field}",
+            err.message()
+        );
         let vi = wire::status::vietnamese_message(&err).unwrap_or_default();
         assert!(!vi.is_empty(), "{name}: no Vietnamese message");
     }
@@ -78,7 +117,11 @@ async fn bad_inputs_are_refused_with_code_and_field_and_change_nothing() {
         .await
         .unwrap_err();
     assert_eq!(negative.code(), Code::InvalidArgument);
-    assert!(negative.message().contains("expense.amount"), "{}", negative.message());
+    assert!(
+        negative.message().contains("expense.amount"),
+        "{}",
+        negative.message()
+    );
 
     let feedback = client
         .receive_feedback(pb::ReceiveFeedbackRequest {
@@ -105,7 +148,11 @@ async fn bad_inputs_are_refused_with_code_and_field_and_change_nothing() {
         .await
         .unwrap_err();
     assert_eq!(early.code(), Code::InvalidArgument);
-    assert!(early.message().contains("answer.answered_on"), "{}", early.message());
+    assert!(
+        early.message().contains("answer.answered_on"),
+        "{}",
+        early.message()
+    );
 
     let unknown = client
         .correct_activity(pb::CorrectActivityRequest {

@@ -30,7 +30,9 @@ async fn plan_and_a_thousand_activities_arrive_once_in_order_with_headers() {
         }
     });
     join_all(writers).await;
-    wait_delivered(&client, 1001, Duration::from_secs(60)).await.unwrap();
+    wait_delivered(&client, 1001, Duration::from_secs(60))
+        .await
+        .unwrap();
 
     let messages = stream_messages(&nats.url()).await.unwrap();
     assert_delivered_once_in_order(&messages, 1001);
@@ -41,23 +43,49 @@ async fn plan_and_a_thousand_activities_arrive_once_in_order_with_headers() {
         assert_eq!(get("ce-specversion").as_deref(), Some("1.0"));
         assert_eq!(get("ce-id"), Some(envelope.id.to_string()));
         assert_eq!(get("Nats-Msg-Id"), Some(envelope.id.to_string()));
-        assert_eq!(get("ce-source").as_deref(), Some("/truyenthong/dong-thap/tam-nong/thcs-an-hoa"));
+        assert_eq!(
+            get("ce-source").as_deref(),
+            Some("/truyenthong/dong-thap/tam-nong/thcs-an-hoa")
+        );
         assert_eq!(get("ce-type"), Some(envelope.event_type.clone()));
         assert!(get("ce-time").is_some());
         assert_eq!(get("content-type").as_deref(), Some("application/json"));
-        let head: u64 = get("Tt-Outbox-Head").expect("outbox head header").parse().unwrap();
-        assert!(head >= envelope.seq && head <= 1001, "outbox head {head} for seq {}", envelope.seq);
+        let head: u64 = get("Tt-Outbox-Head")
+            .expect("outbox head header")
+            .parse()
+            .unwrap();
+        assert!(
+            head >= envelope.seq && head <= 1001,
+            "outbox head {head} for seq {}",
+            envelope.seq
+        );
         assert_eq!(message.subject.as_str(), SUBJECT);
-        assert_eq!((envelope.province.as_str(), envelope.district.as_str(), envelope.school.as_str()), (PROVINCE, DISTRICT, SCHOOL));
+        assert_eq!(
+            (
+                envelope.province.as_str(),
+                envelope.district.as_str(),
+                envelope.school.as_str()
+            ),
+            (PROVINCE, DISTRICT, SCHOOL)
+        );
         assert_eq!(envelope.id.get_version_num(), 7, "UUIDv7");
-        envelope.decode().expect("every event decodes at its schema");
+        envelope
+            .decode()
+            .expect("every event decodes at its schema");
     }
     let first = domain::Envelope::parse(&messages[0].payload).unwrap();
     assert_eq!(first.event_type, "plan.adopted");
     assert_eq!(first.actor.person, "Nguyễn Thị Hồng Nhung");
 
     // ListEvents pages through the same log.
-    let page = client.list_events(wire::pb::ListEventsRequest { from_seq: 990, limit: 50 }).await.unwrap().into_inner();
+    let page = client
+        .list_events(wire::pb::ListEventsRequest {
+            from_seq: 990,
+            limit: 50,
+        })
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(page.events.len(), 12);
     assert_eq!(page.head_seq, 1001);
     assert!(page.events.iter().all(|e| e.published));

@@ -17,7 +17,9 @@ async fn nats_down_then_back_loses_and_doubles_nothing() {
     for n in 0..100 {
         client.record_activity(activity(n)).await.unwrap();
     }
-    wait_delivered(&client, 101, Duration::from_secs(30)).await.unwrap();
+    wait_delivered(&client, 101, Duration::from_secs(30))
+        .await
+        .unwrap();
 
     nats.stop().await.unwrap();
     // Recording while NATS is down: every command answers without waiting on the network.
@@ -29,7 +31,10 @@ async fn nats_down_then_back_loses_and_doubles_nothing() {
     }
     // Generous bound: the relay's ack timeout is 2 s; a recording that waited on it would
     // take at least that long.
-    assert!(slowest < Duration::from_millis(1500), "a command waited {slowest:?} while NATS was down");
+    assert!(
+        slowest < Duration::from_millis(1500),
+        "a command waited {slowest:?} while NATS was down"
+    );
     let down = status(&mut client).await.unwrap();
     assert_eq!(down.head_seq, 401);
     assert!(down.backlog >= 300, "backlog while down: {}", down.backlog);
@@ -39,7 +44,9 @@ async fn nats_down_then_back_loses_and_doubles_nothing() {
     for n in 400..500 {
         client.record_activity(activity(n)).await.unwrap();
     }
-    wait_delivered(&client, 501, Duration::from_secs(60)).await.unwrap();
+    wait_delivered(&client, 501, Duration::from_secs(60))
+        .await
+        .unwrap();
     let messages = stream_messages(&nats.url()).await.unwrap();
     assert_delivered_once_in_order(&messages, 501);
     let up = status(&mut client).await.unwrap();
@@ -81,14 +88,23 @@ async fn agent_killed_while_recording_and_relaying_keeps_every_ok() {
     for w in writers {
         acknowledged.extend(w.await.unwrap());
     }
-    assert!(acknowledged.len() > 50, "only {} commands before the kill", acknowledged.len());
+    assert!(
+        acknowledged.len() > 50,
+        "only {} commands before the kill",
+        acknowledged.len()
+    );
 
     let agent = AgentProcess::spawn(&school).await.unwrap();
     let mut client = connect(agent.grpc).await.unwrap();
     let head = status(&mut client).await.unwrap().head_seq;
     let max_ok = acknowledged.iter().map(|(seq, _)| *seq).max().unwrap();
-    assert!(head >= max_ok, "head {head} is behind an acknowledged seq {max_ok}");
-    wait_delivered(&client, head, Duration::from_secs(60)).await.unwrap();
+    assert!(
+        head >= max_ok,
+        "head {head} is behind an acknowledged seq {max_ok}"
+    );
+    wait_delivered(&client, head, Duration::from_secs(60))
+        .await
+        .unwrap();
 
     let messages = stream_messages(&nats.url()).await.unwrap();
     assert_delivered_once_in_order(&messages, head);
@@ -96,12 +112,26 @@ async fn agent_killed_while_recording_and_relaying_keeps_every_ok() {
         .iter()
         .map(|m| {
             let e = domain::Envelope::parse(&m.payload).unwrap();
-            (e.seq, e.data.get("activity_id").and_then(|v| v.as_str()).unwrap_or_default().to_string())
+            (
+                e.seq,
+                e.data
+                    .get("activity_id")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_string(),
+            )
         })
         .collect();
     for (seq, id) in &acknowledged {
-        assert_eq!(ids.get(seq), Some(id), "acknowledged activity {id} at seq {seq} is not in the stream");
+        assert_eq!(
+            ids.get(seq),
+            Some(id),
+            "acknowledged activity {id} at seq {seq} is not in the stream"
+        );
     }
     let mut agent = agent;
-    agent.stop().await.expect("SIGTERM stops the agent gracefully with exit code 0");
+    agent
+        .stop()
+        .await
+        .expect("SIGTERM stops the agent gracefully with exit code 0");
 }

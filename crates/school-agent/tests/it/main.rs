@@ -5,4 +5,5 @@ mod bad_input;
 mod delivery;
 mod faults;
 mod resend;
+mod secured_nats;
 mod support;

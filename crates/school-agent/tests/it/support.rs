@@ -77,7 +77,9 @@ ensure_stream = true
     }
 
     pub fn settings(&self) -> anyhow::Result<school_agent::config::Settings> {
-        Ok(school_agent::config::Settings::load(Some(&self.config_path()))?)
+        Ok(school_agent::config::Settings::load(Some(
+            &self.config_path(),
+        ))?)
     }
 }
 
@@ -102,7 +104,10 @@ impl AgentProcess {
             .kill_on_drop(true)
             .spawn()
             .context("spawning school-agent")?;
-        let me = Self { child, grpc: school.grpc };
+        let me = Self {
+            child,
+            grpc: school.grpc,
+        };
         me.wait_ready().await?;
         Ok(me)
     }
@@ -128,7 +133,10 @@ impl AgentProcess {
     /// SIGTERM and wait for a graceful exit.
     pub async fn stop(&mut self) -> anyhow::Result<()> {
         if let Some(pid) = self.child.id() {
-            nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGTERM)?;
+            nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid as i32),
+                nix::sys::signal::Signal::SIGTERM,
+            )?;
         }
         let status = tokio::time::timeout(Duration::from_secs(20), self.child.wait()).await??;
         anyhow::ensure!(status.success(), "school-agent exited with {status}");
@@ -152,7 +160,11 @@ impl AgentInProcess {
         let task = tokio::spawn(school_agent::run(settings, listener, async move {
             let _ = stopped.await;
         }));
-        Ok(Self { grpc, stop: Some(stop), task })
+        Ok(Self {
+            grpc,
+            stop: Some(stop),
+            task,
+        })
     }
 
     pub async fn shutdown(mut self) -> anyhow::Result<()> {
@@ -170,19 +182,29 @@ pub async fn connect(addr: SocketAddr) -> anyhow::Result<Client> {
 pub fn header() -> Option<pb::CommandHeader> {
     Some(pb::CommandHeader {
         school: SCHOOL.into(),
-        actor: Some(pb::Actor { role: pb::Role::VicePrincipal as i32, person: "Nguyễn Thị Hồng Nhung".into() }),
+        actor: Some(pb::Actor {
+            role: pb::Role::VicePrincipal as i32,
+            person: "Nguyễn Thị Hồng Nhung".into(),
+        }),
     })
 }
 
 pub fn seed_plan() -> pb::Plan {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/plans/kh-114-thcs-an-hoa-2017.toml");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../deploy/plans/kh-114-thcs-an-hoa-2017.toml");
     let text = std::fs::read_to_string(path).expect("the seed plan file is in the repository");
     let plan: domain::Plan = toml::from_str(&text).expect("the seed plan parses");
     wire::convert::plan_to_pb(&plan)
 }
 
 pub async fn adopt_seed_plan(client: &mut Client) -> anyhow::Result<pb::CommandReply> {
-    Ok(client.adopt_plan(pb::AdoptPlanRequest { header: header(), plan: Some(seed_plan()) }).await?.into_inner())
+    Ok(client
+        .adopt_plan(pb::AdoptPlanRequest {
+            header: header(),
+            plan: Some(seed_plan()),
+        })
+        .await?
+        .into_inner())
 }
 
 const TOPICS: &[(u32, &str)] = &[
@@ -198,8 +220,14 @@ const TOPICS: &[(u32, &str)] = &[
 /// The n-th demo activity: spread over the plan's areas, channels and dates.
 pub fn activity(n: u64) -> pb::RecordActivityRequest {
     let (area, topic) = TOPICS[(n as usize) % TOPICS.len()];
-    let channels = [pb::Channel::DistrictRadio, pb::Channel::SchoolPortal, pb::Channel::Facebook, pb::Channel::Meeting];
-    let day = chrono::NaiveDate::from_ymd_opt(2017, 11, 1).expect("valid date") + chrono::Days::new(n % 1000);
+    let channels = [
+        pb::Channel::DistrictRadio,
+        pb::Channel::SchoolPortal,
+        pb::Channel::Facebook,
+        pb::Channel::Meeting,
+    ];
+    let day = chrono::NaiveDate::from_ymd_opt(2017, 11, 1).expect("valid date")
+        + chrono::Days::new(n % 1000);
     pb::RecordActivityRequest {
         header: header(),
         activity_id: String::new(),
@@ -209,7 +237,9 @@ pub fn activity(n: u64) -> pb::RecordActivityRequest {
             topic: topic.into(),
             channel: channels[(n as usize) % channels.len()] as i32,
             title: format!("Tin bài số {n} về hoạt động của trường"),
-            summary: "Đăng tin về hoạt động giáo dục của nhà trường cho phụ huynh và nhân dân xã An Hòa.".into(),
+            summary:
+                "Đăng tin về hoạt động giáo dục của nhà trường cho phụ huynh và nhân dân xã An Hòa."
+                    .into(),
             audience: "Phụ huynh học sinh".into(),
             reach: Some(100 + (n % 50) as u32),
             partner: String::new(),
@@ -220,14 +250,21 @@ pub fn activity(n: u64) -> pb::RecordActivityRequest {
 }
 
 pub async fn status(client: &mut Client) -> anyhow::Result<pb::AgentStatus> {
-    Ok(client.get_status(pb::GetStatusRequest {}).await?.into_inner())
+    Ok(client
+        .get_status(pb::GetStatusRequest {})
+        .await?
+        .into_inner())
 }
 
 /// Waits until the agent reports everything delivered.
 pub async fn wait_delivered(client: &Client, head: u64, timeout: Duration) -> anyhow::Result<()> {
     test_harness::wait_until(timeout, || {
         let mut c = client.clone();
-        async move { status(&mut c).await.is_ok_and(|s| s.head_seq == head && s.last_published_seq == head && s.backlog == 0) }
+        async move {
+            status(&mut c)
+                .await
+                .is_ok_and(|s| s.head_seq == head && s.last_published_seq == head && s.backlog == 0)
+        }
     })
     .await
     .with_context(|| format!("events up to {head} were not all delivered"))
@@ -235,7 +272,9 @@ pub async fn wait_delivered(client: &Client, head: u64, timeout: Duration) -> an
 
 /// Every message in the district stream on the school's subject, in stream order, read with a
 /// plain async-nats ordered consumer.
-pub async fn stream_messages(nats_url: &str) -> anyhow::Result<Vec<async_nats::jetstream::Message>> {
+pub async fn stream_messages(
+    nats_url: &str,
+) -> anyhow::Result<Vec<async_nats::jetstream::Message>> {
     let client = async_nats::connect(nats_url).await?;
     let js = jetstream::new(client);
     let mut stream = js.get_stream("TRUYENTHONG_DONG-THAP_TAM-NONG").await?;
@@ -251,7 +290,8 @@ pub async fn stream_messages(nats_url: &str) -> anyhow::Result<Vec<async_nats::j
         return Ok(out);
     }
     let mut messages = consumer.messages().await?;
-    while let Some(message) = tokio::time::timeout(Duration::from_secs(10), messages.next()).await? {
+    while let Some(message) = tokio::time::timeout(Duration::from_secs(10), messages.next()).await?
+    {
         out.push(message?);
         if out.len() as u64 >= expected {
             break;
@@ -264,7 +304,11 @@ pub async fn stream_messages(nats_url: &str) -> anyhow::Result<Vec<async_nats::j
 pub fn assert_delivered_once_in_order(messages: &[async_nats::jetstream::Message], n: u64) {
     let seqs: Vec<u64> = messages
         .iter()
-        .map(|m| domain::Envelope::parse(&m.payload).expect("every message is an envelope").seq)
+        .map(|m| {
+            domain::Envelope::parse(&m.payload)
+                .expect("every message is an envelope")
+                .seq
+        })
         .collect();
     let expected: Vec<u64> = (1..=n).collect();
     assert_eq!(seqs.len(), expected.len(), "message count");
