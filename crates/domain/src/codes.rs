@@ -91,6 +91,73 @@ impl fmt::Display for SchoolRef {
     }
 }
 
+/// Who published an event: a school (by its code) or the district office itself.
+///
+/// On the wire it is the envelope's `school` field and the last token of the subject: the
+/// school's slug, or `_district` for the district office (a leading underscore can never
+/// begin a slug, so the two cannot collide).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum Author {
+    School(Slug),
+    DistrictOffice,
+}
+
+impl Author {
+    /// The token that stands for the district office.
+    pub const DISTRICT_TOKEN: &'static str = "_district";
+
+    /// Reads `_district` or a school's slug, reporting `field` when it is neither.
+    pub fn parse(field: &str, value: &str) -> Result<Self, DomainError> {
+        if value == Self::DISTRICT_TOKEN {
+            Ok(Author::DistrictOffice)
+        } else {
+            Slug::parse(field, value).map(Author::School)
+        }
+    }
+
+    /// The slug, or `_district`.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Author::School(slug) => slug.as_str(),
+            Author::DistrictOffice => Self::DISTRICT_TOKEN,
+        }
+    }
+
+    /// The school's code, when a school published it.
+    pub fn school(&self) -> Option<&Slug> {
+        match self {
+            Author::School(slug) => Some(slug),
+            Author::DistrictOffice => None,
+        }
+    }
+}
+
+impl TryFrom<String> for Author {
+    type Error = DomainError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Author::parse("school", &value)
+    }
+}
+
+impl From<Author> for String {
+    fn from(author: Author) -> Self {
+        author.as_str().to_string()
+    }
+}
+
+impl From<Slug> for Author {
+    fn from(slug: Slug) -> Self {
+        Author::School(slug)
+    }
+}
+
+impl fmt::Display for Author {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,5 +173,22 @@ mod tests {
             let err = Slug::parse("school", bad).unwrap_err();
             assert_eq!(err.field, "school", "{bad}");
         }
+    }
+
+    #[test]
+    fn authors_are_a_slug_or_the_district_token() {
+        let school = Author::parse("school", "thcs-an-hoa").unwrap();
+        assert_eq!(school.school().map(Slug::as_str), Some("thcs-an-hoa"));
+        assert_eq!(
+            Author::parse("school", "_district").unwrap(),
+            Author::DistrictOffice
+        );
+        assert_eq!(
+            serde_json::to_string(&Author::DistrictOffice).unwrap(),
+            "\"_district\""
+        );
+        let back: Author = serde_json::from_str("\"thcs-an-hoa\"").unwrap();
+        assert_eq!(back, school);
+        assert!(Author::parse("school", "_other").is_err());
     }
 }

@@ -9,13 +9,19 @@
 //!
 //! `data` is kept as raw JSON in the envelope so that an old schema can be upcast before it is
 //! read into the current [`Event`] types.
+//!
+//! The district office publishes its own facts ([`DistrictEvent`]) in the same envelope, with
+//! `school` set to `_district` ([`Author::DistrictOffice`]). [`Envelope::decode_any`] reads
+//! either kind and checks that the type fits its author: a school cannot enrol itself, the
+//! district office does not record activities.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::calendar::start_of_local_day;
-use crate::codes::{SchoolRef, Slug};
+use crate::codes::{Author, SchoolRef, Slug};
+use crate::district::DistrictEvent;
 use crate::error::DomainError;
 use crate::event::Event;
 use crate::roles::Role;
@@ -44,8 +50,9 @@ pub struct Envelope {
     pub id: Uuid,
     pub province: Slug,
     pub district: Slug,
-    pub school: Slug,
-    /// Per school, from 1, without gaps.
+    /// The publishing school's code, or `_district` for the district office.
+    pub school: Author,
+    /// Per author (each school, and the district office), from 1, without gaps.
     pub seq: u64,
     #[serde(rename = "type")]
     pub event_type: String,
@@ -81,6 +88,43 @@ pub enum DecodeError {
     },
     #[error("{event_type} data does not match its schema: {reason}")]
     Data { event_type: String, reason: String },
+    #[error("{event_type} cannot be published by {author}")]
+    WrongAuthor { event_type: String, author: String },
+    #[error("{event_type} is a district office event, not a school's")]
+    NotSchoolEvent { event_type: String },
+}
+
+/// A decoded event of either kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AnyEvent {
+    School(Event),
+    District(DistrictEvent),
+}
+
+impl AnyEvent {
+    /// Every event type of either kind with its current schema version.
+    pub fn types() -> impl Iterator<Item = (&'static str, u32)> {
+        Event::TYPES
+            .iter()
+            .chain(DistrictEvent::TYPES)
+            .map(|(name, schema)| (*name, *schema))
+    }
+
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            AnyEvent::School(e) => e.type_name(),
+            AnyEvent::District(e) => e.type_name(),
+        }
+    }
+
+    /// Reads `data` written at the current schema of `event_type`, of either kind.
+    pub fn from_data(event_type: &str, data: serde_json::Value) -> Result<Self, DecodeError> {
+        if DistrictEvent::TYPES.iter().any(|(n, _)| *n == event_type) {
+            DistrictEvent::from_data(event_type, data).map(AnyEvent::District)
+        } else {
+            Event::from_data(event_type, data).map(AnyEvent::School)
+        }
+    }
 }
 
 impl Envelope {
@@ -102,11 +146,37 @@ impl Envelope {
             id,
             province: school.province.clone(),
             district: school.district.clone(),
-            school: school.school.clone(),
+            school: Author::School(school.school.clone()),
             seq,
             event_type: event.type_name().to_string(),
             schema: event.schema(),
             occurred_at,
+            recorded_at,
+            actor,
+            data: event.to_data(),
+        }
+    }
+
+    /// Wraps a decided district office event for the district's own log (`school` is
+    /// `_district`). `occurred_at` is the start of the fact's local date in Vietnam.
+    pub fn seal_district(
+        province: &Slug,
+        district: &Slug,
+        seq: u64,
+        id: Uuid,
+        recorded_at: DateTime<Utc>,
+        actor: Actor,
+        event: &DistrictEvent,
+    ) -> Self {
+        Self {
+            id,
+            province: province.clone(),
+            district: district.clone(),
+            school: Author::DistrictOffice,
+            seq,
+            event_type: event.type_name().to_string(),
+            schema: event.schema(),
+            occurred_at: start_of_local_day(event.occurred_on()),
             recorded_at,
             actor,
             data: event.to_data(),
@@ -127,18 +197,41 @@ impl Envelope {
         serde_json::to_vec(self).expect("an envelope always serialises")
     }
 
-    pub fn school_ref(&self) -> SchoolRef {
-        SchoolRef {
+    /// The publishing school's full address; `None` for the district office's own events.
+    pub fn school_ref(&self) -> Option<SchoolRef> {
+        Some(SchoolRef {
             province: self.province.clone(),
             district: self.district.clone(),
-            school: self.school.clone(),
+            school: self.school.school()?.clone(),
+        })
+    }
+
+    /// The school event inside, upcast to the current schema of its type. A district office
+    /// event is refused ([`DecodeError::NotSchoolEvent`]); use [`Envelope::decode_any`] to read
+    /// both kinds.
+    pub fn decode(&self) -> Result<Event, DecodeError> {
+        match self.decode_any()? {
+            AnyEvent::School(event) => Ok(event),
+            AnyEvent::District(event) => Err(DecodeError::NotSchoolEvent {
+                event_type: event.type_name().into(),
+            }),
         }
     }
 
-    /// The event inside, upcast to the current schema of its type.
-    pub fn decode(&self) -> Result<Event, DecodeError> {
+    /// The event inside, of either kind, upcast to the current schema of its type. School
+    /// types must come from a school and district types from `_district`
+    /// ([`DecodeError::WrongAuthor`] otherwise).
+    pub fn decode_any(&self) -> Result<AnyEvent, DecodeError> {
         let data = upcast::upcast(&self.event_type, self.schema, self.data.clone())?;
-        Event::from_data(&self.event_type, data)
+        let event = AnyEvent::from_data(&self.event_type, data)?;
+        match (&self.school, &event) {
+            (Author::School(_), AnyEvent::School(_))
+            | (Author::DistrictOffice, AnyEvent::District(_)) => Ok(event),
+            (author, _) => Err(DecodeError::WrongAuthor {
+                event_type: self.event_type.clone(),
+                author: author.to_string(),
+            }),
+        }
     }
 }
 

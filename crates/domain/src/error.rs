@@ -127,6 +127,20 @@ pub enum Rule {
         year: i32,
     },
     NothingToAmend,
+    /// A reporting period that does not overlap the district plan's period.
+    PeriodOutsidePlan {
+        period: String,
+        range: DateRange,
+        plan: DateRange,
+    },
+    /// A query that needs the district plan (its period, its years) before there is one.
+    NoDistrictPlan,
+    /// A date after the end of the reporting period it belongs to.
+    AfterPeriodEnd {
+        date: NaiveDate,
+        period: String,
+        end: NaiveDate,
+    },
 }
 
 impl Rule {
@@ -192,6 +206,17 @@ impl Rule {
             Rule::AlreadyAwarded { id } => format!("{id} has already been awarded"),
             Rule::BudgetSettled { year } => format!("the budget of {year} is already settled"),
             Rule::NothingToAmend => "the amendment changes nothing".into(),
+            Rule::PeriodOutsidePlan {
+                period,
+                range,
+                plan,
+            } => format!("{period} ({range}) is outside plan period {plan}"),
+            Rule::NoDistrictPlan => {
+                "needs the district plan, and the district has not adopted one yet".into()
+            }
+            Rule::AfterPeriodEnd { date, period, end } => {
+                format!("{date} is after the end of period {period} ({end})")
+            }
         }
     }
 
@@ -280,6 +305,23 @@ impl Rule {
             Rule::AlreadyAwarded { id } => format!("«{id}» đã được khen thưởng"),
             Rule::BudgetSettled { year } => format!("kinh phí năm {year} đã được quyết toán"),
             Rule::NothingToAmend => "nội dung bổ sung không thay đổi gì".into(),
+            Rule::PeriodOutsidePlan {
+                period,
+                range,
+                plan,
+            } => format!(
+                "kỳ báo cáo {period} ({} – {}) nằm ngoài thời gian thực hiện kế hoạch ({} – {})",
+                vn_date(range.start()),
+                vn_date(range.end()),
+                vn_date(plan.start()),
+                vn_date(plan.end())
+            ),
+            Rule::NoDistrictPlan => "Phòng GD-ĐT chưa ban hành kế hoạch của huyện".into(),
+            Rule::AfterPeriodEnd { date, period, end } => format!(
+                "ngày {} sau ngày kết thúc kỳ báo cáo {period} ({})",
+                vn_date(*date),
+                vn_date(*end)
+            ),
         }
     }
 }

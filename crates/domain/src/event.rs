@@ -10,7 +10,6 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::codes::Slug;
-use crate::envelope::DecodeError;
 use crate::money::Vnd;
 use crate::plan::{Plan, PlanAmendment};
 use crate::roles::{Channel, CommendationLevel, ContentArea, NomineeKind, Role};
@@ -197,51 +196,63 @@ pub struct BudgetSettled {
     pub note: Option<String>,
 }
 
-/// Declares the event enum and its type names and schema versions in one table.
+/// Declares an event enum with its type names and schema versions in one table. Used for the
+/// school's events here and for the district office's in [`crate::district::DistrictEvent`].
 macro_rules! events {
-    ($($variant:ident($payload:ty) = $name:literal, schema $schema:literal;)+) => {
-        /// Every fact a school can record.
+    ($(#[$meta:meta])* $enum:ident;
+     $($variant:ident($payload:ty) = $name:literal, schema $schema:literal;)+) => {
+        $(#[$meta])*
         #[derive(Debug, Clone, PartialEq, Eq)]
-        pub enum Event {
+        pub enum $enum {
             $($variant($payload),)+
         }
 
-        impl Event {
+        impl $enum {
             /// Every event type with its current schema version.
             pub const TYPES: &'static [(&'static str, u32)] = &[$(($name, $schema),)+];
 
             /// The stable type name, as in the envelope's `type`.
             pub fn type_name(&self) -> &'static str {
-                match self { $(Event::$variant(_) => $name,)+ }
+                match self { $($enum::$variant(_) => $name,)+ }
             }
 
             /// The schema version this build writes for the event's type.
             pub fn schema(&self) -> u32 {
-                match self { $(Event::$variant(_) => $schema,)+ }
+                match self { $($enum::$variant(_) => $schema,)+ }
             }
 
             /// The event's `data`, as JSON.
             pub fn to_data(&self) -> serde_json::Value {
-                let result = match self { $(Event::$variant(p) => serde_json::to_value(p),)+ };
+                let result = match self { $($enum::$variant(p) => serde_json::to_value(p),)+ };
                 // Serialising these plain structs cannot fail: no maps with non-string keys,
                 // no custom serialisers that refuse.
                 result.expect("event payloads always serialise")
             }
 
             /// Reads `data` written at the current schema of `event_type`.
-            pub fn from_data(event_type: &str, data: serde_json::Value) -> Result<Event, DecodeError> {
+            pub fn from_data(
+                event_type: &str,
+                data: serde_json::Value,
+            ) -> Result<$enum, $crate::envelope::DecodeError> {
                 match event_type {
                     $($name => serde_json::from_value::<$payload>(data)
-                        .map(Event::$variant)
-                        .map_err(|e| DecodeError::Data { event_type: $name.into(), reason: e.to_string() }),)+
-                    other => Err(DecodeError::UnknownType(other.to_string())),
+                        .map($enum::$variant)
+                        .map_err(|e| $crate::envelope::DecodeError::Data {
+                            event_type: $name.into(),
+                            reason: e.to_string(),
+                        }),)+
+                    other => Err($crate::envelope::DecodeError::UnknownType(other.to_string())),
                 }
             }
         }
     };
 }
 
+pub(crate) use events;
+
 events! {
+    /// Every fact a school can record.
+    Event;
     PlanAdopted(PlanAdopted) = "plan.adopted", schema 1;
     PlanAmended(PlanAmendment) = "plan.amended", schema 1;
     DutyAssigned(DutyAssigned) = "duty.assigned", schema 1;

@@ -6,6 +6,9 @@
 //! [`Event`]s (or refuse it with a [`DomainError`] that names the field and the rule), store
 //! and publish those events, and [`apply`](school::SchoolState::apply) them to fold state.
 //!
+//! The district office's own facts, their decision, and the reference model of every district
+//! view are in [`district`].
+//!
 //! This crate owns one wire format on purpose: the JSON of the event [`Envelope`] and its
 //! `data`, because events are the domain's permanent facts and their schema versions and
 //! upcasting are domain decisions. Protobuf lives only in `wire`.
@@ -13,6 +16,7 @@
 pub mod calendar;
 pub mod codes;
 pub mod command;
+pub mod district;
 pub mod envelope;
 pub mod error;
 pub mod event;
@@ -24,12 +28,12 @@ pub mod text;
 pub mod upcast;
 
 pub use calendar::{DateRange, Period};
-pub use codes::{SchoolRef, Slug};
+pub use codes::{Author, SchoolRef, Slug};
 pub use command::Command;
-pub use envelope::{Actor, DecodeError, Envelope};
+pub use envelope::{Actor, AnyEvent, DecodeError, Envelope};
 pub use error::{DomainError, ErrorKind, Rule, Warning};
 pub use event::Event;
 pub use money::Vnd;
 pub use plan::Plan;
 pub use roles::{Channel, ContentArea, Role};
-pub use school::{Decision, DecisionContext, SchoolState, decide};
+pub use school::{Decision, DecisionContext, SchoolState, SchoolStateSnapshot, decide};

@@ -55,6 +55,9 @@ macro_rules! vocabulary {
     };
 }
 
+/// The district module declares its vocabularies (school levels, target periods) the same way.
+pub(crate) use vocabulary;
+
 vocabulary! {
     /// Who does what in the plan's "Tổ chức thực hiện", plus the district office.
     Role, "principal, vice_principal, department_head, office_team, trade_union, teacher or district_office" {

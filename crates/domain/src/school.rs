@@ -221,7 +221,12 @@ fn check_past_in_period(
     check_not_future(field, date, ctx)
 }
 
-fn check_not_future(field: &str, date: NaiveDate, ctx: DecisionContext) -> Result<(), DomainError> {
+/// A date that must not be after today (the district's decisions use it too).
+pub(crate) fn check_not_future(
+    field: &str,
+    date: NaiveDate,
+    ctx: DecisionContext,
+) -> Result<(), DomainError> {
     if date > ctx.today {
         return Err(DomainError::invalid(
             field,
@@ -677,6 +682,11 @@ pub fn decide(
     };
     Ok(Decision::one(event))
 }
+
+mod snapshot;
+pub use snapshot::{
+    ActivitySnapshot, BudgetYearSnapshot, CaseSnapshot, NominationSnapshot, SchoolStateSnapshot,
+};
 
 #[cfg(test)]
 mod tests;

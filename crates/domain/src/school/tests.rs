@@ -9,6 +9,7 @@ use crate::error::ErrorKind;
 use crate::event::{ActivityCorrected, ActivityRecorded, ActivityRetracted, BudgetLine};
 use crate::plan::{AddedTopic, PlanAmendment, Topic};
 use crate::roles::{Channel, CommendationLevel, NomineeKind, Role};
+use crate::school::snapshot::{BudgetYearSnapshot, SchoolStateSnapshot};
 
 const SEED_PLAN: &str = include_str!("../../../../deploy/plans/kh-114-thcs-an-hoa-2017.toml");
 
@@ -523,4 +524,180 @@ fn events_round_trip_through_json_at_their_schema() {
         let back = Event::from_data(e.type_name(), e.to_data()).unwrap();
         assert_eq!(back, e);
     }
+}
+
+#[test]
+fn a_snapshot_restores_the_state_it_was_taken_from() {
+    // Given a realistic history: plan and amendment, activities recorded, corrected and
+    // retracted, feedback and a press issue (one answered each), a visit, a nomination
+    // awarded and one not, two estimates, expenses in two years and a settlement …
+    let mut state = SchoolState::default();
+    let mut history = Vec::new();
+    let mut amendment_topic = activity(5);
+    amendment_topic.details.area = ContentArea::Other;
+    amendment_topic.details.topic = Some(Slug::parse("t", "chuyen-doi-so").unwrap());
+    amendment_topic.details.date = d(2019, 10, 1);
+    let commands = vec![
+        Command::AdoptPlan(seed_plan()),
+        Command::AmendPlan(PlanAmendment {
+            number: None,
+            date: d(2019, 9, 5),
+            reason: "Bổ sung nội dung chuyển đổi số".into(),
+            legal_bases: vec![],
+            topics: vec![AddedTopic {
+                area: ContentArea::Other,
+                topic: Topic {
+                    code: Slug::parse("t", "chuyen-doi-so").unwrap(),
+                    title: "Chuyển đổi số".into(),
+                },
+            }],
+            period_end: None,
+            duties: vec![],
+        }),
+        Command::RecordActivity(activity(1)),
+        Command::RecordActivity(activity(2)),
+        Command::RecordActivity(amendment_topic),
+        Command::CorrectActivity(ActivityCorrected {
+            activity_id: id(1),
+            reason: "Sai ngày".into(),
+            details: activity(1).details,
+        }),
+        Command::RetractActivity(ActivityRetracted {
+            activity_id: id(2),
+            reason: "Nhập trùng".into(),
+        }),
+        Command::ReceiveFeedback(feedback(7, d(2018, 9, 10))),
+        Command::ReceiveFeedback(feedback(8, d(2018, 9, 11))),
+        Command::AnswerFeedback(FeedbackAnswered {
+            feedback_id: id(7),
+            answered_on: d(2018, 9, 15),
+            channel: Channel::Meeting,
+            answer: "Đã công khai tại cuộc họp phụ huynh.".into(),
+        }),
+        Command::RaisePressIssue(PressIssueRaised {
+            issue_id: id(3),
+            raised_on: d(2019, 4, 2),
+            outlet: "Báo Đồng Tháp".into(),
+            title: "Phụ huynh phản ánh việc dạy thêm".into(),
+            summary: "Bài báo nêu ý kiến phụ huynh.".into(),
+            url: None,
+            area: None,
+        }),
+        Command::HostReporterVisit(ReporterVisitHosted {
+            visit_id: id(20),
+            date: d(2019, 4, 10),
+            outlet: "Đài PT-TH Đồng Tháp".into(),
+            reporter: "Phóng viên Lê Văn Tám".into(),
+            purpose: "Phóng sự về hướng nghiệp.".into(),
+            area: Some(ContentArea::Tasks),
+        }),
+        Command::Nominate(NomineeNominated {
+            nomination_id: id(9),
+            date: d(2019, 5, 20),
+            nominee_kind: NomineeKind::Individual,
+            nominee: "Cô Lê Thị Mỹ Duyên".into(),
+            achievement: "Viết 12 tin bài.".into(),
+            proposed_level: CommendationLevel::District,
+        }),
+        Command::Nominate(NomineeNominated {
+            nomination_id: id(10),
+            date: d(2019, 5, 21),
+            nominee_kind: NomineeKind::Collective,
+            nominee: "Tổ Ngữ văn".into(),
+            achievement: "Chuyên mục hay.".into(),
+            proposed_level: CommendationLevel::School,
+        }),
+        Command::AwardCommendation(CommendationAwarded {
+            nomination_id: id(9),
+            level: CommendationLevel::District,
+            decision_number: "312/QĐ-UBND".into(),
+            decision_date: d(2019, 6, 1),
+        }),
+        Command::EstimateBudget(BudgetEstimated {
+            year: 2018,
+            estimated_on: d(2018, 1, 10),
+            lines: vec![BudgetLine {
+                item: "Tin bài".into(),
+                amount: Vnd::parse("a", 3_000_000).unwrap(),
+            }],
+        }),
+        Command::EstimateBudget(BudgetEstimated {
+            year: 2018,
+            estimated_on: d(2018, 6, 1),
+            lines: vec![BudgetLine {
+                item: "Tin bài".into(),
+                amount: Vnd::parse("a", 4_000_000).unwrap(),
+            }],
+        }),
+        Command::RecordExpense(ExpenseRecorded {
+            expense_id: id(11),
+            spent_on: d(2018, 12, 1),
+            item: "In tờ rơi".into(),
+            amount: Vnd::parse("a", 200_000).unwrap(),
+            activity_id: Some(id(1)),
+            voucher: Some("PC-118".into()),
+        }),
+        Command::RecordExpense(ExpenseRecorded {
+            expense_id: id(12),
+            spent_on: d(2019, 2, 1),
+            item: "Băng rôn".into(),
+            amount: Vnd::parse("a", 350_000).unwrap(),
+            activity_id: None,
+            voucher: None,
+        }),
+        Command::SettleBudget(BudgetSettled {
+            year: 2018,
+            settled_on: d(2019, 1, 20),
+            settled_amount: Vnd::parse("a", 4_200_000).unwrap(),
+            note: None,
+        }),
+    ];
+    for command in commands {
+        for event in decide(&state, command, ctx()).expect("accepted").events {
+            state.apply(&event);
+            history.push(event);
+        }
+    }
+    assert_eq!(state.event_count(), 20);
+
+    // … when the state is snapshotted (and stored as JSON) and restored …
+    let snapshot = state.snapshot();
+    assert_eq!(snapshot.activities.len(), 3);
+    assert_eq!(
+        snapshot.budget_years,
+        vec![
+            BudgetYearSnapshot {
+                year: 2018,
+                estimate: Some(Vnd::parse("a", 4_000_000).unwrap()),
+                spent: Vnd::parse("a", 200_000).unwrap(),
+                settled: true,
+            },
+            BudgetYearSnapshot {
+                year: 2019,
+                estimate: None,
+                spent: Vnd::parse("a", 350_000).unwrap(),
+                settled: false,
+            },
+        ]
+    );
+    let json = serde_json::to_string(&snapshot).unwrap();
+    let stored: SchoolStateSnapshot = serde_json::from_str(&json).unwrap();
+    let restored = SchoolState::from_snapshot(stored);
+
+    // … then it is the same state, and decides the same.
+    assert_eq!(restored, state);
+    assert_eq!(restored, SchoolState::from_events(&history));
+    assert_eq!(restored.snapshot(), snapshot);
+    let retracted_again = Command::RetractActivity(ActivityRetracted {
+        activity_id: id(2),
+        reason: "Lần nữa".into(),
+    });
+    assert_eq!(
+        decide(&restored, retracted_again.clone(), ctx()),
+        decide(&state, retracted_again, ctx())
+    );
+    assert_eq!(
+        SchoolState::from_snapshot(SchoolStateSnapshot::default()),
+        SchoolState::default()
+    );
 }

@@ -1,0 +1,407 @@
+//! The reference model of the district: a pure fold of the envelopes the district stream
+//! carries, answering every view of `docs/district-views.md` (the queries are in
+//! `district/queries.rs`).
+//!
+//! It exists to define the aggregator's answers by a second, obviously correct
+//! implementation: tests feed both the same envelopes and compare the views with `==`. It
+//! keeps everything in memory and favours clarity over speed.
+//!
+//! Delivery rules, the same as the aggregator's:
+//! - each `(author, seq)` is applied once, in seq order; a repeated seq is a duplicate and
+//!   ignored; a seq beyond the next one is **held** until the gap is filled;
+//! - a school's events are held until the school is enrolled, then applied in order;
+//! - an applied event that does not decode, or that [`SchoolState::check`] /
+//!   [`DistrictState::check`] refuses as of the local date of its `recorded_at`, is
+//!   **dead-lettered**: it uses up its seq (the next seq applies) and is part of no view;
+//! - an envelope of another province or district is dead-lettered without using a seq.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use uuid::Uuid;
+
+use crate::calendar::local_date;
+use crate::codes::{Author, Slug};
+use crate::district::decide::DistrictState;
+use crate::district::event::DistrictEvent;
+use crate::district::facts::{DistrictPlan, Enrolment};
+use crate::district::folding::activity_search_text;
+use crate::envelope::{AnyEvent, Envelope};
+use crate::event::{ActivityDetails, CommendationAwarded, Event, NomineeNominated};
+use crate::school::{DecisionContext, SchoolState};
+
+/// What [`DistrictModel::apply`] did with an envelope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Its seq was the next one: it was applied (or dead-lettered), and so were any held
+    /// envelopes it unblocked.
+    Applied,
+    /// Its seq was applied or held already.
+    Duplicate,
+    /// Held: an earlier seq of its author is missing.
+    HeldForGap { missing_seq: u64 },
+    /// Held: its school is not enrolled.
+    HeldUnenrolled,
+    /// Another province's or district's envelope: dead-lettered.
+    WrongDistrict,
+}
+
+/// Where an author's stream stands.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Position {
+    /// The last seq applied (or dead-lettered); 0 before the first.
+    pub applied_seq: u64,
+    /// Seqs received but not applied, ascending.
+    pub held_seqs: Vec<u64>,
+    /// `applied_seq + 1` when envelopes are held behind a gap (the author is enrolled, or is
+    /// the district office, and something is held); `None` otherwise.
+    pub first_missing_seq: Option<u64>,
+}
+
+/// An envelope that was not applied, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetter {
+    /// The envelope's `school`: a school code or `_district`.
+    pub author: String,
+    pub seq: u64,
+    pub id: Uuid,
+    pub event_type: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Stream {
+    applied: u64,
+    held: BTreeMap<u64, Envelope>,
+}
+
+/// An activity as it now stands.
+#[derive(Debug, Clone)]
+pub(super) struct ActivityRow {
+    pub(super) details: ActivityDetails,
+    pub(super) live: bool,
+    /// [`activity_search_text`] of `details`.
+    pub(super) search: String,
+}
+
+/// A citizen's feedback or a press issue.
+#[derive(Debug, Clone)]
+pub(super) struct CaseRow {
+    pub(super) opened_on: NaiveDate,
+    pub(super) answered_on: Option<NaiveDate>,
+    pub(super) subject: String,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct NominationRow {
+    pub(super) nomination: NomineeNominated,
+    pub(super) award: Option<CommendationAwarded>,
+}
+
+/// When an applied event happened and how late it arrived.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Timing {
+    pub(super) occurred_on: NaiveDate,
+    pub(super) delay_days: i64,
+}
+
+/// One enrolled school's facts, as the views read them.
+#[derive(Debug, Clone, Default)]
+pub(super) struct SchoolData {
+    pub(super) state: SchoolState,
+    pub(super) activities: BTreeMap<Uuid, ActivityRow>,
+    pub(super) feedback: BTreeMap<Uuid, CaseRow>,
+    pub(super) press: BTreeMap<Uuid, CaseRow>,
+    pub(super) nominations: BTreeMap<Uuid, NominationRow>,
+    /// Year → total of the latest estimate.
+    pub(super) estimates: BTreeMap<i32, i64>,
+    /// (spent_on, amount) of every expense.
+    pub(super) expenses: Vec<(NaiveDate, i64)>,
+    /// Year → settled amount.
+    pub(super) settlements: BTreeMap<i32, i64>,
+    pub(super) timings: Vec<Timing>,
+}
+
+impl SchoolData {
+    fn apply(&mut self, envelope: &Envelope, event: &Event) {
+        let occurred_on = local_date(envelope.occurred_at);
+        let delay = (local_date(envelope.recorded_at) - occurred_on).num_days();
+        self.timings.push(Timing {
+            occurred_on,
+            delay_days: delay.max(0),
+        });
+        match event {
+            Event::ActivityRecorded(e) => {
+                self.activities.insert(
+                    e.activity_id,
+                    ActivityRow {
+                        search: activity_search_text(&e.details),
+                        details: e.details.clone(),
+                        live: true,
+                    },
+                );
+            }
+            Event::ActivityCorrected(e) => {
+                if let Some(row) = self.activities.get_mut(&e.activity_id) {
+                    row.search = activity_search_text(&e.details);
+                    row.details = e.details.clone();
+                }
+            }
+            Event::ActivityRetracted(e) => {
+                if let Some(row) = self.activities.get_mut(&e.activity_id) {
+                    row.live = false;
+                }
+            }
+            Event::FeedbackReceived(e) => {
+                self.feedback.insert(
+                    e.feedback_id,
+                    CaseRow {
+                        opened_on: e.received_on,
+                        answered_on: None,
+                        subject: e.subject.clone(),
+                    },
+                );
+            }
+            Event::FeedbackAnswered(e) => {
+                if let Some(case) = self.feedback.get_mut(&e.feedback_id) {
+                    case.answered_on = Some(e.answered_on);
+                }
+            }
+            Event::PressIssueRaised(e) => {
+                self.press.insert(
+                    e.issue_id,
+                    CaseRow {
+                        opened_on: e.raised_on,
+                        answered_on: None,
+                        subject: e.title.clone(),
+                    },
+                );
+            }
+            Event::PressIssueAnswered(e) => {
+                if let Some(case) = self.press.get_mut(&e.issue_id) {
+                    case.answered_on = Some(e.answered_on);
+                }
+            }
+            Event::NomineeNominated(e) => {
+                self.nominations.insert(
+                    e.nomination_id,
+                    NominationRow {
+                        nomination: e.clone(),
+                        award: None,
+                    },
+                );
+            }
+            Event::CommendationAwarded(e) => {
+                if let Some(row) = self.nominations.get_mut(&e.nomination_id) {
+                    row.award = Some(e.clone());
+                }
+            }
+            Event::BudgetEstimated(e) => {
+                self.estimates.insert(e.year, e.total().dong());
+            }
+            Event::ExpenseRecorded(e) => self.expenses.push((e.spent_on, e.amount.dong())),
+            Event::BudgetSettled(e) => {
+                self.settlements.insert(e.year, e.settled_amount.dong());
+            }
+            Event::PlanAdopted(_)
+            | Event::PlanAmended(_)
+            | Event::DutyAssigned(_)
+            | Event::ReporterVisitHosted(_)
+            | Event::EmulationCriteriaAdopted(_) => {}
+        }
+        self.state.apply(event);
+    }
+}
+
+/// The district, folded from its stream. See the module documentation for the rules.
+#[derive(Debug, Clone)]
+pub struct DistrictModel {
+    province: Slug,
+    district: Slug,
+    streams: BTreeMap<Author, Stream>,
+    pub(super) office: DistrictState,
+    /// Every enrolled school's data, by code.
+    pub(super) schools: BTreeMap<Slug, SchoolData>,
+    dead_letters: Vec<DeadLetter>,
+}
+
+impl DistrictModel {
+    /// An empty model of one district.
+    pub fn new(province: Slug, district: Slug) -> Self {
+        Self {
+            province,
+            district,
+            streams: BTreeMap::new(),
+            office: DistrictState::default(),
+            schools: BTreeMap::new(),
+            dead_letters: Vec::new(),
+        }
+    }
+
+    /// Folds envelopes in the order given (the order they arrive in).
+    pub fn apply_all<'a>(&mut self, envelopes: impl IntoIterator<Item = &'a Envelope>) {
+        for envelope in envelopes {
+            self.apply(envelope);
+        }
+    }
+
+    /// Takes one envelope as it arrives.
+    pub fn apply(&mut self, envelope: &Envelope) -> Outcome {
+        if envelope.province != self.province || envelope.district != self.district {
+            self.dead_letter(
+                envelope,
+                format!(
+                    "{}/{} is not this district {}/{}",
+                    envelope.province, envelope.district, self.province, self.district
+                ),
+            );
+            return Outcome::WrongDistrict;
+        }
+        let author = envelope.school.clone();
+        let eligible = self.eligible(&author);
+        let stream = self.streams.entry(author.clone()).or_default();
+        if envelope.seq <= stream.applied || stream.held.contains_key(&envelope.seq) {
+            return Outcome::Duplicate;
+        }
+        if !eligible {
+            stream.held.insert(envelope.seq, envelope.clone());
+            return Outcome::HeldUnenrolled;
+        }
+        if envelope.seq > stream.applied + 1 {
+            let missing_seq = stream.applied + 1;
+            stream.held.insert(envelope.seq, envelope.clone());
+            return Outcome::HeldForGap { missing_seq };
+        }
+        let mut ready = vec![author];
+        self.consume(envelope, &mut ready);
+        self.drain(ready);
+        Outcome::Applied
+    }
+
+    /// Applies what was held behind authors that became ready, and behind those they enrol.
+    fn drain(&mut self, mut ready: Vec<Author>) {
+        while let Some(author) = ready.pop() {
+            loop {
+                if !self.eligible(&author) {
+                    break;
+                }
+                let Some(stream) = self.streams.get_mut(&author) else {
+                    break;
+                };
+                let next = stream.applied + 1;
+                let Some(envelope) = stream.held.remove(&next) else {
+                    break;
+                };
+                self.consume(&envelope, &mut ready);
+            }
+        }
+    }
+
+    fn eligible(&self, author: &Author) -> bool {
+        match author {
+            Author::DistrictOffice => true,
+            Author::School(code) => self.office.is_enrolled(code),
+        }
+    }
+
+    /// Applies (or dead-letters) the next envelope of its author. An enrolment pushes the
+    /// enrolled school onto `ready`, so that its held envelopes follow.
+    fn consume(&mut self, envelope: &Envelope, ready: &mut Vec<Author>) {
+        self.streams
+            .entry(envelope.school.clone())
+            .or_default()
+            .applied = envelope.seq;
+        let ctx = DecisionContext {
+            today: local_date(envelope.recorded_at),
+        };
+        let result = match envelope.decode_any() {
+            Err(e) => Err(e.to_string()),
+            Ok(AnyEvent::District(event)) => match self.office.check(&event, ctx) {
+                Err(e) => Err(e.to_string()),
+                Ok(()) => {
+                    self.apply_district(&event, ready);
+                    Ok(())
+                }
+            },
+            Ok(AnyEvent::School(event)) => {
+                // decode_any only returns a school event for a school author, and only an
+                // enrolled school's envelopes get here, so its data exists.
+                match envelope
+                    .school
+                    .school()
+                    .and_then(|code| self.schools.get_mut(code))
+                {
+                    None => Err("the school is not enrolled".to_string()),
+                    Some(data) => match data.state.check(&event, ctx) {
+                        Err(e) => Err(e.to_string()),
+                        Ok(()) => {
+                            data.apply(envelope, &event);
+                            Ok(())
+                        }
+                    },
+                }
+            }
+        };
+        if let Err(reason) = result {
+            self.dead_letter(envelope, reason);
+        }
+    }
+
+    fn apply_district(&mut self, event: &DistrictEvent, ready: &mut Vec<Author>) {
+        self.office.apply(event);
+        if let DistrictEvent::SchoolEnrolled(e) = event {
+            self.schools.entry(e.code.clone()).or_default();
+            ready.push(Author::School(e.code.clone()));
+        }
+    }
+
+    fn dead_letter(&mut self, envelope: &Envelope, reason: String) {
+        self.dead_letters.push(DeadLetter {
+            author: envelope.school.to_string(),
+            seq: envelope.seq,
+            id: envelope.id,
+            event_type: envelope.event_type.clone(),
+            reason,
+        });
+    }
+
+    /// Where an author's stream stands.
+    pub fn position(&self, author: &Author) -> Position {
+        let Some(stream) = self.streams.get(author) else {
+            return Position::default();
+        };
+        let held_seqs: Vec<u64> = stream.held.keys().copied().collect();
+        let first_missing_seq =
+            (!held_seqs.is_empty() && self.eligible(author)).then_some(stream.applied + 1);
+        Position {
+            applied_seq: stream.applied,
+            held_seqs,
+            first_missing_seq,
+        }
+    }
+
+    /// Envelopes that were not applied, in the order they were refused.
+    pub fn dead_letters(&self) -> &[DeadLetter] {
+        &self.dead_letters
+    }
+
+    /// The district's plan now in force.
+    pub fn district_plan(&self) -> Option<&DistrictPlan> {
+        self.office.plan()
+    }
+
+    /// The district office's decision state, for [`super::decide_district`].
+    pub fn district_state(&self) -> &DistrictState {
+        &self.office
+    }
+
+    /// The enrolment of a school as it now stands.
+    pub fn enrolment(&self, code: &Slug) -> Option<&Enrolment> {
+        self.office.enrolment(code)
+    }
+
+    /// An enrolled school's decision state, folded from its applied events.
+    pub fn school_state(&self, code: &Slug) -> Option<&SchoolState> {
+        self.schools.get(code).map(|d| &d.state)
+    }
+}
