@@ -58,7 +58,11 @@ pub struct Volume {
 
 impl Volume {
     /// About 400 events for a diligent school: a realistic four years.
-    pub const DEMO: Volume = Volume { activities: 260, feedback: 40, press_issues: 6 };
+    pub const DEMO: Volume = Volume {
+        activities: 260,
+        feedback: 40,
+        press_issues: 6,
+    };
 }
 
 /// The history of one school: its requests, sorted by the date they happened.
@@ -96,7 +100,15 @@ impl<'a> Generator<'a> {
         let mut rng = Rng::new(mixed);
         let people = people::Staff::new(&mut rng);
         let plan = school.plan();
-        Self { school, rng, seed: mixed, ids: 0, plan, people, out: Vec::new() }
+        Self {
+            school,
+            rng,
+            seed: mixed,
+            ids: 0,
+            plan,
+            people,
+            out: Vec::new(),
+        }
     }
 
     fn id(&mut self) -> String {
@@ -104,7 +116,9 @@ impl<'a> Generator<'a> {
         // Deterministic, unique per (seed, school, n); shaped as a version-4 UUID.
         let hi = u128::from(self.seed) << 64;
         let bytes = (hi | u128::from(self.ids)).to_be_bytes();
-        uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+        uuid::Builder::from_random_bytes(bytes)
+            .into_uuid()
+            .to_string()
     }
 
     fn push(&mut self, date: NaiveDate, request: DemoRequest) {
@@ -147,12 +161,30 @@ impl<'a> Generator<'a> {
         let plan = wire::convert::plan_to_pb(&self.plan);
         let date = self.plan.date;
         let header = self.header(domain::Role::Principal);
-        self.push(date, DemoRequest::AdoptPlan(pb::AdoptPlanRequest { header, plan: Some(plan) }));
+        self.push(
+            date,
+            DemoRequest::AdoptPlan(pb::AdoptPlanRequest {
+                header,
+                plan: Some(plan),
+            }),
+        );
         let assignments = [
-            (domain::Role::VicePrincipal, "Đầu mối truyền thông; phụ trách chuyên mục giáo dục trên Đài Truyền thanh huyện, Facebook và đường dây nóng của trường."),
-            (domain::Role::DepartmentHead, "Phụ trách tin bài chuyên môn trên Cổng thông tin điện tử của trường."),
-            (domain::Role::OfficeTeam, "Dự trù, chi và quyết toán kinh phí truyền thông."),
-            (domain::Role::TradeUnion, "Phát hiện, đề nghị khen thưởng cá nhân tiêu biểu trong công tác truyền thông."),
+            (
+                domain::Role::VicePrincipal,
+                "Đầu mối truyền thông; phụ trách chuyên mục giáo dục trên Đài Truyền thanh huyện, Facebook và đường dây nóng của trường.",
+            ),
+            (
+                domain::Role::DepartmentHead,
+                "Phụ trách tin bài chuyên môn trên Cổng thông tin điện tử của trường.",
+            ),
+            (
+                domain::Role::OfficeTeam,
+                "Dự trù, chi và quyết toán kinh phí truyền thông.",
+            ),
+            (
+                domain::Role::TradeUnion,
+                "Phát hiện, đề nghị khen thưởng cá nhân tiêu biểu trong công tác truyền thông.",
+            ),
         ];
         for (role, duty) in assignments {
             let since = self.later(date, 1, 10);
@@ -175,7 +207,9 @@ impl<'a> Generator<'a> {
         let mut recorded: Vec<(String, NaiveDate, pb::Activity)> = Vec::new();
         for _ in 0..count {
             let area = self.school.pick_area(&mut self.rng);
-            let Some(planned) = self.plan.area(area) else { continue };
+            let Some(planned) = self.plan.area(area) else {
+                continue;
+            };
             let topic = if planned.topics.is_empty() {
                 String::new()
             } else {
@@ -184,7 +218,8 @@ impl<'a> Generator<'a> {
             };
             let date = self.school_day();
             let channel = texts::channel_for(area, &mut self.rng);
-            let (title, summary, audience) = texts::activity(area, &topic, channel, self.school, &mut self.rng);
+            let (title, summary, audience) =
+                texts::activity(area, &topic, channel, self.school, &mut self.rng);
             let responsible = texts::responsible_for(channel, &mut self.rng);
             let id = self.id();
             let activity = pb::Activity {
@@ -197,8 +232,15 @@ impl<'a> Generator<'a> {
                 audience: audience.to_string(),
                 reach: Some(texts::reach(channel, self.school.level, &mut self.rng)),
                 partner: texts::partner(channel).to_string(),
-                evidence_url: if matches!(channel, domain::Channel::SchoolPortal | domain::Channel::Facebook) {
-                    format!("https://{}.tamnong.edu.vn/tin-tuc/{}", self.school.code.replace('-', ""), &id[..8])
+                evidence_url: if matches!(
+                    channel,
+                    domain::Channel::SchoolPortal | domain::Channel::Facebook
+                ) {
+                    format!(
+                        "https://{}.tamnong.edu.vn/tin-tuc/{}",
+                        self.school.code.replace('-', ""),
+                        &id[..8]
+                    )
                 } else {
                     String::new()
                 },
@@ -253,7 +295,12 @@ impl<'a> Generator<'a> {
         for _ in 0..count {
             let received = self.school_day();
             let (subject, content, area) = texts::feedback(self.school, &mut self.rng);
-            let channel = *self.rng.pick(&[domain::Channel::Hotline, domain::Channel::Facebook, domain::Channel::Email, domain::Channel::Meeting]);
+            let channel = *self.rng.pick(&[
+                domain::Channel::Hotline,
+                domain::Channel::Facebook,
+                domain::Channel::Email,
+                domain::Channel::Meeting,
+            ]);
             let id = self.id();
             let citizen = people::parent(&mut self.rng);
             let header = self.header(domain::Role::VicePrincipal);
@@ -272,7 +319,11 @@ impl<'a> Generator<'a> {
             );
             // Diligent schools answer within days; lagging ones slowly, and some never.
             if self.rng.chance(0.55 + 0.4 * self.school.diligence) {
-                let slow = if self.rng.chance(self.school.diligence) { 12 } else { 45 };
+                let slow = if self.rng.chance(self.school.diligence) {
+                    12
+                } else {
+                    45
+                };
                 let answered = self.later(received, 0, slow);
                 let header = self.header(domain::Role::VicePrincipal);
                 self.push(
@@ -309,7 +360,8 @@ impl<'a> Generator<'a> {
                 }),
             );
             if self.rng.chance(0.6 + 0.35 * self.school.diligence) {
-                let answered = self.later(raised, 1, if self.school.diligence > 0.7 { 7 } else { 30 });
+                let answered =
+                    self.later(raised, 1, if self.school.diligence > 0.7 { 7 } else { 30 });
                 let header = self.header(domain::Role::Principal);
                 self.push(
                     answered,
@@ -347,13 +399,35 @@ impl<'a> Generator<'a> {
         for year in 2018..=2020 {
             let nominations = 1 + self.rng.below(3);
             for _ in 0..nominations {
-                let date = NaiveDate::from_ymd_opt(year, 5, 10).expect("valid") + Days::new(self.rng.below(20));
+                let date = NaiveDate::from_ymd_opt(year, 5, 10).expect("valid")
+                    + Days::new(self.rng.below(20));
                 let (kind, nominee) = if self.rng.chance(0.75) {
-                    (domain::roles::NomineeKind::Individual, people::teacher(&mut self.rng))
+                    (
+                        domain::roles::NomineeKind::Individual,
+                        people::teacher(&mut self.rng),
+                    )
                 } else {
-                    (domain::roles::NomineeKind::Collective, format!("Tổ {} – {}", self.rng.pick(&["Ngữ văn", "Toán – Tin", "Tự nhiên", "Xã hội", "Văn phòng"]), self.school.name))
+                    (
+                        domain::roles::NomineeKind::Collective,
+                        format!(
+                            "Tổ {} – {}",
+                            self.rng.pick(&[
+                                "Ngữ văn",
+                                "Toán – Tin",
+                                "Tự nhiên",
+                                "Xã hội",
+                                "Văn phòng"
+                            ]),
+                            self.school.name
+                        ),
+                    )
                 };
-                let level = *self.rng.pick(&[domain::roles::CommendationLevel::School, domain::roles::CommendationLevel::District, domain::roles::CommendationLevel::District, domain::roles::CommendationLevel::Province]);
+                let level = *self.rng.pick(&[
+                    domain::roles::CommendationLevel::School,
+                    domain::roles::CommendationLevel::District,
+                    domain::roles::CommendationLevel::District,
+                    domain::roles::CommendationLevel::Province,
+                ]);
                 let id = self.id();
                 let achievement = texts::achievement(&mut self.rng).to_string();
                 let header = self.header(domain::Role::TradeUnion);
@@ -372,7 +446,9 @@ impl<'a> Generator<'a> {
                 if self.rng.chance(0.7) {
                     let decided = self.later(date, 10, 60);
                     let symbol = match level {
-                        domain::roles::CommendationLevel::School => format!("QĐ-{}", self.school.symbol),
+                        domain::roles::CommendationLevel::School => {
+                            format!("QĐ-{}", self.school.symbol)
+                        }
                         domain::roles::CommendationLevel::District => "QĐ-UBND".to_string(),
                         _ => "QĐ-UBND.TĐKT".to_string(),
                     };
@@ -395,7 +471,9 @@ impl<'a> Generator<'a> {
 
     fn emulation_criteria(&mut self) {
         for school_year in 2017..=2020 {
-            let adopted = NaiveDate::from_ymd_opt(school_year, 9, 15).expect("valid").max(self.period_start() + Days::new(5));
+            let adopted = NaiveDate::from_ymd_opt(school_year, 9, 15)
+                .expect("valid")
+                .max(self.period_start() + Days::new(5));
             if adopted > plan_end() {
                 continue;
             }
@@ -424,11 +502,21 @@ impl<'a> Generator<'a> {
                 Level::Thcs => 5_000_000,
             };
             let lines = vec![
-                pb::BudgetLine { item: "Tin bài, phóng sự trên Đài Truyền thanh huyện".into(), amount: base },
-                pb::BudgetLine { item: "Pano, áp phích, băng rôn tuyên truyền".into(), amount: base / 2 },
-                pb::BudgetLine { item: "Duy trì Cổng thông tin điện tử".into(), amount: 1_200_000 },
+                pb::BudgetLine {
+                    item: "Tin bài, phóng sự trên Đài Truyền thanh huyện".into(),
+                    amount: base,
+                },
+                pb::BudgetLine {
+                    item: "Pano, áp phích, băng rôn tuyên truyền".into(),
+                    amount: base / 2,
+                },
+                pb::BudgetLine {
+                    item: "Duy trì Cổng thông tin điện tử".into(),
+                    amount: 1_200_000,
+                },
             ];
-            let estimated = NaiveDate::from_ymd_opt(year, 1, 8).expect("valid") + Days::new(self.rng.below(10));
+            let estimated =
+                NaiveDate::from_ymd_opt(year, 1, 8).expect("valid") + Days::new(self.rng.below(10));
             let header = self.header(domain::Role::OfficeTeam);
             let total: i64 = lines.iter().map(|l| l.amount).sum();
             self.push(
@@ -443,10 +531,19 @@ impl<'a> Generator<'a> {
             let mut spent = 0;
             for month in [3, 5, 9, 11] {
                 let amount = (total / 5) / 10_000 * 10_000 + 10_000 * self.rng.below(30) as i64;
-                let on = NaiveDate::from_ymd_opt(year, month, 5).expect("valid") + Days::new(self.rng.below(20));
+                let on = NaiveDate::from_ymd_opt(year, month, 5).expect("valid")
+                    + Days::new(self.rng.below(20));
                 spent += amount;
                 let id = self.id();
-                let item = self.rng.pick(&["In tờ rơi tuyên truyền tuyển sinh", "Băng rôn khai giảng năm học", "Nhuận bút tin bài", "Pano tuyên truyền phổ cập giáo dục"]).to_string();
+                let item = self
+                    .rng
+                    .pick(&[
+                        "In tờ rơi tuyên truyền tuyển sinh",
+                        "Băng rôn khai giảng năm học",
+                        "Nhuận bút tin bài",
+                        "Pano tuyên truyền phổ cập giáo dục",
+                    ])
+                    .to_string();
                 let header = self.header(domain::Role::OfficeTeam);
                 self.push(
                     on,
@@ -461,7 +558,8 @@ impl<'a> Generator<'a> {
                     }),
                 );
             }
-            let settled = NaiveDate::from_ymd_opt(year + 1, 1, 20).expect("valid") + Days::new(self.rng.below(10));
+            let settled = NaiveDate::from_ymd_opt(year + 1, 1, 20).expect("valid")
+                + Days::new(self.rng.below(10));
             let header = self.header(domain::Role::OfficeTeam);
             self.push(
                 settled,
@@ -502,12 +600,20 @@ mod tests {
     #[test]
     fn every_request_converts_and_the_whole_history_is_accepted_by_the_domain() {
         // Decide the whole history in the pure domain: nothing may be refused.
-        for (school, seed) in TAM_NONG_SCHOOLS.iter().flat_map(|s| [(s, 1), (s, 2017), (s, 42)]) {
+        for (school, seed) in TAM_NONG_SCHOOLS
+            .iter()
+            .flat_map(|s| [(s, 1), (s, 2017), (s, 42)])
+        {
             let mut state = domain::SchoolState::default();
-            let ctx = domain::DecisionContext { today: NaiveDate::from_ymd_opt(2026, 11, 26).unwrap() };
+            let ctx = domain::DecisionContext {
+                today: NaiveDate::from_ymd_opt(2026, 11, 26).unwrap(),
+            };
             for request in history(school, Volume::DEMO, seed) {
-                let command = to_command(request).unwrap_or_else(|e| panic!("{}: {e}", school.code)).command;
-                let decision = domain::decide(&state, command, ctx).unwrap_or_else(|e| panic!("{}: {e}", school.code));
+                let command = to_command(request)
+                    .unwrap_or_else(|e| panic!("{}: {e}", school.code))
+                    .command;
+                let decision = domain::decide(&state, command, ctx)
+                    .unwrap_or_else(|e| panic!("{}: {e}", school.code));
                 for event in &decision.events {
                     state.apply(event);
                 }
@@ -515,7 +621,9 @@ mod tests {
         }
     }
 
-    fn to_command(request: DemoRequest) -> Result<wire::convert::SchoolCommand, domain::DomainError> {
+    fn to_command(
+        request: DemoRequest,
+    ) -> Result<wire::convert::SchoolCommand, domain::DomainError> {
         use wire::convert::CommandRequest;
         let mut new_id = uuid::Uuid::now_v7;
         match request {

@@ -4,19 +4,53 @@ use domain::Role;
 
 use crate::rng::Rng;
 
-const SURNAMES: &[&str] = &["Nguyễn", "Trần", "Lê", "Phạm", "Huỳnh", "Võ", "Đặng", "Bùi", "Đỗ", "Ngô", "Dương", "Lý"];
-const MIDDLE_F: &[&str] = &["Thị", "Thị Mỹ", "Thị Ngọc", "Thị Thanh", "Thị Kim", "Thị Hồng"];
+const SURNAMES: &[&str] = &[
+    "Nguyễn", "Trần", "Lê", "Phạm", "Huỳnh", "Võ", "Đặng", "Bùi", "Đỗ", "Ngô", "Dương", "Lý",
+];
+const MIDDLE_F: &[&str] = &[
+    "Thị",
+    "Thị Mỹ",
+    "Thị Ngọc",
+    "Thị Thanh",
+    "Thị Kim",
+    "Thị Hồng",
+];
 const MIDDLE_M: &[&str] = &["Văn", "Hữu", "Minh", "Quốc", "Thành", "Công"];
-const GIVEN_F: &[&str] = &["Lan", "Hương", "Duyên", "Nhung", "Trang", "Thảo", "Phượng", "Yến", "Loan", "Diễm"];
-const GIVEN_M: &[&str] = &["Hùng", "Dũng", "Phúc", "Tâm", "Khoa", "Lộc", "Tài", "Nghĩa", "Hiếu", "Toàn"];
-const CLASSES: &[&str] = &["6A", "6B", "7A", "7B", "8A", "8C", "9A", "9B", "Lá 1", "Chồi 2", "3A", "5B"];
+const GIVEN_F: &[&str] = &[
+    "Lan",
+    "Hương",
+    "Duyên",
+    "Nhung",
+    "Trang",
+    "Thảo",
+    "Phượng",
+    "Yến",
+    "Loan",
+    "Diễm",
+];
+const GIVEN_M: &[&str] = &[
+    "Hùng", "Dũng", "Phúc", "Tâm", "Khoa", "Lộc", "Tài", "Nghĩa", "Hiếu", "Toàn",
+];
+const CLASSES: &[&str] = &[
+    "6A", "6B", "7A", "7B", "8A", "8C", "9A", "9B", "Lá 1", "Chồi 2", "3A", "5B",
+];
 
 pub fn person(rng: &mut Rng) -> (String, bool) {
     let female = rng.chance(0.6);
     let name = if female {
-        format!("{} {} {}", rng.pick(SURNAMES), rng.pick(MIDDLE_F), rng.pick(GIVEN_F))
+        format!(
+            "{} {} {}",
+            rng.pick(SURNAMES),
+            rng.pick(MIDDLE_F),
+            rng.pick(GIVEN_F)
+        )
     } else {
-        format!("{} {} {}", rng.pick(SURNAMES), rng.pick(MIDDLE_M), rng.pick(GIVEN_M))
+        format!(
+            "{} {} {}",
+            rng.pick(SURNAMES),
+            rng.pick(MIDDLE_M),
+            rng.pick(GIVEN_M)
+        )
     };
     (name, female)
 }

@@ -70,21 +70,133 @@ macro_rules! school {
 }
 
 pub const TAM_NONG_SCHOOLS: &[DemoSchool] = &[
-    school!("thcs-an-hoa", "Trường THCS An Hòa", Thcs, "xã An Hòa", "An Hòa", "THCSAH", 114, (2017, 10, 20), 0.95, None),
-    school!("thcs-an-long", "Trường THCS An Long", Thcs, "xã An Long", "An Long", "THCSAL", 98, (2017, 10, 23), 0.85, None),
-    school!("thcs-phu-cuong", "Trường THCS Phú Cường", Thcs, "xã Phú Cường", "Phú Cường", "THCSPC", 76, (2017, 10, 25), 0.45, Some(5)),
-    school!("thcs-tram-chim", "Trường THCS Thị trấn Tràm Chim", Thcs, "thị trấn Tràm Chim", "Tràm Chim", "THCSTC", 131, (2017, 10, 20), 0.9, None),
-    school!("th-tram-chim-1", "Trường Tiểu học Thị trấn Tràm Chim 1", TieuHoc, "thị trấn Tràm Chim", "Tràm Chim", "THTC1", 65, (2017, 10, 24), 0.8, None),
-    school!("th-phu-duc", "Trường Tiểu học Phú Đức", TieuHoc, "xã Phú Đức", "Phú Đức", "THPĐ", 52, (2017, 10, 26), 0.6, Some(1)),
-    school!("th-an-phong", "Trường Tiểu học An Phong", TieuHoc, "xã An Phong", "An Phong", "THAP", 47, (2017, 10, 27), 0.3, Some(2)),
-    school!("mn-phu-hiep", "Trường Mầm non Phú Hiệp", MamNon, "xã Phú Hiệp", "Phú Hiệp", "MNPH", 39, (2017, 10, 30), 0.7, None),
-    school!("mn-tan-cong-sinh", "Trường Mầm non Tân Công Sính", MamNon, "xã Tân Công Sính", "Tân Công Sính", "MNTCS", 28, (2017, 11, 2), 0.5, Some(4)),
-    school!("mn-hoa-binh", "Trường Mầm non Hòa Bình", MamNon, "xã Hòa Bình", "Hòa Bình", "MNHB", 33, (2017, 10, 31), 0.75, None),
+    school!(
+        "thcs-an-hoa",
+        "Trường THCS An Hòa",
+        Thcs,
+        "xã An Hòa",
+        "An Hòa",
+        "THCSAH",
+        114,
+        (2017, 10, 20),
+        0.95,
+        None
+    ),
+    school!(
+        "thcs-an-long",
+        "Trường THCS An Long",
+        Thcs,
+        "xã An Long",
+        "An Long",
+        "THCSAL",
+        98,
+        (2017, 10, 23),
+        0.85,
+        None
+    ),
+    school!(
+        "thcs-phu-cuong",
+        "Trường THCS Phú Cường",
+        Thcs,
+        "xã Phú Cường",
+        "Phú Cường",
+        "THCSPC",
+        76,
+        (2017, 10, 25),
+        0.45,
+        Some(5)
+    ),
+    school!(
+        "thcs-tram-chim",
+        "Trường THCS Thị trấn Tràm Chim",
+        Thcs,
+        "thị trấn Tràm Chim",
+        "Tràm Chim",
+        "THCSTC",
+        131,
+        (2017, 10, 20),
+        0.9,
+        None
+    ),
+    school!(
+        "th-tram-chim-1",
+        "Trường Tiểu học Thị trấn Tràm Chim 1",
+        TieuHoc,
+        "thị trấn Tràm Chim",
+        "Tràm Chim",
+        "THTC1",
+        65,
+        (2017, 10, 24),
+        0.8,
+        None
+    ),
+    school!(
+        "th-phu-duc",
+        "Trường Tiểu học Phú Đức",
+        TieuHoc,
+        "xã Phú Đức",
+        "Phú Đức",
+        "THPĐ",
+        52,
+        (2017, 10, 26),
+        0.6,
+        Some(1)
+    ),
+    school!(
+        "th-an-phong",
+        "Trường Tiểu học An Phong",
+        TieuHoc,
+        "xã An Phong",
+        "An Phong",
+        "THAP",
+        47,
+        (2017, 10, 27),
+        0.3,
+        Some(2)
+    ),
+    school!(
+        "mn-phu-hiep",
+        "Trường Mầm non Phú Hiệp",
+        MamNon,
+        "xã Phú Hiệp",
+        "Phú Hiệp",
+        "MNPH",
+        39,
+        (2017, 10, 30),
+        0.7,
+        None
+    ),
+    school!(
+        "mn-tan-cong-sinh",
+        "Trường Mầm non Tân Công Sính",
+        MamNon,
+        "xã Tân Công Sính",
+        "Tân Công Sính",
+        "MNTCS",
+        28,
+        (2017, 11, 2),
+        0.5,
+        Some(4)
+    ),
+    school!(
+        "mn-hoa-binh",
+        "Trường Mầm non Hòa Bình",
+        MamNon,
+        "xã Hòa Bình",
+        "Hòa Bình",
+        "MNHB",
+        33,
+        (2017, 10, 31),
+        0.75,
+        None
+    ),
 ];
 
 /// FNV-1a: a stable hash of a school code for seeding.
 pub fn hash(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 impl DemoSchool {
@@ -103,7 +215,8 @@ impl DemoSchool {
         plan.issuer = self.name.to_string();
         plan.place = self.place.to_string();
         plan.date = self.plan_date();
-        plan.period = DateRange::new(self.plan_date(), plan.period.end()).expect("plan dates precede 2020-12-31");
+        plan.period = DateRange::new(self.plan_date(), plan.period.end())
+            .expect("plan dates precede 2020-12-31");
         plan.purposes = plan.purposes.replace("trường THCS An Hòa", self.name);
         plan
     }

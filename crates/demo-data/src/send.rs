@@ -8,7 +8,10 @@ use wire::pb::school_agent_client::SchoolAgentClient;
 use crate::DemoRequest;
 
 /// Sends one request; the agent's reply or its refusal.
-pub async fn send(client: &mut SchoolAgentClient<Channel>, request: DemoRequest) -> Result<pb::CommandReply, tonic::Status> {
+pub async fn send(
+    client: &mut SchoolAgentClient<Channel>,
+    request: DemoRequest,
+) -> Result<pb::CommandReply, tonic::Status> {
     let reply = match request {
         DemoRequest::AdoptPlan(r) => client.adopt_plan(r).await,
         DemoRequest::AssignDuty(r) => client.assign_duty(r).await,

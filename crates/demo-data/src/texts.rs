@@ -17,24 +17,36 @@ fn titles(topic: &str) -> &'static [&'static str] {
             "Tuyên truyền Nghị quyết 29-NQ/TW về đổi mới căn bản, toàn diện giáo dục và đào tạo",
             "Sinh hoạt chuyên đề Nghị quyết 88/2014/QH13 cho cha mẹ học sinh",
         ],
-        "qd-404" => &["Giới thiệu Đề án đổi mới chương trình, sách giáo khoa theo Quyết định 404/QĐ-TTg"],
+        "qd-404" => {
+            &["Giới thiệu Đề án đổi mới chương trình, sách giáo khoa theo Quyết định 404/QĐ-TTg"]
+        }
         "de-an-dong-thap" => &[
             "Tuyên truyền Đề án nâng cao chất lượng giáo dục tỉnh Đồng Tháp giai đoạn 2016–2020",
             "Kết quả thực hiện Đề án nâng cao chất lượng giáo dục tại {school}",
         ],
-        "kh-175-ubnd" => &["Phổ biến Kế hoạch 175/KH-UBND của UBND huyện về nâng cao chất lượng giáo dục"],
-        "bien-phap-dot-pha" => &["Giới thiệu giải pháp “đột phá” nâng cao tỷ lệ học sinh chuyên cần"],
-        "tai-lieu-huong-dan" => &["Giới thiệu tài liệu hướng dẫn dạy học theo chương trình giáo dục phổ thông mới"],
+        "kh-175-ubnd" => {
+            &["Phổ biến Kế hoạch 175/KH-UBND của UBND huyện về nâng cao chất lượng giáo dục"]
+        }
+        "bien-phap-dot-pha" => {
+            &["Giới thiệu giải pháp “đột phá” nâng cao tỷ lệ học sinh chuyên cần"]
+        }
+        "tai-lieu-huong-dan" => {
+            &["Giới thiệu tài liệu hướng dẫn dạy học theo chương trình giáo dục phổ thông mới"]
+        }
         "phat-trien-doi-ngu" => &[
             "Bồi dưỡng giáo viên đáp ứng yêu cầu chương trình giáo dục phổ thông 2018",
             "Tin bài: giáo viên {school} tham gia tập huấn chương trình mới",
         ],
-        "chuan-bi-dieu-kien" => &["Chuẩn bị cơ sở vật chất, thiết bị dạy học cho chương trình, sách giáo khoa mới"],
+        "chuan-bi-dieu-kien" => {
+            &["Chuẩn bị cơ sở vật chất, thiết bị dạy học cho chương trình, sách giáo khoa mới"]
+        }
         "qd-1501" => &[
             "Giáo dục lý tưởng cách mạng, đạo đức, lối sống cho học sinh theo Quyết định 1501/QĐ-TTg",
             "Hoạt động ngoại khóa “Em yêu quê hương Tam Nông”",
         ],
-        "phat-trien-nang-luc" => &["Chuyên đề dạy học theo định hướng phát triển năng lực học sinh"],
+        "phat-trien-nang-luc" => {
+            &["Chuyên đề dạy học theo định hướng phát triển năng lực học sinh"]
+        }
         "huong-nghiep" => &[
             "Chuyên mục giáo dục hướng nghiệp, phân luồng học sinh sau THCS",
             "Tư vấn hướng nghiệp cho học sinh lớp 9 và phụ huynh",
@@ -45,7 +57,9 @@ fn titles(topic: &str) -> &'static [&'static str] {
         ],
         "hoc-sinh-gioi" => &["Biểu dương học sinh đạt giải kỳ thi học sinh giỏi cấp huyện"],
         "ngoai-ngu" => &["Câu lạc bộ tiếng Anh và kết quả nâng cao chất lượng dạy học ngoại ngữ"],
-        "pcgd-thcs" => &["Tuyên truyền vận động học sinh bỏ học trở lại lớp, duy trì phổ cập giáo dục"],
+        "pcgd-thcs" => {
+            &["Tuyên truyền vận động học sinh bỏ học trở lại lớp, duy trì phổ cập giáo dục"]
+        }
         "phong-trao-thi-dua" => &[
             "Phát động phong trào thi đua “Dạy tốt – học tốt” chào mừng ngày Nhà giáo Việt Nam 20/11",
             "Sơ kết phong trào thi đua học kỳ I",
@@ -55,12 +69,16 @@ fn titles(topic: &str) -> &'static [&'static str] {
             "Gương người tốt việc tốt: giáo viên {school} tận tụy với học trò vùng khó",
             "Giới thiệu mô hình “Nuôi heo đất giúp bạn đến trường”",
         ],
-        "chuong-trinh-cchc" => &["Tuyên truyền chương trình cải cách hành chính trong lĩnh vực giáo dục"],
+        "chuong-trinh-cchc" => {
+            &["Tuyên truyền chương trình cải cách hành chính trong lĩnh vực giáo dục"]
+        }
         "thu-tuc-hanh-chinh" => &[
             "Niêm yết, hướng dẫn thủ tục chuyển trường, xin học lại cho phụ huynh",
             "Hướng dẫn thủ tục tuyển sinh đầu cấp",
         ],
-        "su-hai-long" => &["Khảo sát sự hài lòng của cha mẹ học sinh về dịch vụ giáo dục của nhà trường"],
+        "su-hai-long" => {
+            &["Khảo sát sự hài lòng của cha mẹ học sinh về dịch vụ giáo dục của nhà trường"]
+        }
         "chi-dao-dia-phuong" => &[
             "Tuyên truyền phòng chống đuối nước cho học sinh mùa nước nổi",
             "Tuyên truyền phòng, chống dịch bệnh trong trường học theo chỉ đạo của UBND xã",
@@ -80,8 +98,12 @@ pub fn activity(
 ) -> (String, String, &'static str) {
     let title = rng.pick(titles(topic)).replace("{school}", school.name);
     let how = match channel {
-        Channel::DistrictRadio => "Phát trên chuyên mục giáo dục của Đài Truyền thanh huyện Tam Nông, thời lượng 10 phút.",
-        Channel::LocalPress => "Bài viết gửi Báo Đồng Tháp và Đài Phát thanh – Truyền hình Đồng Tháp.",
+        Channel::DistrictRadio => {
+            "Phát trên chuyên mục giáo dục của Đài Truyền thanh huyện Tam Nông, thời lượng 10 phút."
+        }
+        Channel::LocalPress => {
+            "Bài viết gửi Báo Đồng Tháp và Đài Phát thanh – Truyền hình Đồng Tháp."
+        }
         Channel::CentralPress => "Bài viết đăng trên Báo Giáo dục và Thời đại.",
         Channel::Television => "Phóng sự phát trên Đài Phát thanh – Truyền hình Đồng Tháp.",
         Channel::SchoolPortal => "Đăng tin trên Cổng thông tin điện tử của trường.",
@@ -92,12 +114,18 @@ pub fn activity(
         Channel::Meeting => "Lồng ghép trong cuộc họp cha mẹ học sinh và sinh hoạt dưới cờ.",
         Channel::Other => "Tuyên truyền qua pano, áp phích tại cổng trường.",
     };
-    let summary = format!("{how} Nội dung: {} ({}).", title.to_lowercase(), area.label_vi().to_lowercase());
+    let summary = format!(
+        "{how} Nội dung: {} ({}).",
+        title.to_lowercase(),
+        area.label_vi().to_lowercase()
+    );
     let audience = match (channel, school.level) {
         (Channel::Email, _) => "Cán bộ, giáo viên, nhân viên",
         (Channel::Meeting, Level::MamNon) => "Cha mẹ trẻ",
         (Channel::Meeting, _) => "Cha mẹ học sinh và học sinh",
-        (Channel::DistrictRadio | Channel::LocalPress | Channel::Television, _) => "Nhân dân trong huyện",
+        (Channel::DistrictRadio | Channel::LocalPress | Channel::Television, _) => {
+            "Nhân dân trong huyện"
+        }
         _ => "Phụ huynh và nhân dân trong xã",
     };
     (title, summary, audience)
@@ -114,9 +142,12 @@ pub fn channel_for(area: ContentArea, rng: &mut Rng) -> Channel {
         Channel::Email,
     ];
     match area {
-        ContentArea::StateManagement | ContentArea::CurriculumReform if rng.chance(0.2) => {
-            *rng.pick(&[Channel::DistrictRadio, Channel::LocalPress, Channel::Television])
-        }
+        ContentArea::StateManagement | ContentArea::CurriculumReform if rng.chance(0.2) => *rng
+            .pick(&[
+                Channel::DistrictRadio,
+                Channel::LocalPress,
+                Channel::Television,
+            ]),
         ContentArea::EmulationCommendation if rng.chance(0.15) => Channel::CentralPress,
         _ if rng.chance(0.03) => Channel::ReporterVisit,
         _ if rng.chance(0.03) => Channel::Other,
@@ -135,7 +166,10 @@ pub fn responsible_for(channel: Channel, rng: &mut Rng) -> Role {
 
 pub fn reach(channel: Channel, level: Level, rng: &mut Rng) -> u32 {
     let base = match channel {
-        Channel::DistrictRadio | Channel::LocalPress | Channel::Television | Channel::CentralPress => 2_000,
+        Channel::DistrictRadio
+        | Channel::LocalPress
+        | Channel::Television
+        | Channel::CentralPress => 2_000,
         Channel::Facebook | Channel::SchoolPortal => 300,
         Channel::Meeting => match level {
             Level::MamNon => 80,
@@ -160,14 +194,46 @@ pub fn partner(channel: Channel) -> &'static str {
 /// A citizen's question: subject, content, content area.
 pub fn feedback(school: &DemoSchool, rng: &mut Rng) -> (&'static str, &'static str, u8) {
     let cases: &[(&str, &str, u8)] = &[
-        ("Hỏi về các khoản thu đầu năm học", "Đề nghị nhà trường công khai các khoản thu, khoản vận động đầu năm học.", 5),
-        ("Thủ tục chuyển trường cho con", "Gia đình chuyển nơi ở, xin hướng dẫn thủ tục chuyển trường cho cháu.", 5),
-        ("Phản ánh xe đưa rước học sinh", "Xe đưa rước học sinh đi nhanh qua đoạn đường đê bao, đề nghị nhà trường nhắc nhở.", 6),
-        ("Hỏi về sách giáo khoa mới", "Năm học tới con học sách giáo khoa nào, phụ huynh mua ở đâu?", 2),
-        ("Góp ý giờ đón trẻ", "Đề nghị nhà trường mở cửa đón trẻ sớm hơn vào mùa thu hoạch lúa.", 6),
-        ("Hỏi về học bổng cho học sinh nghèo", "Gia đình khó khăn, xin hỏi điều kiện nhận học bổng của Hội Khuyến học.", 4),
-        ("Phản ánh dạy thêm", "Phụ huynh phản ánh một số giáo viên vận động học sinh học thêm.", 1),
-        ("Hỏi về tuyển sinh lớp 6", "Xin hỏi thời gian, hồ sơ tuyển sinh vào lớp 6.", 5),
+        (
+            "Hỏi về các khoản thu đầu năm học",
+            "Đề nghị nhà trường công khai các khoản thu, khoản vận động đầu năm học.",
+            5,
+        ),
+        (
+            "Thủ tục chuyển trường cho con",
+            "Gia đình chuyển nơi ở, xin hướng dẫn thủ tục chuyển trường cho cháu.",
+            5,
+        ),
+        (
+            "Phản ánh xe đưa rước học sinh",
+            "Xe đưa rước học sinh đi nhanh qua đoạn đường đê bao, đề nghị nhà trường nhắc nhở.",
+            6,
+        ),
+        (
+            "Hỏi về sách giáo khoa mới",
+            "Năm học tới con học sách giáo khoa nào, phụ huynh mua ở đâu?",
+            2,
+        ),
+        (
+            "Góp ý giờ đón trẻ",
+            "Đề nghị nhà trường mở cửa đón trẻ sớm hơn vào mùa thu hoạch lúa.",
+            6,
+        ),
+        (
+            "Hỏi về học bổng cho học sinh nghèo",
+            "Gia đình khó khăn, xin hỏi điều kiện nhận học bổng của Hội Khuyến học.",
+            4,
+        ),
+        (
+            "Phản ánh dạy thêm",
+            "Phụ huynh phản ánh một số giáo viên vận động học sinh học thêm.",
+            1,
+        ),
+        (
+            "Hỏi về tuyển sinh lớp 6",
+            "Xin hỏi thời gian, hồ sơ tuyển sinh vào lớp 6.",
+            5,
+        ),
     ];
     let (subject, content, area) = *rng.pick(cases);
     // A preschool has no "lớp 6"; fall back to the fees question there.
@@ -189,15 +255,41 @@ pub fn feedback_answer(subject: &str) -> &'static str {
 
 /// A press issue: outlet, title, summary, area.
 pub fn press_issue(school: &DemoSchool, rng: &mut Rng) -> (&'static str, String, &'static str, u8) {
-    let outlets = ["Báo Đồng Tháp", "Đài Phát thanh – Truyền hình Đồng Tháp", "Báo Giáo dục và Thời đại", "Báo Tuổi Trẻ"];
+    let outlets = [
+        "Báo Đồng Tháp",
+        "Đài Phát thanh – Truyền hình Đồng Tháp",
+        "Báo Giáo dục và Thời đại",
+        "Báo Tuổi Trẻ",
+    ];
     let cases: &[(&str, &str, u8)] = &[
-        ("Phụ huynh phản ánh tình trạng lạm thu đầu năm tại {school}", "Bài báo nêu ý kiến phụ huynh về các khoản vận động đầu năm học.", 5),
-        ("Học sinh vùng lũ đến trường bằng xuồng", "Phóng sự về khó khăn của học sinh mùa nước nổi và giải pháp của nhà trường.", 3),
-        ("Cơ sở vật chất xuống cấp tại điểm lẻ của {school}", "Bài viết phản ánh phòng học điểm lẻ bị dột, thiếu bàn ghế.", 2),
-        ("Gương cô giáo vượt khó ở {school}", "Bài viết giới thiệu tấm gương giáo viên tận tụy với học sinh nghèo.", 4),
+        (
+            "Phụ huynh phản ánh tình trạng lạm thu đầu năm tại {school}",
+            "Bài báo nêu ý kiến phụ huynh về các khoản vận động đầu năm học.",
+            5,
+        ),
+        (
+            "Học sinh vùng lũ đến trường bằng xuồng",
+            "Phóng sự về khó khăn của học sinh mùa nước nổi và giải pháp của nhà trường.",
+            3,
+        ),
+        (
+            "Cơ sở vật chất xuống cấp tại điểm lẻ của {school}",
+            "Bài viết phản ánh phòng học điểm lẻ bị dột, thiếu bàn ghế.",
+            2,
+        ),
+        (
+            "Gương cô giáo vượt khó ở {school}",
+            "Bài viết giới thiệu tấm gương giáo viên tận tụy với học sinh nghèo.",
+            4,
+        ),
     ];
     let (title, summary, area) = *rng.pick(cases);
-    (*rng.pick(&outlets), title.replace("{school}", school.name), summary, area)
+    (
+        *rng.pick(&outlets),
+        title.replace("{school}", school.name),
+        summary,
+        area,
+    )
 }
 
 pub fn achievement(rng: &mut Rng) -> &'static str {
@@ -208,5 +300,5 @@ pub fn achievement(rng: &mut Rng) -> &'static str {
         "Tổ chức hiệu quả các hoạt động trải nghiệm, được phụ huynh và địa phương đánh giá cao.",
         "Vận động 12 học sinh bỏ học trở lại lớp, góp phần duy trì phổ cập giáo dục.",
     ];
-    *rng.pick(ACHIEVEMENTS)
+    rng.pick::<&str>(ACHIEVEMENTS)
 }

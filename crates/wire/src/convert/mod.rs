@@ -17,6 +17,7 @@ mod activity;
 mod budget;
 mod cases;
 mod commendation;
+pub mod district;
 mod enums;
 pub mod parse;
 mod plan;

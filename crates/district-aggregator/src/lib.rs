@@ -1,0 +1,181 @@
+//! The district aggregator: one per district, at the district office (Phòng GD-ĐT).
+//!
+//! It consumes the district's JetStream stream — every school's events and the office's own —
+//! into PostgreSQL projections, applying each `(author, seq)` exactly once and in order
+//! ([`ingest`], [`projection`]); holds what arrives early or from schools not yet enrolled,
+//! and asks schools to re-send what is missing ([`gaps`]); dead-letters what cannot be
+//! applied, with the reason; and (next) answers the district office's queries over gRPC
+//! ([`service`]).
+//!
+//! [`run`] wires these together on an already-bound listener, so tests start the real
+//! aggregator on port 0; `main.rs` only reads the configuration and sets up tracing.
+//! [`Aggregator`] is the same, in two steps, for callers that want the ingest state or the
+//! stream of applied activities.
+
+pub mod config;
+pub mod db;
+pub mod decode;
+pub mod district_commands;
+pub mod gaps;
+pub mod ingest;
+pub mod projection;
+pub mod queries;
+pub mod service;
+pub mod state;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use async_nats::jetstream;
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tokio::sync::broadcast;
+use tokio_stream::wrappers::TcpListenerStream;
+use tracing::{info, warn};
+
+use crate::config::Settings;
+use crate::gaps::Gaps;
+use crate::ingest::Ingest;
+use crate::projection::ActivityUpdate;
+use crate::state::IngestState;
+
+pub use crate::projection::ActivityChange;
+
+/// How many applied activities a slow watcher may fall behind before it loses some (it is
+/// then told how many, by `broadcast`'s `Lagged`).
+const ACTIVITY_CHANNEL: usize = 4_096;
+
+/// A connected aggregator, not yet running.
+#[derive(Debug)]
+pub struct Aggregator {
+    settings: Settings,
+    pool: PgPool,
+    client: async_nats::Client,
+    state: Arc<IngestState>,
+    activities: broadcast::Sender<ActivityUpdate>,
+}
+
+impl Aggregator {
+    /// Connects to PostgreSQL (running the migrations) and configures the NATS client, which
+    /// connects in the background and reconnects for ever.
+    pub async fn connect(settings: Settings) -> anyhow::Result<Self> {
+        settings.validate()?;
+        let pool = db::connect(&settings.database)
+            .await
+            .context("opening the aggregator's database")?;
+        let client = event_bus::connect::connect(&settings.nats, None)
+            .await
+            .context("configuring the NATS connection")?;
+        let state = Arc::new(IngestState::new(Gaps::new(&settings.ingest)));
+        let (activities, _) = broadcast::channel(ACTIVITY_CHANNEL);
+        Ok(Self {
+            settings,
+            pool,
+            client,
+            state,
+            activities,
+        })
+    }
+
+    /// What the ingest is doing: counters and every school's current gap.
+    pub fn state(&self) -> Arc<IngestState> {
+        self.state.clone()
+    }
+
+    /// Activities as they are applied, after each commit, in order.
+    pub fn subscribe_activities(&self) -> broadcast::Receiver<ActivityUpdate> {
+        self.activities.subscribe()
+    }
+
+    /// The projection database.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Runs until `shutdown` resolves, then stops gracefully: the gRPC server drains, the
+    /// ingest finishes (or abandons, unacknowledged) its batch, the replayer stops, and the
+    /// NATS client flushes.
+    pub async fn run(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let Aggregator {
+            settings,
+            pool,
+            client,
+            state,
+            activities,
+        } = self;
+        let (stop_tx, _) = broadcast::channel::<()>(1);
+        let mut tasks = tokio::task::JoinSet::new();
+
+        // The gRPC service's view of the running aggregator (queries, district commands, the
+        // post-commit activity broadcast).
+        let context = service::Context {
+            views: queries::Views::new(pool.clone(), db::LIVE_SCHEMA),
+            commands: district_commands::DistrictCommands::new(
+                pool.clone(),
+                db::LIVE_SCHEMA,
+                client.clone(),
+                &settings.district.province,
+                &settings.district.district,
+            )?,
+            state: state.clone(),
+            activities: activities.clone(),
+        };
+        let ingest = Ingest::new(
+            pool.clone(),
+            jetstream::new(client.clone()),
+            &settings.district,
+            settings.ingest.clone(),
+            db::LIVE_SCHEMA.to_owned(),
+            state.clone(),
+            activities,
+        );
+        tasks.spawn(ingest.run(stop_tx.subscribe()));
+        tasks.spawn(gaps::run_replayer(
+            state.clone(),
+            client.clone(),
+            settings.district.province.clone(),
+            settings.district.district.clone(),
+            settings.ingest.replay_timeout(),
+            stop_tx.subscribe(),
+        ));
+
+        let local = listener.local_addr().context("reading the gRPC address")?;
+        info!(
+            province = %settings.district.province,
+            district = %settings.district.district,
+            grpc = %local,
+            nats = %settings.nats.url,
+            "district aggregator started"
+        );
+        let serve = service::serve(TcpListenerStream::new(listener), shutdown, context).await;
+
+        info!("stopping the district aggregator");
+        let _ = stop_tx.send(());
+        while let Some(joined) = tasks.join_next().await {
+            joined.context("a background task panicked")?;
+        }
+        if let Err(e) = client.flush().await {
+            warn!(error = %e, "could not flush NATS on shutdown");
+        }
+        pool.close().await;
+        info!("district aggregator stopped");
+        serve
+    }
+}
+
+/// Runs the aggregator until `shutdown` resolves. See [`Aggregator::run`].
+pub async fn run(
+    settings: Settings,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    Aggregator::connect(settings)
+        .await?
+        .run(listener, shutdown)
+        .await
+}

@@ -1,0 +1,207 @@
+//! The district views of `docs/district-views.md`, answered in SQL from the projection.
+//!
+//! Each view has its own file and returns the domain's view type
+//! (`domain::district::views::*`), which must **equal** the reference model's answer
+//! (`domain::district::DistrictModel`) for the same events — the integration test
+//! `tests/it/queries.rs` compares them field by field. To make that hold by construction:
+//!
+//! - counting, summing and the other work that grows with the data happen in PostgreSQL, in a
+//!   few `GROUP BY` queries over indexed columns; what grows only with the number of schools
+//!   (joining the counts to the enrolled schools, target arithmetic, sorting the summaries)
+//!   happens in Rust, with the very functions the model uses
+//!   (`resolve_period`, `target_periods_within`, `rate`, `mean`, `page_size`, `query_words`,
+//!   `ActivityCursor`);
+//! - rates and means are computed by `views::{rate, mean}` from **integer** sums fetched from
+//!   SQL, so rounding is identical;
+//! - strings are ordered in Rust or with `COLLATE "C"` (byte order, as Rust's `str` orders),
+//!   never by the database's locale;
+//! - every view reads in one `REPEATABLE READ, READ ONLY` transaction, so its queries see the
+//!   same committed batches.
+//!
+//! Statements never name the projection schema: [`Views`] points the transaction's
+//! `search_path` at it ([`crate::db::use_projection`]), so the same code reads a rebuild.
+
+pub mod budget;
+pub mod commendation;
+pub mod completeness;
+pub mod dead_letters;
+pub mod ingest_state;
+pub mod plan_view;
+pub mod responsiveness;
+pub mod schools;
+pub mod search;
+
+use chrono::NaiveDate;
+use domain::district::views::{
+    ActivityFilter, ActivityPage, BudgetView, CommendationView, CompletenessView, EnrolledSchool,
+    PeriodRange, PlanView, ResponsivenessView,
+};
+use domain::district::{DistrictPlan, DistrictState, resolve_period};
+use domain::{DateRange, DomainError, Period};
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
+
+use crate::db::use_projection;
+use crate::projection::{ProjectionError, restore_district};
+
+pub use dead_letters::{DeadLetterPage, DeadLetterRow};
+pub use ingest_state::AuthorRow;
+
+/// Why a view could not be answered.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    /// The question is refused (a period outside the plan, a bad page token, …): the
+    /// caller's to fix; carries the field and the rule.
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    /// PostgreSQL failed or is unavailable: try again.
+    #[error("the projection database failed: {0}")]
+    Sql(#[from] sqlx::Error),
+    /// A stored row does not read back (the projection is damaged).
+    #[error("the projection is damaged: {0}")]
+    Corrupt(String),
+}
+
+impl From<ProjectionError> for QueryError {
+    fn from(e: ProjectionError) -> Self {
+        match e {
+            ProjectionError::Sql(e) => QueryError::Sql(e),
+            corrupt @ ProjectionError::Corrupt { .. } => QueryError::Corrupt(corrupt.to_string()),
+        }
+    }
+}
+
+/// The district views over one projection schema.
+#[derive(Debug, Clone)]
+pub struct Views {
+    pool: PgPool,
+    schema: String,
+}
+
+impl Views {
+    /// The views of projection `schema` ([`crate::db::LIVE_SCHEMA`] for the live ones).
+    pub fn new(pool: PgPool, schema: impl Into<String>) -> Self {
+        Self {
+            pool,
+            schema: schema.into(),
+        }
+    }
+
+    /// A read-only snapshot of the projection.
+    pub async fn begin(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .await?;
+        use_projection(&mut tx, &self.schema).await?;
+        Ok(tx)
+    }
+
+    pub async fn schools(&self) -> Result<Vec<EnrolledSchool>, QueryError> {
+        let mut tx = self.begin().await?;
+        let answer = schools::schools(&mut tx).await?;
+        tx.commit().await?;
+        Ok(answer)
+    }
+
+    /// The district plan now in force.
+    pub async fn district_plan(&self) -> Result<Option<DistrictPlan>, QueryError> {
+        let mut tx = self.begin().await?;
+        let state = district(&mut tx).await?;
+        tx.commit().await?;
+        Ok(state.plan().cloned())
+    }
+
+    pub async fn plan_view(&self, period: Period) -> Result<PlanView, QueryError> {
+        let mut tx = self.begin().await?;
+        let answer = plan_view::plan_view(&mut tx, period).await?;
+        tx.commit().await?;
+        Ok(answer)
+    }
+
+    pub async fn completeness(&self, period: Period) -> Result<CompletenessView, QueryError> {
+        let mut tx = self.begin().await?;
+        let answer = completeness::completeness(&mut tx, period).await?;
+        tx.commit().await?;
+        Ok(answer)
+    }
+
+    pub async fn responsiveness(
+        &self,
+        period: Period,
+        as_of: Option<NaiveDate>,
+    ) -> Result<ResponsivenessView, QueryError> {
+        let mut tx = self.begin().await?;
+        let answer = responsiveness::responsiveness(&mut tx, period, as_of).await?;
+        tx.commit().await?;
+        Ok(answer)
+    }
+
+    pub async fn commendation(&self, period: Period) -> Result<CommendationView, QueryError> {
+        let mut tx = self.begin().await?;
+        let answer = commendation::commendation(&mut tx, period).await?;
+        tx.commit().await?;
+        Ok(answer)
+    }
+
+    pub async fn budget(&self, year: i32) -> Result<BudgetView, QueryError> {
+        let mut tx = self.begin().await?;
+        let answer = budget::budget(&mut tx, year).await?;
+        tx.commit().await?;
+        Ok(answer)
+    }
+
+    pub async fn search_activities(
+        &self,
+        filter: &ActivityFilter,
+        page_size: Option<u32>,
+        page_token: Option<&str>,
+    ) -> Result<ActivityPage, QueryError> {
+        let mut tx = self.begin().await?;
+        let answer = search::search_activities(&mut tx, filter, page_size, page_token).await?;
+        tx.commit().await?;
+        Ok(answer)
+    }
+
+    pub async fn dead_letters(
+        &self,
+        author: Option<&str>,
+        page_size: Option<u32>,
+        page_token: Option<&str>,
+    ) -> Result<DeadLetterPage, QueryError> {
+        let mut tx = self.begin().await?;
+        let answer = dead_letters::dead_letters(&mut tx, author, page_size, page_token).await?;
+        tx.commit().await?;
+        Ok(answer)
+    }
+
+    pub async fn authors(&self) -> Result<Vec<AuthorRow>, QueryError> {
+        let mut tx = self.begin().await?;
+        let answer = ingest_state::authors(&mut tx).await?;
+        tx.commit().await?;
+        Ok(answer)
+    }
+}
+
+/// The district office's state (enrolments and plan) as the projection holds it.
+pub(crate) async fn district(conn: &mut PgConnection) -> Result<DistrictState, QueryError> {
+    Ok(restore_district(conn).await?)
+}
+
+/// The dates of `period` for a view, and how the view shows them — as the model does.
+pub(crate) fn period_range(
+    state: &DistrictState,
+    period: Period,
+) -> Result<(DateRange, PeriodRange), DomainError> {
+    let range = resolve_period(state.plan(), period)?;
+    let shown = PeriodRange {
+        period: period.to_string(),
+        start: range.start(),
+        end: range.end(),
+    };
+    Ok((range, shown))
+}
+
+/// A count from SQL (`bigint`), never negative.
+pub(crate) fn count(n: i64) -> i64 {
+    n.max(0)
+}

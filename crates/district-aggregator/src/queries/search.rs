@@ -1,0 +1,180 @@
+//! Activity search: live activities matching a filter, by date descending, school code,
+//! activity id, paged by the sort key of the last row (`views::ActivityCursor`).
+//!
+//! Free text is matched word by word on the stored folded text (`activities.search`, written
+//! at ingest with `folding::activity_search_text`): each word of `folding::query_words` must
+//! occur, which is `search LIKE '%word%'` (served by the trigram index).
+
+use chrono::NaiveDate;
+use domain::district::folding::query_words;
+use domain::district::resolve_period;
+use domain::district::views::{
+    ActivityCursor, ActivityFilter, ActivityLine, ActivityPage, page_size,
+};
+use sqlx::{PgConnection, Postgres, QueryBuilder};
+use uuid::Uuid;
+
+use super::{QueryError, district};
+
+type Row = (
+    String,
+    Uuid,
+    NaiveDate,
+    i16,
+    Option<String>,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    String,
+);
+
+/// A word as a `LIKE` pattern matching it anywhere: `%`, `_` and `\` taken literally.
+fn contains_pattern(word: &str) -> String {
+    let mut pattern = String::with_capacity(word.len() + 2);
+    pattern.push('%');
+    for c in word.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+pub async fn search_activities(
+    conn: &mut PgConnection,
+    filter: &ActivityFilter,
+    page_size_requested: Option<u32>,
+    page_token: Option<&str>,
+) -> Result<ActivityPage, QueryError> {
+    let state = district(conn).await?;
+    // Refusals in the model's order: the period, then the token.
+    let range = filter
+        .period
+        .map(|p| resolve_period(state.plan(), p))
+        .transpose()?;
+    let cursor = page_token
+        .filter(|t| !t.is_empty())
+        .map(ActivityCursor::decode)
+        .transpose()?;
+    let words = query_words(filter.text.as_deref().unwrap_or(""));
+    let size = page_size(page_size_requested);
+
+    let mut q: QueryBuilder<Postgres> = QueryBuilder::new(
+        "SELECT a.school, a.activity_id, a.date, a.area, a.topic, a.channel, a.title, a.summary, \
+         a.audience, a.reach, a.partner, a.evidence_url, a.responsible \
+         FROM activities a JOIN schools s ON s.code = a.school WHERE a.live",
+    );
+    if let Some(school) = &filter.school {
+        q.push(" AND a.school = ")
+            .push_bind(school.as_str().to_owned());
+    }
+    if let Some(area) = filter.area {
+        q.push(" AND a.area = ").push_bind(i16::from(area.number()));
+    }
+    if let Some(topic) = &filter.topic {
+        q.push(" AND a.topic = ")
+            .push_bind(topic.as_str().to_owned());
+    }
+    if let Some(channel) = filter.channel {
+        q.push(" AND a.channel = ").push_bind(channel.code());
+    }
+    if let Some(role) = filter.responsible {
+        q.push(" AND a.responsible = ").push_bind(role.code());
+    }
+    if let Some(range) = range {
+        q.push(" AND a.date BETWEEN ")
+            .push_bind(range.start())
+            .push(" AND ")
+            .push_bind(range.end());
+    }
+    for word in &words {
+        q.push(" AND a.search LIKE ")
+            .push_bind(contains_pattern(word));
+    }
+    if let Some(c) = &cursor {
+        // Strictly after the cursor in (date DESC, school, id) order.
+        q.push(" AND (a.date < ")
+            .push_bind(c.date)
+            .push(" OR (a.date = ")
+            .push_bind(c.date)
+            .push(r#" AND (a.school COLLATE "C" > "#)
+            .push_bind(c.school.clone())
+            .push(" OR (a.school = ")
+            .push_bind(c.school.clone())
+            .push(" AND a.activity_id > ")
+            .push_bind(c.activity_id)
+            .push("))))");
+    }
+    q.push(r#" ORDER BY a.date DESC, a.school COLLATE "C", a.activity_id LIMIT "#)
+        .push_bind(i64::try_from(size).unwrap_or(i64::MAX) + 1);
+    let mut rows: Vec<Row> = q.build_query_as().fetch_all(&mut *conn).await?;
+
+    let next_page_token = (rows.len() > size).then(|| {
+        let (school, id, date, ..) = &rows[size - 1];
+        ActivityCursor {
+            date: *date,
+            school: school.clone(),
+            activity_id: *id,
+        }
+        .encode()
+    });
+    rows.truncate(size);
+    let activities = rows
+        .into_iter()
+        .map(
+            |(
+                school,
+                id,
+                date,
+                area,
+                topic,
+                channel,
+                title,
+                summary,
+                audience,
+                reach,
+                partner,
+                evidence_url,
+                responsible,
+            )| {
+                ActivityLine {
+                    school,
+                    activity_id: id.to_string(),
+                    date,
+                    area: u8::try_from(area).unwrap_or(0),
+                    topic,
+                    channel,
+                    title,
+                    summary,
+                    audience,
+                    reach,
+                    partner,
+                    evidence_url,
+                    responsible,
+                }
+            },
+        )
+        .collect();
+    Ok(ActivityPage {
+        activities,
+        next_page_token,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_take_words_literally() {
+        assert_eq!(contains_pattern("an"), "%an%");
+        assert_eq!(contains_pattern("100%"), "%100\\%%");
+        assert_eq!(contains_pattern("a_b\\c"), "%a\\_b\\\\c%");
+    }
+}

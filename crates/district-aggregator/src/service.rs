@@ -1,0 +1,427 @@
+//! The aggregator's gRPC server: the `DistrictAggregator` service (the district office's two
+//! commands and every district view), `grpc.health.v1` and server reflection.
+//!
+//! Thin, like the school agent's: requests are converted at the edge (`wire::convert::district`),
+//! views are answered by [`crate::queries::Views`] and commands by
+//! [`crate::district_commands::DistrictCommands`], and refusals become statuses in one place
+//! (`wire::status::from_domain`: code, English message naming the field, `vi-VN` message).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use futures::Stream;
+use tokio::sync::{broadcast, watch};
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::{Request, Response, Status};
+use tracing::{error, warn};
+use wire::convert::district::{
+    self as convert, ActivityChangeRef, DistrictRequest, activity_change_to_pb,
+};
+use wire::convert::{command_reply, timestamp};
+use wire::pb::district_aggregator_server::{DistrictAggregator, DistrictAggregatorServer};
+use wire::pb::{self};
+
+use crate::district_commands::{CommandError, DistrictCommands};
+use crate::projection::{ActivityChange, ActivityUpdate};
+use crate::queries::{QueryError, Views};
+use crate::state::IngestState;
+
+/// What the service needs from the running aggregator.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// The live projection's views.
+    pub views: Views,
+    pub commands: DistrictCommands,
+    /// Counters and gaps of the ingest.
+    pub state: Arc<IngestState>,
+    /// The ingest's post-commit broadcast of applied activities.
+    pub activities: broadcast::Sender<ActivityUpdate>,
+}
+
+/// The `DistrictAggregator` gRPC service.
+#[derive(Debug, Clone)]
+pub struct DistrictAggregatorService {
+    context: Context,
+    /// Becomes `true` when the server shuts down, ending every watch.
+    stopping: watch::Receiver<bool>,
+}
+
+impl DistrictAggregatorService {
+    pub fn new(context: Context, stopping: watch::Receiver<bool>) -> Self {
+        Self { context, stopping }
+    }
+
+    async fn command(
+        &self,
+        request: DistrictRequest,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        let name = request.command.name();
+        match self
+            .context
+            .commands
+            .execute(request.actor, request.command)
+            .await
+        {
+            Ok(committed) => Ok(Response::new(command_reply(
+                committed.seq,
+                committed.event_id,
+                None,
+                &[],
+            ))),
+            Err(CommandError::Refused(e)) => Err(wire::status::from_domain(&e)),
+            Err(CommandError::Unavailable(reason)) => {
+                warn!(command = name, %reason, "district command not recorded");
+                Err(Status::unavailable(reason))
+            }
+        }
+    }
+}
+
+/// A query's failure as a status.
+fn query_status(e: QueryError) -> Status {
+    match e {
+        QueryError::Domain(e) => wire::status::from_domain(&e),
+        QueryError::Sql(e) => {
+            warn!(error = %e, "a district view could not be read");
+            Status::unavailable(format!(
+                "the district's projection database is unavailable: {e}"
+            ))
+        }
+        QueryError::Corrupt(reason) => {
+            error!(%reason, "the projection is damaged");
+            Status::internal(reason)
+        }
+    }
+}
+
+fn refused(e: domain::DomainError) -> Status {
+    wire::status::from_domain(&e)
+}
+
+fn non_negative(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::ActivityChange, Status>> + Send + 'static>>;
+
+#[tonic::async_trait]
+impl DistrictAggregator for DistrictAggregatorService {
+    async fn enroll_school(
+        &self,
+        r: Request<pb::EnrollSchoolRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        let request = convert::enroll_school_request(r.into_inner()).map_err(refused)?;
+        self.command(request).await
+    }
+
+    async fn adopt_district_plan(
+        &self,
+        r: Request<pb::AdoptDistrictPlanRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        let request = convert::adopt_district_plan_request(r.into_inner()).map_err(refused)?;
+        self.command(request).await
+    }
+
+    async fn list_schools(
+        &self,
+        _: Request<pb::ListSchoolsRequest>,
+    ) -> Result<Response<pb::ListSchoolsReply>, Status> {
+        let schools = self.context.views.schools().await.map_err(query_status)?;
+        Ok(Response::new(pb::ListSchoolsReply {
+            schools: schools.iter().map(convert::enrolled_school_to_pb).collect(),
+        }))
+    }
+
+    async fn get_district_plan(
+        &self,
+        _: Request<pb::GetDistrictPlanRequest>,
+    ) -> Result<Response<pb::GetDistrictPlanReply>, Status> {
+        let plan = self
+            .context
+            .views
+            .district_plan()
+            .await
+            .map_err(query_status)?;
+        Ok(Response::new(pb::GetDistrictPlanReply {
+            adopted: plan.is_some(),
+            plan: plan.as_ref().map(convert::district_plan_to_pb),
+        }))
+    }
+
+    async fn get_plan_view(
+        &self,
+        r: Request<pb::GetPlanViewRequest>,
+    ) -> Result<Response<pb::PlanView>, Status> {
+        let period = convert::period(&r.into_inner().period).map_err(refused)?;
+        let view = self
+            .context
+            .views
+            .plan_view(period)
+            .await
+            .map_err(query_status)?;
+        Ok(Response::new(convert::plan_view_to_pb(&view)))
+    }
+
+    async fn get_completeness(
+        &self,
+        r: Request<pb::GetCompletenessRequest>,
+    ) -> Result<Response<pb::CompletenessView>, Status> {
+        let period = convert::period(&r.into_inner().period).map_err(refused)?;
+        let view = self
+            .context
+            .views
+            .completeness(period)
+            .await
+            .map_err(query_status)?;
+        Ok(Response::new(convert::completeness_to_pb(&view)))
+    }
+
+    async fn get_responsiveness(
+        &self,
+        r: Request<pb::GetResponsivenessRequest>,
+    ) -> Result<Response<pb::ResponsivenessView>, Status> {
+        let r = r.into_inner();
+        let period = convert::period(&r.period).map_err(refused)?;
+        let as_of = convert::as_of(&r.as_of).map_err(refused)?;
+        let view = self
+            .context
+            .views
+            .responsiveness(period, as_of)
+            .await
+            .map_err(query_status)?;
+        Ok(Response::new(convert::responsiveness_to_pb(&view)))
+    }
+
+    async fn get_commendation(
+        &self,
+        r: Request<pb::GetCommendationRequest>,
+    ) -> Result<Response<pb::CommendationView>, Status> {
+        let period = convert::period(&r.into_inner().period).map_err(refused)?;
+        let view = self
+            .context
+            .views
+            .commendation(period)
+            .await
+            .map_err(query_status)?;
+        Ok(Response::new(convert::commendation_to_pb(&view)))
+    }
+
+    async fn get_budget(
+        &self,
+        r: Request<pb::GetBudgetRequest>,
+    ) -> Result<Response<pb::BudgetView>, Status> {
+        let view = self
+            .context
+            .views
+            .budget(r.into_inner().year)
+            .await
+            .map_err(query_status)?;
+        Ok(Response::new(convert::budget_to_pb(&view)))
+    }
+
+    async fn search_activities(
+        &self,
+        r: Request<pb::SearchActivitiesRequest>,
+    ) -> Result<Response<pb::ActivityPage>, Status> {
+        let r = r.into_inner();
+        let filter = convert::activity_filter_from_pb(r.filter).map_err(refused)?;
+        let page = self
+            .context
+            .views
+            .search_activities(&filter, Some(r.page_size), Some(r.page_token.as_str()))
+            .await
+            .map_err(query_status)?;
+        Ok(Response::new(convert::activity_page_to_pb(&page)))
+    }
+
+    type WatchActivitiesStream = WatchStream;
+
+    async fn watch_activities(
+        &self,
+        r: Request<pb::WatchActivitiesRequest>,
+    ) -> Result<Response<Self::WatchActivitiesStream>, Status> {
+        let school = r.into_inner().school;
+        if !school.is_empty() {
+            domain::Slug::parse("school", &school).map_err(refused)?;
+        }
+        let receiver = self.context.activities.subscribe();
+        Ok(Response::new(watch_stream(
+            receiver,
+            self.stopping.clone(),
+            school,
+        )))
+    }
+
+    async fn list_dead_letters(
+        &self,
+        r: Request<pb::ListDeadLettersRequest>,
+    ) -> Result<Response<pb::ListDeadLettersReply>, Status> {
+        let r = r.into_inner();
+        let page = self
+            .context
+            .views
+            .dead_letters(
+                Some(r.author.as_str()),
+                Some(r.page_size),
+                Some(r.page_token.as_str()),
+            )
+            .await
+            .map_err(query_status)?;
+        Ok(Response::new(pb::ListDeadLettersReply {
+            dead_letters: page
+                .dead_letters
+                .into_iter()
+                .map(|d| pb::DeadLetter {
+                    id: d.id,
+                    stream_seq: non_negative(d.stream_seq),
+                    subject: d.subject,
+                    author: d.author.unwrap_or_default(),
+                    seq: d.seq.map(non_negative),
+                    event_id: d.event_id.map(|id| id.to_string()).unwrap_or_default(),
+                    event_type: d.event_type.unwrap_or_default(),
+                    reason: d.reason,
+                    received_at: Some(timestamp(d.received_at)),
+                    body_bytes: non_negative(d.body_bytes),
+                    body_excerpt: d.body_excerpt,
+                })
+                .collect(),
+            next_page_token: page.next_page_token.unwrap_or_default(),
+        }))
+    }
+
+    async fn get_ingest_state(
+        &self,
+        _: Request<pb::GetIngestStateRequest>,
+    ) -> Result<Response<pb::IngestState>, Status> {
+        let authors = self.context.views.authors().await.map_err(query_status)?;
+        let gaps = self.context.state.gaps();
+        let counters = self.context.state.counters();
+        let authors = authors
+            .into_iter()
+            .map(|a| {
+                let gap = gaps.iter().find(|g| g.school == a.author);
+                pb::AuthorState {
+                    enrolled: a.enrolled,
+                    applied_seq: non_negative(a.applied_seq),
+                    applied_events: non_negative(a.applied_events),
+                    rejected_events: non_negative(a.rejected_events),
+                    held: non_negative(a.held),
+                    first_missing_seq: a.first_missing_seq().map(non_negative),
+                    first_held_seq: a.first_gap_seq.map(non_negative),
+                    last_contact_at: a.last_contact_at.map(timestamp),
+                    last_seq: a.last_seq.map(non_negative),
+                    outbox_head: a.outbox_head.map(non_negative),
+                    backlog: a.backlog.map(non_negative),
+                    resend_requests: gap.map_or(0, |g| g.requests),
+                    last_resend_at: gap.and_then(|g| g.last_request_at).map(timestamp),
+                    last_resend_reply: gap.and_then(|g| g.last_reply.clone()).unwrap_or_default(),
+                    author: a.author,
+                }
+            })
+            .collect();
+        Ok(Response::new(pb::IngestState {
+            authors,
+            counters: Some(pb::IngestCounters {
+                batches: counters.batches,
+                messages: counters.messages,
+                applied: counters.applied,
+                duplicates: counters.duplicates,
+                held: counters.held,
+                dead_lettered: counters.dead_lettered,
+                last_commit_at: counters.last_commit_at.map(timestamp),
+                last_error: counters.last_error.unwrap_or_default(),
+            }),
+        }))
+    }
+}
+
+/// Applied activities of `school` (or of every school when empty) until the server stops or
+/// the watcher falls too far behind (then `ABORTED`).
+fn watch_stream(
+    receiver: broadcast::Receiver<ActivityUpdate>,
+    stopping: watch::Receiver<bool>,
+    school: String,
+) -> WatchStream {
+    let state = (receiver, stopping, school, false);
+    Box::pin(futures::stream::unfold(
+        state,
+        |(mut receiver, mut stopping, school, done)| async move {
+            if done {
+                return None;
+            }
+            loop {
+                if *stopping.borrow() {
+                    return None;
+                }
+                let update = tokio::select! {
+                    _ = stopping.changed() => return None,
+                    update = receiver.recv() => update,
+                };
+                match update {
+                    Ok(update) if school.is_empty() || update.school == school => {
+                        let change = match &update.change {
+                            ActivityChange::Recorded(d) => ActivityChangeRef::Recorded(d),
+                            ActivityChange::Corrected(d) => ActivityChangeRef::Corrected(d),
+                            ActivityChange::Retracted { reason } => {
+                                ActivityChangeRef::Retracted { reason }
+                            }
+                        };
+                        let message = activity_change_to_pb(
+                            &update.school,
+                            update.seq,
+                            update.activity_id,
+                            change,
+                            update.recorded_at,
+                        );
+                        return Some((Ok(message), (receiver, stopping, school, false)));
+                    }
+                    Ok(_) => continue,
+                    Err(broadcast::error::RecvError::Lagged(missed)) => {
+                        let status = Status::aborted(format!(
+                            "the watcher fell behind and missed {missed} activity changes; \
+                             watch again and search to catch up"
+                        ));
+                        return Some((Err(status), (receiver, stopping, school, true)));
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        },
+    ))
+}
+
+/// Serves the district office's service, health and reflection on `incoming` until
+/// `shutdown` resolves; open watches end then too.
+pub async fn serve(
+    incoming: TcpListenerStream,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    context: Context,
+) -> anyhow::Result<()> {
+    let (stop_tx, stopping) = watch::channel(false);
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    };
+    let service = DistrictAggregatorService::new(context, stopping);
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    // The overall status ("") and the service's are SERVING from the start; the district's
+    // views may lag the stream, which `GetIngestState` (not health) reports.
+    health_reporter
+        .set_service_status("", tonic_health::ServingStatus::Serving)
+        .await;
+    health_reporter
+        .set_serving::<DistrictAggregatorServer<DistrictAggregatorService>>()
+        .await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(wire::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    tonic::transport::Server::builder()
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(DistrictAggregatorServer::new(service))
+        .serve_with_incoming_shutdown(incoming, shutdown)
+        .await?;
+    Ok(())
+}

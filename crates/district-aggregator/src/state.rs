@@ -1,0 +1,64 @@
+//! What the ingest is doing, for operators and (later) the gRPC status query: counters since
+//! start, the last failure, and every school's current gap.
+//!
+//! This is process state, not a projection: it starts empty (gaps are reloaded from `held`)
+//! and is never part of a district view.
+
+use std::sync::{Mutex, PoisonError};
+
+use chrono::{DateTime, Utc};
+
+use crate::gaps::{Gap, Gaps};
+
+/// Counters since the aggregator started.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IngestCounters {
+    /// Batches committed.
+    pub batches: u64,
+    /// Messages in those batches.
+    pub messages: u64,
+    /// Events applied to the projection.
+    pub applied: u64,
+    /// Messages whose `(author, seq)` was already applied or already held: no effect.
+    pub duplicates: u64,
+    /// Messages held (gap or school not enrolled).
+    pub held: u64,
+    /// Messages that went to the dead letters (unreadable, misaddressed, or refused).
+    pub dead_lettered: u64,
+    pub last_commit_at: Option<DateTime<Utc>>,
+    /// The last failure to commit a batch, cleared by the next success.
+    pub last_error: Option<String>,
+}
+
+/// Shared, cheap-to-read ingest state.
+#[derive(Debug)]
+pub struct IngestState {
+    counters: Mutex<IngestCounters>,
+    /// Every school's current gap.
+    pub gaps: Gaps,
+}
+
+impl IngestState {
+    pub fn new(gaps: Gaps) -> Self {
+        Self {
+            counters: Mutex::new(IngestCounters::default()),
+            gaps,
+        }
+    }
+
+    pub fn counters(&self) -> IngestCounters {
+        self.counters
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Every current gap (first missing seq, held count, …), ordered by school.
+    pub fn gaps(&self) -> Vec<Gap> {
+        self.gaps.snapshot()
+    }
+
+    pub(crate) fn update(&self, f: impl FnOnce(&mut IngestCounters)) {
+        f(&mut self.counters.lock().unwrap_or_else(PoisonError::into_inner));
+    }
+}

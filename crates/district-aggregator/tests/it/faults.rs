@@ -1,0 +1,155 @@
+//! The aggregator dropped wherever it is — mid-batch, mid-transaction, between the commit and
+//! the acks — and started again: nothing is applied twice and nothing is lost.
+
+use std::time::Duration;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn killed_mid_batch_and_restarted_applies_nothing_twice() {
+    let env = Env::start().await.unwrap();
+    let mut district = DistrictLog::new();
+    district.enrol(AN_HOA, "Trường THCS An Hòa");
+    district.enrol(PHU_CUONG, "Trường THCS Phú Cường");
+    let an_hoa = SchoolLog::with_plan_and_activities(AN_HOA, 1_199);
+    let phu_cuong = SchoolLog::with_plan_and_activities(PHU_CUONG, 599);
+    publish(&env.js, &district.envelopes).await.unwrap();
+    // Interleave the two schools in chunks, as their relays would.
+    for (a, p) in an_hoa
+        .envelopes
+        .chunks(120)
+        .zip(phu_cuong.envelopes.chunks(60))
+    {
+        publish(&env.js, a).await.unwrap();
+        publish(&env.js, p).await.unwrap();
+    }
+
+    let mut settings = env.settings();
+    settings.ingest.batch_size = 50;
+    settings.ingest.max_ack_pending = 200;
+    settings.ingest.ack_wait_ms = 1_000;
+    let total = || async {
+        sqlx::query_scalar::<_, Option<i64>>("SELECT sum(applied_seq)::bigint FROM live.positions")
+            .fetch_one(&env.db)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or(0)
+    };
+    // Kill it again and again while it works through the stream, at moments that fall
+    // inside batches and transactions, not between them.
+    let mut kills_mid_stream = 0;
+    for round in 0..12u64 {
+        let before = total().await;
+        if before >= 1_802 {
+            break;
+        }
+        let running = Running::start(settings.clone()).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(150 + 37 * round)).await;
+        running.kill().await;
+        let after = total().await;
+        eprintln!("round {round}: killed at {after} applied events (from {before})");
+        if after > 0 && after < 1_802 {
+            kills_mid_stream += 1;
+        }
+    }
+    assert!(
+        kills_mid_stream >= 2,
+        "the aggregator was killed mid-stream only {kills_mid_stream} times"
+    );
+
+    let running = Running::start(settings).await.unwrap();
+    env.wait_applied(AN_HOA, 1_200).await.unwrap();
+    env.wait_applied(PHU_CUONG, 600).await.unwrap();
+    env.wait_consumed().await.unwrap();
+
+    assert_eq!(env.position(AN_HOA).await.unwrap(), (1_200, 1_200, 0));
+    assert_eq!(env.position(PHU_CUONG).await.unwrap(), (600, 600, 0));
+    assert_eq!(env.position("_district").await.unwrap(), (2, 2, 0));
+    assert_eq!(
+        env.count("SELECT count(*) FROM live.school_events")
+            .await
+            .unwrap(),
+        1_800
+    );
+    assert_eq!(
+        env.count("SELECT count(DISTINCT (school, seq)) FROM live.school_events")
+            .await
+            .unwrap(),
+        1_800
+    );
+    assert_eq!(
+        env.count("SELECT count(*) FROM live.activities")
+            .await
+            .unwrap(),
+        1_798
+    );
+    assert_eq!(
+        env.count("SELECT count(*) FROM live.dead_letters")
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        env.count("SELECT count(*) FROM live.held").await.unwrap(),
+        0
+    );
+    running.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn ingest_rides_out_a_nats_restart() {
+    let mut env = Env::start().await.unwrap();
+    let mut district = DistrictLog::new();
+    district.enrol(AN_HOA, "Trường THCS An Hòa");
+    let log = SchoolLog::with_plan_and_activities(AN_HOA, 99);
+    let running = Running::start(env.settings()).await.unwrap();
+    publish(&env.js, &district.envelopes).await.unwrap();
+    publish(&env.js, &log.envelopes[..50]).await.unwrap();
+    env.wait_applied(AN_HOA, 50).await.unwrap();
+
+    env.nats.restart().await.unwrap();
+    // Our own client reconnects too; publish once it has.
+    test_harness::wait_until(WAIT, || async {
+        env.js.client().connection_state() == async_nats::connection::State::Connected
+    })
+    .await
+    .unwrap();
+    publish(&env.js, &log.envelopes[50..]).await.unwrap();
+    env.wait_applied(AN_HOA, 100).await.unwrap();
+    env.wait_consumed().await.unwrap();
+    assert_eq!(env.position(AN_HOA).await.unwrap(), (100, 100, 0));
+    running.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn ingest_waits_out_a_postgres_outage_and_loses_nothing() {
+    let mut env = Env::start_local().await.unwrap();
+    let mut district = DistrictLog::new();
+    district.enrol(AN_HOA, "Trường THCS An Hòa");
+    let log = SchoolLog::with_plan_and_activities(AN_HOA, 99);
+    let running = Running::start(env.settings()).await.unwrap();
+    publish(&env.js, &district.envelopes).await.unwrap();
+    publish(&env.js, &log.envelopes[..50]).await.unwrap();
+    env.wait_applied(AN_HOA, 50).await.unwrap();
+
+    env.pg.stop().await.unwrap();
+    publish(&env.js, &log.envelopes[50..]).await.unwrap();
+    test_harness::wait_until(WAIT, || async {
+        running.state.counters().last_error.is_some()
+    })
+    .await
+    .unwrap();
+    env.pg.restart().await.unwrap();
+
+    env.wait_applied(AN_HOA, 100).await.unwrap();
+    env.wait_consumed().await.unwrap();
+    assert_eq!(env.position(AN_HOA).await.unwrap(), (100, 100, 0));
+    assert_eq!(
+        env.count("SELECT count(*) FROM live.activities")
+            .await
+            .unwrap(),
+        99
+    );
+    running.stop().await.unwrap();
+}

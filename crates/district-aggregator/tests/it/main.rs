@@ -1,0 +1,11 @@
+//! Integration tests of the district aggregator against a real `nats-server` and a real
+//! PostgreSQL, with the real school agent where a school is needed. No mocks.
+
+mod agent;
+mod dead_letters;
+mod delivery;
+mod enrolment;
+mod faults;
+mod gaps;
+mod queries;
+mod support;
