@@ -79,12 +79,23 @@ impl Postgres {
     /// Always creates a throwaway cluster (ignoring `DATABASE_URL`): for tests that stop or
     /// restart the server.
     pub async fn start_local() -> anyhow::Result<Self> {
+        Self::start_local_in(&std::env::temp_dir()).await
+    }
+
+    /// Like [`start_local`](Self::start_local), with the cluster's directory created inside
+    /// `parent` (which the `postgres` user must be able to traverse when running as root).
+    pub async fn start_local_in(parent: &std::path::Path) -> anyhow::Result<Self> {
         let initdb = find_program("initdb")?;
         let postgres_bin = find_program("postgres")?;
         let dir = tempfile::Builder::new()
             .prefix("pg-")
-            .tempdir()
-            .context("creating a temporary directory for PostgreSQL")?;
+            .tempdir_in(parent)
+            .with_context(|| {
+                format!(
+                    "creating a directory for PostgreSQL in {}",
+                    parent.display()
+                )
+            })?;
         let run_as = if nix::unistd::geteuid().is_root() {
             let user = User::from_name("postgres")
                 .context("looking up the `postgres` user")?

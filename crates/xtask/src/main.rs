@@ -37,6 +37,9 @@ enum Command {
         /// The first school agent's gRPC port; the others follow.
         #[arg(long, default_value_t = 50051)]
         agent_port: u16,
+        /// The district aggregator's gRPC port.
+        #[arg(long, default_value_t = 50061)]
+        aggregator_port: u16,
         /// Stop once the data is loaded and delivered instead of waiting for Ctrl-C.
         #[arg(long)]
         exit_when_loaded: bool,
@@ -66,10 +69,17 @@ fn main() -> ExitCode {
         // clap swallows a leading `--` (`cargo xtask test -- --nocapture`), which cargo needs
         // to tell its own options from the test binary's; so pass the raw arguments on.
         Command::Test { cargo_args: _ } => test::run(&args_after_subcommand("test")),
-        Command::Demo { dir, nats_port, agent_port, exit_when_loaded } => demo::run(demo::Options {
+        Command::Demo {
+            dir,
+            nats_port,
+            agent_port,
+            aggregator_port,
+            exit_when_loaded,
+        } => demo::run(demo::Options {
             dir,
             nats_port,
             first_agent_port: agent_port,
+            aggregator_port,
             exit_when_loaded,
         }),
     };

@@ -1,11 +1,14 @@
 //! `cargo xtask demo`: the whole system on this machine, with a simulated 2017–2020 history.
 //!
-//! Builds the binaries, starts a NATS server with JetStream and one school agent per demo school
-//! of Tam Nông (THCS An Hòa with its real plan 114/KH-THCSAH among them), loads each school's
-//! history through the agents' gRPC API — the same path staff use — waits until every agent
-//! has delivered its log to JetStream, prints where to look, and keeps running until Ctrl-C.
-//! Everything lives under `var/demo/`, recreated at each run.
+//! Builds the binaries, starts a NATS server with JetStream, PostgreSQL (a throwaway cluster
+//! unless `DATABASE_URL` is given), the district aggregator — with the ten schools enrolled and
+//! the district plan 1442/KH-PGDĐT adopted through its gRPC API — and one school agent per demo
+//! school of Tam Nông (THCS An Hòa with its real plan 114/KH-THCSAH among them). It loads each
+//! school's history through the agents' gRPC API — the same path staff use — waits until every
+//! agent has delivered its log and the aggregator has applied it, prints where to look, and
+//! keeps running until Ctrl-C. Everything lives under `var/demo/`, recreated at each run.
 
+mod district;
 mod processes;
 
 use std::net::SocketAddr;
@@ -29,6 +32,7 @@ pub struct Options {
     pub dir: PathBuf,
     pub nats_port: u16,
     pub first_agent_port: u16,
+    pub aggregator_port: u16,
     /// Stop everything once the data is loaded and delivered (for smoke tests and CI).
     pub exit_when_loaded: bool,
 }
@@ -48,16 +52,28 @@ fn workspace_root() -> PathBuf {
 }
 
 fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("target"))
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
 }
 
 fn build_binaries() -> anyhow::Result<()> {
-    eprintln!("demo: building the binaries (cargo build -p school-agent -p truyenthong)…");
-    let status = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["build", "--quiet", "-p", "school-agent", "-p", "truyenthong"])
-        .current_dir(workspace_root())
-        .status()
-        .context("running cargo build")?;
+    eprintln!(
+        "demo: building the binaries (cargo build -p school-agent -p truyenthong -p district-aggregator)…"
+    );
+    let status =
+        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "school-agent",
+                "-p",
+                "truyenthong",
+            ])
+            .current_dir(workspace_root())
+            .status()
+            .context("running cargo build")?;
     anyhow::ensure!(status.success(), "cargo build failed");
     Ok(())
 }
@@ -74,6 +90,29 @@ async fn demo(options: Options) -> anyhow::Result<()> {
     start_nats(&mut processes, dir, options.nats_port).await?;
     eprintln!("demo: NATS with JetStream at {nats_url}");
 
+    let (database_url, _postgres) = district::database(dir).await?;
+    eprintln!("demo: PostgreSQL at {database_url}");
+    let aggregator_grpc = SocketAddr::from(([127, 0, 0, 1], options.aggregator_port));
+    district::start_aggregator(
+        &mut processes,
+        dir,
+        &target_dir().join("debug/district-aggregator"),
+        aggregator_grpc,
+        &nats_url,
+        &database_url,
+    )?;
+    let mut aggregator = district::connect(aggregator_grpc).await.with_context(|| {
+        format!(
+            "the district aggregator did not start; see {}",
+            dir.join("district/aggregator.log").display()
+        )
+    })?;
+    district::record_district_facts(&mut aggregator, TAM_NONG_SCHOOLS).await?;
+    eprintln!(
+        "demo: district aggregator at http://{aggregator_grpc}; {} schools enrolled, plan 1442/KH-PGDĐT adopted",
+        TAM_NONG_SCHOOLS.len()
+    );
+
     let mut agents = Vec::new();
     for (i, school) in TAM_NONG_SCHOOLS.iter().enumerate() {
         let port = options.first_agent_port + i as u16;
@@ -82,17 +121,39 @@ async fn demo(options: Options) -> anyhow::Result<()> {
         agents.push((school, grpc));
     }
     for (school, grpc) in &agents {
-        wait_for_agent(*grpc).await.with_context(|| format!("the agent of {} did not start; see {}", school.code, dir.join(school.code).join("agent.log").display()))?;
+        wait_for_agent(*grpc).await.with_context(|| {
+            format!(
+                "the agent of {} did not start; see {}",
+                school.code,
+                dir.join(school.code).join("agent.log").display()
+            )
+        })?;
     }
     eprintln!("demo: {} school agents running", agents.len());
 
     load_histories(&agents).await?;
     wait_delivered(&agents).await?;
+    let heads: Vec<(String, u64)> = agents
+        .iter()
+        .map(|(s, _)| s.code.to_string())
+        .zip(statuses(&agents).await?.iter().map(|s| s.head_seq))
+        .collect();
+    district::wait_applied(&mut aggregator, &heads).await?;
+    eprintln!("\rdemo: the aggregator has applied every school's log                ");
     print_summary(&agents, &nats_url, dir).await?;
+    println!(
+        "\nThe district office:\n- district aggregator (gRPC, reflection): http://{aggregator_grpc}\n    grpcurl -plaintext -d '{{\"period\": \"2018-2019\"}}' {aggregator_grpc} truyenthong.v1.DistrictAggregator/GetPlanView"
+    );
+    println!("- schools lagging the plan's targets over 2017–2020:");
+    for line in district::lagging(&mut aggregator).await? {
+        println!("    {line}");
+    }
 
     if !options.exit_when_loaded {
         eprintln!("\nPress Ctrl-C to stop the demo.");
-        tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+        tokio::signal::ctrl_c()
+            .await
+            .context("waiting for Ctrl-C")?;
     }
     eprintln!("demo: stopping…");
     processes.stop_all().await;
@@ -111,9 +172,17 @@ async fn start_nats(processes: &mut Processes, dir: &Path, port: u16) -> anyhow:
         ),
     )?;
     let program = install::find_program("nats-server").context("nats-server is not installed")?;
-    processes.spawn("nats-server", &program, &[std::ffi::OsStr::new("-c"), conf.as_os_str()], &nats_dir.join("nats.log"))?;
+    processes.spawn(
+        "nats-server",
+        &program,
+        &[std::ffi::OsStr::new("-c"), conf.as_os_str()],
+        &nats_dir.join("nats.log"),
+    )?;
     let deadline = Instant::now() + Duration::from_secs(10);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
         anyhow::ensure!(
             Instant::now() < deadline,
             "nats-server did not listen on port {port} (is another demo running?); see {}",
@@ -124,7 +193,13 @@ async fn start_nats(processes: &mut Processes, dir: &Path, port: u16) -> anyhow:
     Ok(())
 }
 
-fn start_agent(processes: &mut Processes, dir: &Path, school: &DemoSchool, grpc: SocketAddr, nats_url: &str) -> anyhow::Result<()> {
+fn start_agent(
+    processes: &mut Processes,
+    dir: &Path,
+    school: &DemoSchool,
+    grpc: SocketAddr,
+    nats_url: &str,
+) -> anyhow::Result<()> {
     let school_dir = dir.join(school.code);
     std::fs::create_dir_all(&school_dir)?;
     let config = school_dir.join("agent.toml");
@@ -140,7 +215,12 @@ fn start_agent(processes: &mut Processes, dir: &Path, school: &DemoSchool, grpc:
         ),
     )?;
     let program = target_dir().join("debug/school-agent");
-    processes.spawn(school.code, &program, &[std::ffi::OsStr::new("--config"), config.as_os_str()], &school_dir.join("agent.log"))
+    processes.spawn(
+        school.code,
+        &program,
+        &[std::ffi::OsStr::new("--config"), config.as_os_str()],
+        &school_dir.join("agent.log"),
+    )
 }
 
 async fn wait_for_agent(grpc: SocketAddr) -> anyhow::Result<()> {
@@ -157,10 +237,22 @@ async fn wait_for_agent(grpc: SocketAddr) -> anyhow::Result<()> {
 }
 
 async fn load_histories(agents: &[(&DemoSchool, SocketAddr)]) -> anyhow::Result<()> {
-    let histories: Vec<_> = agents.iter().map(|(school, grpc)| (*school, *grpc, demo_data::history(school, Volume::DEMO, SEED))).collect();
+    let histories: Vec<_> = agents
+        .iter()
+        .map(|(school, grpc)| {
+            (
+                *school,
+                *grpc,
+                demo_data::history(school, Volume::DEMO, SEED),
+            )
+        })
+        .collect();
     let total: usize = histories.iter().map(|(_, _, h)| h.len()).sum();
     let done = Arc::new(AtomicUsize::new(0));
-    eprintln!("demo: loading the 2017–2020 history of {} schools ({total} requests) through gRPC…", agents.len());
+    eprintln!(
+        "demo: loading the 2017–2020 history of {} schools ({total} requests) through gRPC…",
+        agents.len()
+    );
     let mut tasks = tokio::task::JoinSet::new();
     for (school, grpc, history) in histories {
         let done = done.clone();
@@ -168,7 +260,9 @@ async fn load_histories(agents: &[(&DemoSchool, SocketAddr)]) -> anyhow::Result<
         tasks.spawn(async move {
             let mut client = SchoolAgentClient::connect(format!("http://{grpc}")).await?;
             for request in history {
-                demo_data::send(&mut client, request).await.with_context(|| format!("{code} refused a demo request"))?;
+                demo_data::send(&mut client, request)
+                    .await
+                    .with_context(|| format!("{code} refused a demo request"))?;
                 done.fetch_add(1, Ordering::Relaxed);
             }
             anyhow::Ok(())
@@ -185,7 +279,10 @@ async fn load_histories(agents: &[(&DemoSchool, SocketAddr)]) -> anyhow::Result<
             _ = tick.tick() => eprint!("\rdemo: {}/{total} requests recorded", done.load(Ordering::Relaxed)),
         }
     }
-    eprintln!("\rdemo: {total}/{total} requests recorded in {:.1} s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "\rdemo: {total}/{total} requests recorded in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
@@ -193,7 +290,12 @@ async fn statuses(agents: &[(&DemoSchool, SocketAddr)]) -> anyhow::Result<Vec<pb
     let mut out = Vec::new();
     for (_, grpc) in agents {
         let mut client = SchoolAgentClient::connect(format!("http://{grpc}")).await?;
-        out.push(client.get_status(pb::GetStatusRequest {}).await?.into_inner());
+        out.push(
+            client
+                .get_status(pb::GetStatusRequest {})
+                .await?
+                .into_inner(),
+        );
     }
     Ok(out)
 }
@@ -207,15 +309,25 @@ async fn wait_delivered(agents: &[(&DemoSchool, SocketAddr)]) -> anyhow::Result<
             eprintln!("demo: every school's log is delivered to JetStream");
             return Ok(());
         }
-        anyhow::ensure!(Instant::now() < deadline, "{backlog} events still undelivered after 2 minutes; see the agents' logs");
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "{backlog} events still undelivered after 2 minutes; see the agents' logs"
+        );
         eprint!("\rdemo: waiting for delivery, {backlog} events in outboxes   ");
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
 
-async fn print_summary(agents: &[(&DemoSchool, SocketAddr)], nats_url: &str, dir: &Path) -> anyhow::Result<()> {
+async fn print_summary(
+    agents: &[(&DemoSchool, SocketAddr)],
+    nats_url: &str,
+    dir: &Path,
+) -> anyhow::Result<()> {
     let all = statuses(agents).await?;
-    println!("\n{:<18} {:<38} {:>7} {:>9} {:>7}  gRPC", "school", "name", "events", "delivered", "backlog");
+    println!(
+        "\n{:<18} {:<38} {:>7} {:>9} {:>7}  gRPC",
+        "school", "name", "events", "delivered", "backlog"
+    );
     for ((school, grpc), status) in agents.iter().zip(&all) {
         println!(
             "{:<18} {:<38} {:>7} {:>9} {:>7}  http://{grpc}",
@@ -231,7 +343,7 @@ async fn print_summary(agents: &[(&DemoSchool, SocketAddr)], nats_url: &str, dir
            TRUYENTHONG_AGENT_URL=http://{an_hoa_grpc} cargo run -q -p truyenthong -- nhat-ky --so-luong 20\n\
          - gRPC with reflection: grpcurl -plaintext {an_hoa_grpc} list\n\
          - Logs and data of {}: {}\n\
-         (The district aggregator and the reporting dashboard join this demo in the next issues.)",
+         (The reporting dashboard joins this demo in the next issue.)",
         an_hoa.name,
         dir.join(an_hoa.code).display()
     );

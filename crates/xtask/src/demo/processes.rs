@@ -17,8 +17,15 @@ pub struct Processes {
 }
 
 impl Processes {
-    pub fn spawn(&mut self, name: &str, program: &Path, args: &[&OsStr], log: &Path) -> anyhow::Result<()> {
-        let log_file = std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
+    pub fn spawn(
+        &mut self,
+        name: &str,
+        program: &Path,
+        args: &[&OsStr],
+        log: &Path,
+    ) -> anyhow::Result<()> {
+        let log_file =
+            std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
         let child = Command::new(program)
             .args(args)
             .stdout(Stdio::from(log_file.try_clone()?))
