@@ -42,7 +42,6 @@ use wire::pb;
 use support::{Client, DISTRICT, PROVINCE, SCHOOL, activity, adopt_seed_plan, connect, status};
 
 const CLIENTS: usize = 16;
-const RELAY_BATCH: u32 = 256;
 const RAW_WINDOW: usize = 256;
 const FSYNC_ITERS: usize = 200;
 const POLL: Duration = Duration::from_millis(20);
@@ -56,6 +55,28 @@ struct Counts {
     sequential: u64,
     concurrent: u64,
     relay: u64,
+}
+
+/// Experiments, off by default (the default run measures the agent as `main.rs` runs it):
+/// - `AGENT_BENCH_NODELAY=1` sets TCP_NODELAY on the gRPC listening socket, which Linux
+///   copies to every accepted socket (tonic ignores its own `tcp_nodelay` setting when it is
+///   handed an incoming stream, as `school_agent::run` does);
+/// - `AGENT_BENCH_RELAY_BATCH=n` sets the relay's `batch_size` (default 256, as in
+///   deploy/agent.example.toml).
+struct Knobs {
+    listener_nodelay: bool,
+    relay_batch: u32,
+}
+
+fn knobs() -> Knobs {
+    Knobs {
+        listener_nodelay: std::env::var("AGENT_BENCH_NODELAY")
+            .is_ok_and(|v| !v.is_empty() && v != "0"),
+        relay_batch: std::env::var("AGENT_BENCH_RELAY_BATCH")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(256),
+    }
 }
 
 fn counts() -> Counts {
@@ -109,7 +130,7 @@ impl Run {
     fn row(&self) -> String {
         let h = &self.latency;
         format!(
-            "{:<34} {:>7} {:>8.2} {:>9.0} {:>7.2} {:>7.2} {:>7.2} {:>7.2} {:>8.2}   {}",
+            "{:<34} {:>7} {:>8.2} {:>9.0} {:>7.2} {:>7.2} {:>7.2} {:>7.2} {:>8.2} {:>6}   {}",
             self.label,
             self.commands,
             self.elapsed.as_secs_f64(),
@@ -119,6 +140,7 @@ impl Run {
             ms(h.value_at_quantile(0.99)),
             ms(h.value_at_quantile(0.999)),
             ms(h.max()),
+            h.count_between(30_000, h.max().max(30_000)),
             self.batches,
         )
     }
@@ -256,7 +278,7 @@ struct Agent {
 }
 
 impl Agent {
-    async fn start(nats_url: &str) -> anyhow::Result<Self> {
+    async fn start(nats_url: &str, knobs: &Knobs) -> anyhow::Result<Self> {
         // tempfile's default dir is /tmp: check below that it is a real disk, not tmpfs.
         let dir = tempfile::Builder::new().prefix("agent-bench-").tempdir()?;
         let config = dir.path().join("agent.toml");
@@ -282,16 +304,25 @@ url = "{nats_url}"
 [relay]
 # Production values (deploy/agent.example.toml) except the retry cap: 250 ms instead of
 # 30 s so the drain below starts promptly after NATS returns (backoff is not throughput).
-batch_size = {RELAY_BATCH}
+batch_size = {relay_batch}
 ack_timeout_ms = 5000
 max_backoff_ms = 250
 ensure_stream = true
 "#,
                 log = dir.path().join("log.sqlite").display(),
+                relay_batch = knobs.relay_batch,
             ),
         )?;
         let settings = school_agent::config::Settings::load(Some(&config))?;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let listener = if knobs.listener_nodelay {
+            let socket = tokio::net::TcpSocket::new_v4()?;
+            socket.set_nodelay(true)?;
+            socket.bind("127.0.0.1:0".parse()?)?;
+            socket.listen(1024)?
+        } else {
+            // As main.rs binds it.
+            tokio::net::TcpListener::bind("127.0.0.1:0").await?
+        };
         let grpc = listener.local_addr()?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(school_agent::run(settings, listener, async move {
@@ -482,7 +513,7 @@ async fn stream_messages(js: &jetstream::Context, name: &str) -> anyhow::Result<
 }
 
 // ---------------------------------------------------------------------------------------------
-// CPU accounting: this process's threads (grouped by name) and the nats-server process.
+// Prototypes of the fixes proposed in the report (bench-only; the agent's code is untouched).
 
 const CLK_TCK: f64 = 100.0;
 
@@ -494,6 +525,9 @@ struct Cpu {
     sqlite: f64,
     other: f64,
     nats_server: f64,
+    /// Context switches (voluntary + involuntary) of the SQLite worker threads: each statement
+    /// sqlx runs is a hand-off to its connection's thread and back.
+    sqlite_switches: f64,
 }
 
 impl Cpu {
@@ -503,17 +537,19 @@ impl Cpu {
             sqlite: self.sqlite - before.sqlite,
             other: self.other - before.other,
             nats_server: self.nats_server - before.nats_server,
+            sqlite_switches: self.sqlite_switches - before.sqlite_switches,
         }
     }
 
     fn per_item_us(self, items: u64) -> String {
         let per = |s: f64| s * 1e6 / items.max(1) as f64;
         format!(
-            "agent+client {:>4.0} µs (tokio {:>3.0}, sqlite {:>3.0}), nats-server {:>3.0} µs",
+            "agent+client {:>4.0} µs (tokio {:>3.0}, sqlite {:>3.0}), nats-server {:>3.0} µs; sqlite thread switches {:>5.1}",
             per(self.tokio + self.sqlite + self.other),
             per(self.tokio),
             per(self.sqlite),
-            per(self.nats_server)
+            per(self.nats_server),
+            self.sqlite_switches / items.max(1) as f64
         )
     }
 }
@@ -528,6 +564,17 @@ fn stat_cpu(path: &Path) -> Option<(String, f64)> {
     let utime: f64 = fields.get(11)?.parse().ok()?;
     let stime: f64 = fields.get(12)?.parse().ok()?;
     Some((name, (utime + stime) / CLK_TCK))
+}
+
+fn context_switches(status: &Path) -> f64 {
+    std::fs::read_to_string(status)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| {
+            l.starts_with("voluntary_ctxt_switches") || l.starts_with("nonvoluntary_ctxt_switches")
+        })
+        .filter_map(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        .sum()
 }
 
 /// The pid of the nats-server started with `conf` (its command line names the config file).
@@ -553,6 +600,7 @@ fn cpu_now(nats_conf: &Path) -> Cpu {
                     cpu.tokio += secs;
                 } else if name.starts_with("sqlx-sqlite") {
                     cpu.sqlite += secs;
+                    cpu.sqlite_switches += context_switches(&task.path().join("status"));
                 } else {
                     cpu.other += secs;
                 }
@@ -657,6 +705,7 @@ async fn bench() -> anyhow::Result<()> {
         .init();
 
     let n = counts();
+    let knobs = knobs();
     let bench_started = Instant::now();
     eprintln!("agent bench: pid {}", std::process::id());
     let load_before = loadavg();
@@ -666,7 +715,7 @@ async fn bench() -> anyhow::Result<()> {
         .log_path()
         .context("a managed nats-server")?
         .with_file_name("nats.conf");
-    let agent = Agent::start(&nats.url()).await?;
+    let agent = Agent::start(&nats.url(), &knobs).await?;
     let client = connect(agent.grpc).await?;
 
     // ---- machine facts (the temp dir the log lives in) ----
@@ -818,7 +867,7 @@ async fn bench() -> anyhow::Result<()> {
     // The same bodies and headers, read back from the agent's log.
     let store = school_agent::store::Store::open(&agent.log_path()).await?;
     let stored = store
-        .events_between(head - n.relay + 1, head, u32::try_from(n.relay)?)
+        .outgoing_between(head - n.relay + 1, head, u32::try_from(n.relay)?)
         .await?;
     store.close().await;
     ensure!(
@@ -828,8 +877,8 @@ async fn bench() -> anyhow::Result<()> {
     );
     let address = SchoolAddress::parse(PROVINCE, DISTRICT, SCHOOL)?;
     let outgoing: Vec<OutgoingEvent> = stored
-        .iter()
-        .map(|s| school_agent::relay::outgoing(&address, s, Some(head)))
+        .into_iter()
+        .map(|e| school_agent::relay::outgoing(&address, e, Some(head)))
         .collect();
     let body_bytes: usize = outgoing.iter().map(|o| o.body.len()).sum();
 
@@ -886,39 +935,6 @@ async fn bench() -> anyhow::Result<()> {
     drop(raw_client);
     agent.shutdown().await?;
 
-    eprintln!(
-        "[{:>6.1} s] store::append alone",
-        bench_started.elapsed().as_secs_f64()
-    );
-    // ---- 3. the log alone: store::append on the writer connection (FULL), nothing else running ----
-    let append_dir = tempfile::Builder::new()
-        .prefix("agent-bench-append-")
-        .tempdir()?;
-    let append_store =
-        school_agent::store::Store::open(&append_dir.path().join("log.sqlite")).await?;
-    let mut writer_conn = append_store.writer_connection().await?;
-    let rows: Vec<(domain::Envelope, String)> = stored
-        .iter()
-        .map(|s| (s.envelope.clone(), s.body.clone()))
-        .collect();
-    let mut appends = Vec::new();
-    let mut offset = 0;
-    for (per_commit, commits) in [(1usize, 1000usize), (16, 200), (256, 40)] {
-        let commits = commits.min((rows.len() - offset) / per_commit);
-        let mut h = histogram();
-        let started = Instant::now();
-        for _ in 0..commits {
-            let t = Instant::now();
-            school_agent::store::append(&mut writer_conn, &rows[offset..offset + per_commit])
-                .await?;
-            h.record(t.elapsed().as_micros().max(1) as u64)?;
-            offset += per_commit;
-        }
-        appends.push((per_commit, commits, started.elapsed(), h));
-    }
-    drop(writer_conn);
-    append_store.close().await;
-
     let load_after = loadavg();
     let total = bench_started.elapsed();
 
@@ -949,16 +965,23 @@ async fn bench() -> anyhow::Result<()> {
         );
     }
     println!(
-        "agent   : writer synchronous=FULL (SQLite calls fsync on the WAL at every commit), relay batch_size {RELAY_BATCH}, publish window {}",
+        "agent   : writer synchronous=FULL (SQLite calls fsync on the WAL at every commit), relay batch_size {}, publish window {}",
+        knobs.relay_batch,
         event_bus::publish::PIPELINE_WINDOW
     );
+    if knobs.listener_nodelay || knobs.relay_batch != 256 {
+        println!(
+            "EXPERIMENT: listener TCP_NODELAY {}, relay batch_size {} (not the agent as deployed)",
+            knobs.listener_nodelay, knobs.relay_batch
+        );
+    }
     println!();
     println!(
         "RecordActivity over gRPC (latency in ms, client-side, per call; NATS up = the relay publishes alongside)"
     );
     println!(
-        "{:<34} {:>7} {:>8} {:>9} {:>7} {:>7} {:>7} {:>7} {:>8}   writer group commit",
-        "", "cmds", "secs", "cmd/s", "p50", "p90", "p99", "p99.9", "max"
+        "{:<34} {:>7} {:>8} {:>9} {:>7} {:>7} {:>7} {:>7} {:>8} {:>6}   writer group commit",
+        "", "cmds", "secs", "cmd/s", "p50", "p90", "p99", "p99.9", "max", "≥30ms"
     );
     for run in &runs {
         println!("{}", run.row());
@@ -981,20 +1004,6 @@ async fn bench() -> anyhow::Result<()> {
     );
     for p in said.iter().take(2) {
         println!("  e.g. {p}");
-    }
-    println!();
-    println!(
-        "Log alone: store::append on the writer connection (synchronous=FULL), no gRPC, no relay"
-    );
-    for (per_commit, commits, elapsed, h) in &appends {
-        println!(
-            "  {per_commit:>3} events/commit × {commits:>4}: commit p50 {:.2} ms  p90 {:.2} ms  p99 {:.2} ms  max {:.2} ms  → {:>7.0} events/s",
-            q(h, 0.5),
-            q(h, 0.9),
-            q(h, 0.99),
-            ms(h.max()),
-            (*per_commit * *commits) as f64 / elapsed.as_secs_f64()
-        );
     }
     println!();
     println!(

@@ -24,7 +24,6 @@ use async_nats::jetstream;
 use event_bus::subjects::inbox_prefix;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, broadcast};
-use tokio_stream::wrappers::TcpListenerStream;
 use tracing::{info, warn};
 
 use crate::config::Settings;
@@ -119,7 +118,10 @@ pub async fn run(
     info!(school = %school, grpc = %local, nats = %settings.nats.url, "school agent started");
     let service =
         service::SchoolAgentService::new(writer, store.clone(), client.clone(), school.clone());
-    let serve = service::serve(service, TcpListenerStream::new(listener), shutdown).await;
+    // tonic ignores its own TCP_NODELAY setting for a given listener: set it on the incoming
+    // sockets, or small replies wait ~40 ms for Nagle's algorithm.
+    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+    let serve = service::serve(service, incoming, shutdown).await;
 
     info!("stopping the school agent");
     let _ = stop_tx.send(());

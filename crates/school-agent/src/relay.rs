@@ -20,24 +20,29 @@ use tokio::sync::{Notify, broadcast};
 use tracing::{debug, error, info, warn};
 
 use crate::config::RelaySettings;
-use crate::store::{Store, StoredEvent};
+use crate::store::{OutboxEntry, Store};
 
 /// Turns a stored event into what goes on the wire. The body is the stored JSON, byte for byte.
 /// `head` is the newest seq in the log, sent along so the district knows the backlog.
-pub fn outgoing(school: &SchoolAddress, stored: &StoredEvent, head: Option<u64>) -> OutgoingEvent {
+pub fn outgoing(school: &SchoolAddress, entry: OutboxEntry, head: Option<u64>) -> OutgoingEvent {
     OutgoingEvent {
         subject: events_subject(school),
         headers: CloudEventHeaders {
-            id: stored.envelope.id,
+            id: entry.id,
             source: source_for(school),
-            event_type: stored.envelope.event_type.clone(),
-            time: stored.envelope.occurred_at,
+            event_type: entry.event_type,
+            time: entry.occurred_at,
         },
-        body: Bytes::from(stored.body.clone()),
-        seq: stored.seq,
+        body: Bytes::from(entry.body),
+        seq: entry.seq,
         outbox_head: head,
     }
 }
+
+/// After a round smaller than a full batch, wait this long before reading the outbox again, so
+/// a steady trickle of commands is published in rounds rather than one relay transaction per
+/// commit (each competes with the writer for SQLite's write lock).
+const COALESCE: Duration = Duration::from_millis(15);
 
 /// The delay before retry number `failures` (1-based): 250 ms doubling up to `max`.
 pub fn backoff(failures: u32, max: Duration) -> Duration {
@@ -70,8 +75,14 @@ impl Relay {
                         _ = shutdown.recv() => break,
                     }
                 }
-                Ok(_) => {
+                Ok(n) => {
                     failures = 0;
+                    if n < self.settings.batch_size as usize {
+                        tokio::select! {
+                            _ = tokio::time::sleep(COALESCE) => {}
+                            _ = shutdown.recv() => break,
+                        }
+                    }
                     continue;
                 }
                 Err(()) => {
@@ -108,8 +119,8 @@ impl Relay {
         let (first_seq, last_seq) = (first.seq, last.seq);
         let head = self.store.head_seq().await.ok();
         let events: Vec<OutgoingEvent> = batch
-            .iter()
-            .map(|s| outgoing(&self.school, s, head))
+            .into_iter()
+            .map(|e| outgoing(&self.school, e, head))
             .collect();
         let outcome = publish_in_order(&self.jetstream, &events, self.settings.ack_timeout()).await;
         let now = Utc::now();

@@ -107,7 +107,7 @@ impl Resender {
         while next <= to_seq {
             let batch = match self
                 .store
-                .events_between(next, to_seq, self.settings.batch_size)
+                .outgoing_between(next, to_seq, self.settings.batch_size)
                 .await
             {
                 Ok(batch) if !batch.is_empty() => batch,
@@ -119,8 +119,8 @@ impl Resender {
             };
             let head = self.store.head_seq().await.ok();
             let events: Vec<OutgoingEvent> = batch
-                .iter()
-                .map(|s| outgoing(&self.school, s, head))
+                .into_iter()
+                .map(|e| outgoing(&self.school, e, head))
                 .collect();
             let outcome =
                 publish_in_order(&self.jetstream, &events, self.settings.ack_timeout()).await;

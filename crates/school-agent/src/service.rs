@@ -7,7 +7,6 @@ use std::future::Future;
 use async_nats::connection::State;
 use domain::SchoolRef;
 use domain::school::check_addressed_to;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{Request, Response, Status};
 use tracing::{error, info};
 use uuid::Uuid;
@@ -253,7 +252,7 @@ impl SchoolAgent for SchoolAgentService {
 /// Serves the agent, health and reflection on `incoming` until `shutdown` resolves.
 pub async fn serve(
     service: SchoolAgentService,
-    incoming: TcpListenerStream,
+    incoming: tonic::transport::server::TcpIncoming,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
