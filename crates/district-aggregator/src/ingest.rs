@@ -163,8 +163,16 @@ pub struct Ingest {
     pub schema: String,
     pub state: Arc<IngestState>,
     pub activities: broadcast::Sender<ActivityUpdate>,
+    /// Record last contact and backlog in `ops.contacts` (the live ingest). A rebuild turns
+    /// this off: those are operational facts the live ingest keeps, not projection state,
+    /// and two writers upserting the same rows in different orders could deadlock.
+    pub record_contacts: bool,
     decoder: Decoder,
     states: States,
+    /// The OID of the schema named `schema` when the last batch ran. A rebuild swaps a new
+    /// schema in under the same name (holding this ingest's advisory lock): the decision
+    /// states cached in memory then describe the old one and are dropped.
+    schema_oid: Option<i64>,
 }
 
 impl Ingest {
@@ -192,8 +200,10 @@ impl Ingest {
             schema,
             state,
             activities,
+            record_contacts: true,
             decoder,
             states: States::default(),
+            schema_oid: None,
         }
     }
 
@@ -488,6 +498,19 @@ impl Ingest {
             .bind(&self.schema)
             .execute(&mut *tx)
             .await?;
+        // Under the lock, no rebuild can swap the schema until this transaction ends.
+        let oid: Option<i64> =
+            sqlx::query_scalar("SELECT oid::int8 FROM pg_namespace WHERE nspname = $1")
+                .bind(&self.schema)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if oid != self.schema_oid {
+            if self.schema_oid.is_some() {
+                info!(schema = %self.schema, "the projection schema was swapped (a rebuild); cached states dropped");
+            }
+            self.states.clear();
+            self.schema_oid = oid;
+        }
         let mut run = Run {
             careful,
             ..Run::default()
@@ -516,7 +539,9 @@ impl Ingest {
                 write_position(&mut tx, author, view).await?;
             }
         }
-        write_contacts(&mut tx, decoded).await?;
+        if self.record_contacts {
+            write_contacts(&mut tx, decoded).await?;
+        }
         tx.commit().await?;
         let mut report = run.report;
         let mut positions: Vec<_> = run

@@ -20,6 +20,7 @@ pub mod gaps;
 pub mod ingest;
 pub mod projection;
 pub mod queries;
+pub mod rebuild;
 pub mod service;
 pub mod state;
 

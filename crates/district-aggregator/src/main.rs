@@ -1,10 +1,13 @@
-//! `district-aggregator`: runs one district's aggregator. See the crate docs.
+//! `district-aggregator`: runs one district's aggregator (`serve`, the default), or rebuilds
+//! its projections from the district stream and swaps them in (`rebuild`). See the crate docs
+//! and `district_aggregator::rebuild`.
 
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use district_aggregator::config::Settings;
+use district_aggregator::rebuild::{self, RebuildOptions};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, Parser)]
@@ -14,26 +17,86 @@ use tracing_subscriber::EnvFilter;
 )]
 struct Args {
     /// The TOML configuration file (see aggregator.example.toml).
-    #[arg(short, long, env = "TRUYENTHONG_AGGREGATOR_CONFIG")]
+    #[arg(short, long, env = "TRUYENTHONG_AGGREGATOR_CONFIG", global = true)]
     config: Option<PathBuf>,
     /// Log as JSON lines instead of human-readable text.
-    #[arg(long)]
+    #[arg(long, global = true)]
     json_logs: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the aggregator: ingest the district stream and answer the district office (the
+    /// default).
+    Serve,
+    /// Rebuild the projections from the district stream into a new schema and swap it in as
+    /// `live`, while the running aggregator keeps answering. Progress goes to stderr.
+    Rebuild {
+        /// Drop the replaced projection after the swap (by default it is kept as
+        /// `retired_<timestamp>`, the way back).
+        #[arg(long)]
+        drop_retired: bool,
+        /// Stream messages per PostgreSQL transaction.
+        #[arg(long, default_value_t = RebuildOptions::default().batch_size)]
+        batch_size: usize,
+    },
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    if args.json_logs {
-        tracing_subscriber::fmt()
+    // A rebuild's output (logs and progress) goes to stderr.
+    let to_stderr = matches!(args.command, Some(Command::Rebuild { .. }));
+    match (args.json_logs, to_stderr) {
+        (true, false) => tracing_subscriber::fmt()
             .with_env_filter(filter)
             .json()
-            .init();
-    } else {
-        tracing_subscriber::fmt().with_env_filter(filter).init();
+            .init(),
+        (true, true) => tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .json()
+            .init(),
+        (false, false) => tracing_subscriber::fmt().with_env_filter(filter).init(),
+        (false, true) => tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init(),
     }
     let settings = Settings::load(args.config.as_deref()).context("loading the configuration")?;
+    if let Some(Command::Rebuild {
+        drop_retired,
+        batch_size,
+    }) = args.command
+    {
+        let options = RebuildOptions {
+            drop_retired,
+            batch_size,
+            ..RebuildOptions::default()
+        };
+        let rebuilding = rebuild::run(&settings, options, |p| eprintln!("{p}"));
+        let report = tokio::select! {
+            report = rebuilding => report?,
+            _ = shutdown_signal() => {
+                // Dropping the rebuild rolls back whatever transaction was open: `live` is
+                // untouched, and the next rebuild drops the unfinished schema.
+                anyhow::bail!("rebuild interrupted; the live projection is unchanged");
+            }
+        };
+        eprintln!(
+            "rebuild done: {} events replayed in {:.1} s ({} ev/s), {} more while the live ingest was held for {} ms; total {:.1} s",
+            rebuild::thousands(report.replayed),
+            report.replay_elapsed.as_secs_f64(),
+            rebuild::thousands(report.replay_rate().round() as u64),
+            rebuild::thousands(report.tail),
+            report.ingest_held.as_millis(),
+            report.total_elapsed.as_secs_f64(),
+        );
+        return Ok(());
+    }
     let listener = tokio::net::TcpListener::bind(settings.grpc.listen)
         .await
         .with_context(|| format!("binding gRPC on {}", settings.grpc.listen))?;

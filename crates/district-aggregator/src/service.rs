@@ -403,6 +403,14 @@ pub async fn serve(
         shutdown.await;
         let _ = stop_tx.send(true);
     };
+    // Build the plan view's activity index now (it is small at start and then kept current),
+    // not at the district office's first plan view.
+    let views = context.views.clone();
+    tokio::spawn(async move {
+        if let Err(e) = views.warm_up().await {
+            warn!(error = %e, "the activity index could not be built yet; a plan view will");
+        }
+    });
     let service = DistrictAggregatorService::new(context, stopping);
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     // The overall status ("") and the service's are SERVING from the start; the district's

@@ -513,7 +513,7 @@ async fn stream_messages(js: &jetstream::Context, name: &str) -> anyhow::Result<
 }
 
 // ---------------------------------------------------------------------------------------------
-// Prototypes of the fixes proposed in the report (bench-only; the agent's code is untouched).
+// Where the CPU goes: per-thread CPU time and context switches from /proc.
 
 const CLK_TCK: f64 = 100.0;
 

@@ -21,6 +21,7 @@
 //! Statements never name the projection schema: [`Views`] points the transaction's
 //! `search_path` at it ([`crate::db::use_projection`]), so the same code reads a rebuild.
 
+pub mod activity_index;
 pub mod budget;
 pub mod commendation;
 pub mod completeness;
@@ -38,10 +39,14 @@ use domain::district::views::{
 };
 use domain::district::{DistrictPlan, DistrictState, resolve_period};
 use domain::{DateRange, DomainError, Period};
+use std::sync::Arc;
+
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 
 use crate::db::use_projection;
 use crate::projection::{ProjectionError, restore_district};
+
+pub use activity_index::ActivityIndex;
 
 pub use dead_letters::{DeadLetterPage, DeadLetterRow};
 pub use ingest_state::AuthorRow;
@@ -75,15 +80,44 @@ impl From<ProjectionError> for QueryError {
 pub struct Views {
     pool: PgPool,
     schema: String,
+    /// Live activity counts for the plan view; `None` to count in SQL every time.
+    index: Option<Arc<ActivityIndex>>,
 }
 
 impl Views {
-    /// The views of projection `schema` ([`crate::db::LIVE_SCHEMA`] for the live ones).
+    /// The views of projection `schema` ([`crate::db::LIVE_SCHEMA`] for the live ones), the
+    /// plan view served by an [`ActivityIndex`].
     pub fn new(pool: PgPool, schema: impl Into<String>) -> Self {
         Self {
             pool,
             schema: schema.into(),
+            index: Some(Arc::new(ActivityIndex::new())),
         }
+    }
+
+    /// The same views, counting the plan view's activities with SQL `GROUP BY` only.
+    pub fn sql_only(pool: PgPool, schema: impl Into<String>) -> Self {
+        Self {
+            pool,
+            schema: schema.into(),
+            index: None,
+        }
+    }
+
+    /// The plan view's index, when it has one.
+    pub fn activity_index(&self) -> Option<&ActivityIndex> {
+        self.index.as_deref()
+    }
+
+    /// Builds the plan view's index now rather than at the first plan view.
+    pub async fn warm_up(&self) -> Result<(), QueryError> {
+        if let Some(index) = &self.index {
+            let mut tx = self.begin().await?;
+            let range = DateRange::new(NaiveDate::MIN, NaiveDate::MIN)?;
+            index.counts(&mut tx, range).await?;
+            tx.commit().await?;
+        }
+        Ok(())
     }
 
     /// A read-only snapshot of the projection.
@@ -113,7 +147,7 @@ impl Views {
 
     pub async fn plan_view(&self, period: Period) -> Result<PlanView, QueryError> {
         let mut tx = self.begin().await?;
-        let answer = plan_view::plan_view(&mut tx, period).await?;
+        let answer = plan_view::plan_view(&mut tx, period, self.index.as_deref()).await?;
         tx.commit().await?;
         Ok(answer)
     }

@@ -1,7 +1,9 @@
 //! The plan view: schools × content areas × period, with targets met or missed.
 //!
-//! One `GROUP BY` over the live activities of the period gives, per school, area and channel,
-//! how many there are; the rows, channel lists and summaries are assembled from it in Rust.
+//! The counts of live activities of the period per school, area and channel come from the
+//! [`ActivityIndex`] (brought to the query's snapshot, microseconds at any scale), or from one
+//! `GROUP BY` over the activities when there is no index or it cannot serve the snapshot;
+//! the rows, channel lists and summaries are assembled from them in Rust.
 //! Targets depend only on the district plan, the period and the school's level, so they are
 //! computed in Rust with the domain's own period arithmetic (`target_periods_within`), once
 //! per level and area.
@@ -15,7 +17,7 @@ use domain::district::{SchoolLevel, Target, target_periods_within};
 use domain::{ContentArea, DateRange, Period};
 use sqlx::PgConnection;
 
-use super::{QueryError, count, district, period_range};
+use super::{ActivityIndex, QueryError, count, district, period_range};
 
 /// Live activities of the period by school, area and channel.
 const COUNTS: &str = "SELECT school, area, channel, count(*) FROM activities \
@@ -27,14 +29,29 @@ struct Cell {
     channels: BTreeSet<String>,
 }
 
-pub async fn plan_view(conn: &mut PgConnection, period: Period) -> Result<PlanView, QueryError> {
+/// The plan view as of the snapshot of `conn`; activities are counted by `index` when given
+/// (and current), by SQL otherwise.
+pub async fn plan_view(
+    conn: &mut PgConnection,
+    period: Period,
+    index: Option<&ActivityIndex>,
+) -> Result<PlanView, QueryError> {
     let state = district(conn).await?;
     let (range, shown) = period_range(&state, period)?;
-    let counts: Vec<(String, i16, String, i64)> = sqlx::query_as(COUNTS)
-        .bind(range.start())
-        .bind(range.end())
-        .fetch_all(conn)
-        .await?;
+    let indexed = match index {
+        Some(index) => index.counts(&mut *conn, range).await?,
+        None => None,
+    };
+    let counts: Vec<(String, i16, String, i64)> = match indexed {
+        Some(counts) => counts,
+        None => {
+            sqlx::query_as(COUNTS)
+                .bind(range.start())
+                .bind(range.end())
+                .fetch_all(&mut *conn)
+                .await?
+        }
+    };
     let mut cells: BTreeMap<(String, i16), Cell> = BTreeMap::new();
     for (school, area, channel, n) in counts {
         let cell = cells.entry((school, area)).or_default();

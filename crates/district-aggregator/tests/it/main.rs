@@ -8,4 +8,5 @@ mod enrolment;
 mod faults;
 mod gaps;
 mod queries;
+mod rebuild;
 mod support;

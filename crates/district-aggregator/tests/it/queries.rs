@@ -366,6 +366,18 @@ async fn every_view_equals_the_reference_model() {
         .into_inner();
     assert_eq!(adopted.seq, first + 2);
 
+    // The plan view's activity index is built now, nearly empty, and then follows the ingest.
+    // (A command's reply means JetStream has it; the ingest applies it a moment later.)
+    env.wait_applied(Author::DISTRICT_TOKEN, (first + 2) as i64)
+        .await
+        .unwrap();
+    office_client
+        .get_plan_view(pb::GetPlanViewRequest {
+            period: "plan".into(),
+        })
+        .await
+        .unwrap();
+
     // Watch applied activities from now on.
     let mut watch = office_client
         .watch_activities(pb::WatchActivitiesRequest {
@@ -393,6 +405,32 @@ async fn every_view_equals_the_reference_model() {
             Ok::<usize, tonic::Status>(n)
         }));
     }
+    // An index of this process, built now and refreshed as the ingest goes.
+    let following = Views::new(env.db.clone(), LIVE_SCHEMA);
+    following.plan_view(Period::WholePlan).await.unwrap();
+
+    // Plan views all along the load: the index is refreshed concurrently with the ingest.
+    let (loading_done, mut loading) = tokio::sync::watch::channel(false);
+    let mut viewer = office_client.clone();
+    let viewing = tokio::spawn(async move {
+        let mut views = 0;
+        while !*loading.borrow() {
+            for period in ["plan", "2018-2019"] {
+                viewer
+                    .get_plan_view(pb::GetPlanViewRequest {
+                        period: period.into(),
+                    })
+                    .await?;
+                views += 1;
+            }
+            following
+                .plan_view("2018-Q1".parse().expect("a period"))
+                .await
+                .map_err(|e| tonic::Status::internal(e.to_string()))?;
+            let _ = tokio::time::timeout(Duration::from_millis(50), loading.changed()).await;
+        }
+        Ok::<(u32, Views), tonic::Status>((views, following))
+    });
     let timed = timed_log();
     publish(&env.js, &timed).await.unwrap();
     let mut requests = timed.len();
@@ -433,6 +471,9 @@ async fn every_view_equals_the_reference_model() {
     let applied = started.elapsed();
 
     // The reference: the very same envelopes, folded in stream order.
+    let _ = loading_done.send(true);
+    let (views_during_load, following) = viewing.await.unwrap().unwrap();
+    assert!(views_during_load > 0);
     let envelopes = read_stream(&env.js).await.unwrap();
     let mut model = DistrictModel::new(
         Slug::parse("p", PROVINCE).unwrap(),
@@ -452,6 +493,7 @@ async fn every_view_equals_the_reference_model() {
     assert_eq!(envelopes.len() as u64, requests as u64 + first + 3);
 
     let views = Views::new(env.db.clone(), LIVE_SCHEMA);
+    let sql_views = Views::sql_only(env.db.clone(), LIVE_SCHEMA);
     let mut checked = 0;
 
     // Schools and the district plan.
@@ -496,6 +538,16 @@ async fn every_view_equals_the_reference_model() {
             views.plan_view(period).await.unwrap(),
             expected,
             "plan view {text}"
+        );
+        assert_eq!(
+            sql_views.plan_view(period).await.unwrap(),
+            expected,
+            "plan view {text} counted in SQL"
+        );
+        assert_eq!(
+            following.plan_view(period).await.unwrap(),
+            expected,
+            "plan view {text} from an index that followed the ingest"
         );
         let reply = office_client
             .get_plan_view(pb::GetPlanViewRequest {
@@ -570,6 +622,13 @@ async fn every_view_equals_the_reference_model() {
         );
         checked += 6;
     }
+    let (builds, fallbacks) = following.activity_index().unwrap().stats();
+    assert_eq!(
+        (builds, fallbacks),
+        (1, 0),
+        "built once, then refreshed incrementally"
+    );
+
     // The data is not trivial: the comparisons above would pass on empty views.
     let whole = model.plan_view(Period::WholePlan).unwrap();
     assert!(whole.rows.iter().map(|r| r.activities).sum::<i64>() > 300);
