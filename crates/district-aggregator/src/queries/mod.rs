@@ -112,9 +112,10 @@ impl Views {
     /// Builds the plan view's index now rather than at the first plan view.
     pub async fn warm_up(&self) -> Result<(), QueryError> {
         if let Some(index) = &self.index {
+            let mut guard = index.lock().await;
             let mut tx = self.begin().await?;
             let range = DateRange::new(NaiveDate::MIN, NaiveDate::MIN)?;
-            index.counts(&mut tx, range).await?;
+            guard.counts(&mut tx, range).await?;
             tx.commit().await?;
         }
         Ok(())
@@ -146,8 +147,13 @@ impl Views {
     }
 
     pub async fn plan_view(&self, period: Period) -> Result<PlanView, QueryError> {
+        // The index's lock first, then the snapshot: snapshots reach the index in order.
+        let guard = match &self.index {
+            Some(index) => Some(index.lock().await),
+            None => None,
+        };
         let mut tx = self.begin().await?;
-        let answer = plan_view::plan_view(&mut tx, period, self.index.as_deref()).await?;
+        let answer = plan_view::plan_view(&mut tx, period, guard).await?;
         tx.commit().await?;
         Ok(answer)
     }

@@ -17,7 +17,8 @@ use domain::district::{SchoolLevel, Target, target_periods_within};
 use domain::{ContentArea, DateRange, Period};
 use sqlx::PgConnection;
 
-use super::{ActivityIndex, QueryError, count, district, period_range};
+use super::activity_index::IndexGuard;
+use super::{QueryError, count, district, period_range};
 
 /// Live activities of the period by school, area and channel.
 const COUNTS: &str = "SELECT school, area, channel, count(*) FROM activities \
@@ -30,16 +31,17 @@ struct Cell {
 }
 
 /// The plan view as of the snapshot of `conn`; activities are counted by `index` when given
-/// (and current), by SQL otherwise.
+/// (locked before the snapshot began), by SQL otherwise.
 pub async fn plan_view(
     conn: &mut PgConnection,
     period: Period,
-    index: Option<&ActivityIndex>,
+    index: Option<IndexGuard<'_>>,
 ) -> Result<PlanView, QueryError> {
     let state = district(conn).await?;
     let (range, shown) = period_range(&state, period)?;
     let indexed = match index {
-        Some(index) => index.counts(&mut *conn, range).await?,
+        // The lock is released as soon as the counts are out.
+        Some(mut index) => index.counts(&mut *conn, range).await?,
         None => None,
     };
     let counts: Vec<(String, i16, String, i64)> = match indexed {

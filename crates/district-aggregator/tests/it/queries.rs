@@ -892,4 +892,26 @@ async fn every_view_equals_the_reference_model() {
     }
     drop(watch);
     running.stop().await.unwrap();
+
+    // A restarted aggregator takes the district's seq and state from the stream and the
+    // projection: the next enrolment follows on, an unchanged one is still refused.
+    let restarted = Running::start(env.settings()).await.unwrap();
+    let mut office_client = DistrictAggregatorClient::connect(format!("http://{}", restarted.grpc))
+        .await
+        .unwrap();
+    let again = office_client
+        .enroll_school(enrolment(school(LATE), school(LATE).commune))
+        .await
+        .unwrap_err();
+    assert_eq!(again.code(), Code::AlreadyExists);
+    let next = office_client
+        .enroll_school(enrolment(school("mn-hoa-binh"), "xã Hòa Bình"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(next.seq, first + 4);
+    env.wait_applied(Author::DISTRICT_TOKEN, (first + 4) as i64)
+        .await
+        .unwrap();
+    restarted.stop().await.unwrap();
 }
