@@ -52,8 +52,8 @@ impl Ingest {
     /// Small batches and a short ack wait: many transactions to be killed in, and quick
     /// redelivery after a kill.
     pub const SMALL_BATCHES: Ingest = Ingest {
-        batch_size: 50,
-        max_ack_pending: 200,
+        batch_size: 20,
+        max_ack_pending: 100,
         ack_wait_ms: 2_000,
     };
 }

@@ -44,6 +44,8 @@
 //!
 //! It ends with a summary block: PASS/MISS per target. Other knobs: `BENCH_QUERIES` (2000),
 //! `BENCH_SQL_QUERIES` (20), `BENCH_COPIES` (4: extra copies for the query fill),
+//! `BENCH_EXPERIMENTS=1` (after the ingest, what one `INSERT` per row costs PostgreSQL against
+//! one multi-row `INSERT … unnest` per transaction, and what the trigram index costs),
 //! `BENCH_CHILD_LOG` (the aggregator's `RUST_LOG`, default
 //! `info,district_aggregator::ingest=debug`, whose one line per committed batch gives the
 //! batch sizes and cycle times; the log goes to a file whose path is printed).
@@ -299,6 +301,7 @@ struct Knobs {
     copies: u32,
     fill: Fill,
     enrol_last: bool,
+    experiments: bool,
 }
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -323,6 +326,8 @@ impl Knobs {
             copies: env_or("BENCH_COPIES", 4_u32),
             fill,
             enrol_last: std::env::var("BENCH_ENROL_LAST").is_ok_and(|v| !v.is_empty() && v != "0"),
+            experiments: std::env::var("BENCH_EXPERIMENTS")
+                .is_ok_and(|v| !v.is_empty() && v != "0"),
         })
     }
 }
@@ -973,6 +978,155 @@ async fn run_ingest(
 }
 
 // ---------------------------------------------------------------------------------------
+// `BENCH_EXPERIMENTS=1`: what the ingest's write pattern costs PostgreSQL.
+
+type SchoolEventRow = (
+    String,
+    i64,
+    Uuid,
+    String,
+    i32,
+    DateTime<Utc>,
+    DateTime<Utc>,
+    chrono::NaiveDate,
+    chrono::NaiveDate,
+    i32,
+    String,
+    String,
+    serde_json::Value,
+);
+
+/// The same `school_events` rows written into two fresh projections, 500 per transaction:
+/// one `INSERT` per row (as the ingest writes) and one `INSERT … SELECT FROM unnest(…)` per
+/// transaction; then the cost of the activities' trigram index, server-side.
+async fn write_experiments(pool: &PgPool, accounts: &Accounts) -> anyhow::Result<()> {
+    const N: i64 = 100_000;
+    println!(
+        "  experiments (BENCH_EXPERIMENTS=1): the projection's write pattern, {N} rows, 500 per transaction"
+    );
+    for schema in ["exp_rows", "exp_unnest"] {
+        sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            .execute(pool)
+            .await?;
+        sqlx::query("SELECT public.create_projection($1)")
+            .bind(schema)
+            .execute(pool)
+            .await?;
+    }
+    let rows: Vec<SchoolEventRow> = sqlx::query_as(
+        "SELECT school, seq, event_id, type, schema, occurred_at, recorded_at, occurred_on, recorded_on,          delay_days, actor_role, actor_person, data FROM live.school_events ORDER BY school, seq LIMIT $1",
+    )
+    .bind(N)
+    .fetch_all(pool)
+    .await?;
+    let n = rows.len() as f64;
+
+    let cpu0 = accounts.sample(None);
+    let t = Instant::now();
+    for chunk in rows.chunks(500) {
+        let mut tx = pool.begin().await?;
+        for r in chunk {
+            sqlx::query(
+                "INSERT INTO exp_rows.school_events (school, seq, event_id, type, schema, occurred_at, recorded_at,                  occurred_on, recorded_on, delay_days, actor_role, actor_person, data)                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            )
+            .bind(&r.0)
+            .bind(r.1)
+            .bind(r.2)
+            .bind(&r.3)
+            .bind(r.4)
+            .bind(r.5)
+            .bind(r.6)
+            .bind(r.7)
+            .bind(r.8)
+            .bind(r.9)
+            .bind(&r.10)
+            .bind(&r.11)
+            .bind(&r.12)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+    }
+    let per_row = t.elapsed();
+    let cpu1 = accounts.sample(None);
+    println!(
+        "    school_events, one INSERT per row: {:.0} rows/s ({:.0} µs per row); {}",
+        n / per_row.as_secs_f64(),
+        per_row.as_secs_f64() * 1e6 / n,
+        cpu0.describe(&cpu1, "")
+    );
+
+    let cpu0 = accounts.sample(None);
+    let t = Instant::now();
+    for chunk in rows.chunks(500) {
+        let col = |f: &dyn Fn(&SchoolEventRow) -> String| chunk.iter().map(f).collect::<Vec<_>>();
+        let mut tx = pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO exp_unnest.school_events (school, seq, event_id, type, schema, occurred_at, recorded_at,              occurred_on, recorded_on, delay_days, actor_role, actor_person, data)              SELECT * FROM unnest($1::text[], $2::int8[], $3::uuid[], $4::text[], $5::int4[], $6::timestamptz[],              $7::timestamptz[], $8::date[], $9::date[], $10::int4[], $11::text[], $12::text[], $13::jsonb[])",
+        )
+        .bind(col(&|r| r.0.clone()))
+        .bind(chunk.iter().map(|r| r.1).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|r| r.2).collect::<Vec<_>>())
+        .bind(col(&|r| r.3.clone()))
+        .bind(chunk.iter().map(|r| r.4).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|r| r.5).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|r| r.6).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|r| r.7).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|r| r.8).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|r| r.9).collect::<Vec<_>>())
+        .bind(col(&|r| r.10.clone()))
+        .bind(col(&|r| r.11.clone()))
+        .bind(chunk.iter().map(|r| r.12.clone()).collect::<Vec<_>>())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+    }
+    let unnest = t.elapsed();
+    let cpu1 = accounts.sample(None);
+    println!(
+        "    school_events, one INSERT … unnest per transaction: {:.0} rows/s ({:.0} µs per row); {}",
+        n / unnest.as_secs_f64(),
+        unnest.as_secs_f64() * 1e6 / n,
+        cpu0.describe(&cpu1, "")
+    );
+
+    // The activities' trigram index, server-side (no client in the way).
+    let copy = |schema: &str| {
+        format!(
+            "INSERT INTO {schema}.activities SELECT * FROM live.activities ORDER BY school, activity_id LIMIT {N}"
+        )
+    };
+    let t = Instant::now();
+    let copied = sqlx::query(&copy("exp_rows"))
+        .execute(pool)
+        .await?
+        .rows_affected() as f64;
+    let with_gin = t.elapsed();
+    let gin: String = sqlx::query_scalar(
+        "SELECT format('%I.%I', schemaname, indexname) FROM pg_indexes          WHERE schemaname = 'exp_unnest' AND tablename = 'activities' AND indexdef LIKE '%gin%'",
+    )
+    .fetch_one(pool)
+    .await?;
+    sqlx::query(&format!("DROP INDEX {gin}"))
+        .execute(pool)
+        .await?;
+    let t = Instant::now();
+    sqlx::query(&copy("exp_unnest")).execute(pool).await?;
+    let without_gin = t.elapsed();
+    println!(
+        "    activities, INSERT … SELECT server-side: {:.1} µs per row with the trigram index, {:.1} µs without",
+        with_gin.as_secs_f64() * 1e6 / copied.max(1.0),
+        without_gin.as_secs_f64() * 1e6 / copied.max(1.0)
+    );
+    for schema in ["exp_rows", "exp_unnest"] {
+        sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+            .execute(pool)
+            .await?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
 // Filling the projection to ≥ 1M events by copying rows under other school codes.
 
 async fn clone_schools(pool: &PgPool, codes: &[&str], copies: u32) -> anyhow::Result<()> {
@@ -1553,7 +1707,11 @@ async fn bench() -> anyhow::Result<()> {
     );
 
     // --- 1a. Raw baseline -----------------------------------------------------------------
-    println!("\n[1] Ingest of {} messages", thousands(total));
+    println!(
+        "\n[1] Ingest of {} messages (load average {})",
+        thousands(total),
+        loadavg()
+    );
     {
         let pool = PgPool::connect(&raw_url).await?;
         let rtt = round_trips(&pool, 2_000).await?;
@@ -1615,6 +1773,9 @@ async fn bench() -> anyhow::Result<()> {
     }
     let ratio = ingest_rate / raw_rate;
     println!("  ratio ingest / raw = {ratio:.3}");
+    if knobs.experiments {
+        write_experiments(&pool, &accounts).await?;
+    }
 
     // --- 2. Rebuild (and the replay fill) -----------------------------------------------------
     let codes: Vec<&str> = schools.iter().map(|s| s.code).collect();
@@ -1641,9 +1802,10 @@ async fn bench() -> anyhow::Result<()> {
     }
     let stream_total = stream_messages(&js).await?;
     println!(
-        "\n[2] Rebuild (rebuild::run, default options: batch {}) of {} messages",
+        "\n[2] Rebuild (rebuild::run, default options: batch {}) of {} messages (load average {})",
         RebuildOptions::default().batch_size,
-        thousands(stream_total)
+        thousands(stream_total),
+        loadavg()
     );
     let read_only = read_and_decode(&js, stream_total, false).await?;
     let ceiling = read_and_decode(&js, stream_total, true).await?;
@@ -1709,7 +1871,7 @@ async fn bench() -> anyhow::Result<()> {
         ),
     };
     pool.close().await;
-    println!("\n[3] Plan view latency");
+    println!("\n[3] Plan view latency (load average {})", loadavg());
     println!("  fill: {how}");
     let queries = run_queries(&settings, client.clone(), &knobs, how).await?;
 

@@ -477,43 +477,53 @@ async fn build_and_swap(
     loop {
         round += 1;
         let mut guard = pool.begin().await?;
-        // The swap must survive a crash even though the replay's commits need not.
-        sqlx::query("SET LOCAL synchronous_commit = on")
-            .execute(&mut *guard)
-            .await?;
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('truyenthong.ingest.' || $1))")
-            .bind(LIVE_SCHEMA)
-            .execute(&mut *guard)
-            .await
-            .context("taking the live ingest's lock")?;
-        let held = Instant::now();
-        // Read under the lock, so nothing moves: the new projection must have applied
-        // everything the live one has (the live ingest acknowledged it, and will not see it
-        // again); what the live ingest has not committed yet, it applies itself after the swap
-        // (and broadcasts, as usual).
-        let stream_end = js
-            .get_stream(target.stream_name)
-            .await?
-            .get_info()
-            .await?
-            .state
-            .last_sequence;
-        let live_high = live_high_water(&mut guard).await?;
-        if live_high > stream_end {
-            bail!(
-                "the live projection has applied stream seq {live_high}, but the stream ends at {stream_end}: \
-                 it was recreated or truncated, and a rebuild would lose events"
-            );
+        let mut locked_at = Instant::now();
+        let outcome = async {
+            // The swap must survive a crash even though the replay's commits need not.
+            sqlx::query("SET LOCAL synchronous_commit = on")
+                .execute(&mut *guard)
+                .await?;
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext('truyenthong.ingest.' || $1))")
+                .bind(LIVE_SCHEMA)
+                .execute(&mut *guard)
+                .await
+                .context("taking the live ingest's lock")?;
+            locked_at = Instant::now();
+            // Read under the lock, so nothing moves: the new projection must have applied
+            // everything the live one has (the live ingest acknowledged it, and will not see
+            // it again); what the live ingest has not committed yet, it applies itself after
+            // the swap (and broadcasts, as usual).
+            let stream_end = js
+                .get_stream(target.stream_name)
+                .await?
+                .get_info()
+                .await?
+                .state
+                .last_sequence;
+            let live_high = live_high_water(&mut guard).await?;
+            if live_high > stream_end {
+                bail!(
+                    "the live projection has applied stream seq {live_high}, but the stream ends at {stream_end}: \
+                     it was recreated or truncated, and a rebuild would lose events"
+                );
+            }
+            let before = applier.applied;
+            applier.catch_up(live_high, |_| {}).await?;
+            progress(&Progress::CatchUp {
+                applied: applier.applied - before,
+                target_stream_seq: live_high,
+            });
+            swap(&mut guard, target.schema, target.retired, options).await
         }
-        let tail_target = live_high;
-        let before = applier.applied;
-        applier.catch_up(tail_target, |_| {}).await?;
-        progress(&Progress::CatchUp {
-            applied: applier.applied - before,
-            target_stream_seq: tail_target,
-        });
-        match swap(&mut guard, target.schema, target.retired, options).await? {
-            Swap::Done { retired, attempts } => {
+        .await;
+        match outcome {
+            Err(e) => {
+                // Release the live ingest now, not whenever the pool next uses this
+                // connection.
+                let _ = guard.rollback().await;
+                return Err(e);
+            }
+            Ok(Swap::Done { retired, attempts }) => {
                 guard.commit().await.context("committing the swap")?;
                 return Ok(RebuildReport {
                     built_as: target.schema.to_owned(),
@@ -523,13 +533,13 @@ async fn build_and_swap(
                     stream_wait,
                     tail: applier.applied - replayed,
                     swapped_at_stream_seq: applier.reached,
-                    ingest_held: held.elapsed(),
+                    ingest_held: locked_at.elapsed(),
                     swap_attempts: attempts,
                     indexing_elapsed,
                     total_elapsed: Duration::ZERO,
                 });
             }
-            Swap::Busy(reason) => {
+            Ok(Swap::Busy(reason)) => {
                 guard.rollback().await?;
                 if round >= options.swap_rounds {
                     bail!(

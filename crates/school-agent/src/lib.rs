@@ -130,8 +130,12 @@ pub async fn run(
     while let Some(joined) = tasks.join_next().await {
         joined.context("a background task panicked")?;
     }
-    if let Err(e) = client.flush().await {
-        warn!(error = %e, "could not flush NATS on shutdown");
+    // Bounded: a school that never reached NATS would otherwise wait here for ever. Anything
+    // unflushed is still in the outbox and goes out at the next start.
+    match tokio::time::timeout(std::time::Duration::from_secs(5), client.flush()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => warn!(error = %e, "could not flush NATS on shutdown"),
+        Err(_) => warn!("NATS unreachable; not waiting to flush on shutdown"),
     }
     store.close().await;
     info!("school agent stopped");
