@@ -13,6 +13,7 @@
 mod people;
 mod rng;
 mod schools;
+pub mod sealed;
 mod send;
 mod texts;
 

@@ -28,8 +28,8 @@
 //! 3. **Plan view latency** (HDR histogram) over ≥ 1,000,000 events in the projection: 2,000
 //!    queries over mixed periods (quarters, semesters, school years, `plan`) through
 //!    `queries::Views::plan_view` — what the gRPC service's `GetPlanView` calls — and through
-//!    gRPC (`service::serve`, in this process, over loopback TCP): `BENCH_GRPC_QUERIES` (200)
-//!    as `run` serves it, then 2,000 with TCP_NODELAY on the accepted sockets; plus a few
+//!    gRPC (`service::serve`, in this process, over loopback TCP): 2,000 as `run` serves it
+//!    (TCP_NODELAY), then `BENCH_GRPC_QUERIES` (200) without TCP_NODELAY for comparison; plus a few
 //!    through `Views::sql_only` (no activity index) for comparison. How the projection gets to 1M is
 //!    `BENCH_FILL`:
 //!    * `sql` (default): after the rebuild, every projection row of the ten schools is copied
@@ -62,9 +62,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail, ensure};
 use async_nats::jetstream;
 use async_nats::jetstream::consumer::PullConsumer;
-use bytes::Bytes;
-use chrono::{DateTime, TimeDelta, Utc};
-use demo_data::{DemoRequest, DemoSchool, TAM_NONG_SCHOOLS, Volume};
+use chrono::{DateTime, Utc};
+use demo_data::sealed::{DistrictOfficeLog, school_log_of_len};
+use demo_data::{DemoSchool, TAM_NONG_SCHOOLS};
 use district_aggregator::config::{IngestSettings, Settings};
 use district_aggregator::db::{self, LIVE_SCHEMA};
 use district_aggregator::district_commands::DistrictCommands;
@@ -73,28 +73,16 @@ use district_aggregator::queries::Views;
 use district_aggregator::rebuild::{self, Progress, RebuildOptions, thousands};
 use district_aggregator::service;
 use district_aggregator::state::IngestState;
-use domain::calendar::{local_date, start_of_local_day};
-use domain::district::{
-    DistrictCommand, DistrictPlan, DistrictState, Enrolment, SchoolLevel, decide_district,
-};
-use domain::event::Event;
-use domain::{
-    Actor, Author, DecisionContext, Envelope, Period, Role, SchoolRef, SchoolState, Slug,
-};
-use event_bus::headers::{CloudEventHeaders, source_for};
+use domain::{Author, Envelope, Period, Slug};
 use event_bus::publish::{OutgoingEvent, publish_in_order};
-use event_bus::subjects::{
-    SchoolAddress, district_events_filter, district_own_subject, events_subject, stream_name,
-};
+use event_bus::subjects::{district_events_filter, stream_name};
 use futures::StreamExt;
 use hdrhistogram::Histogram;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use test_harness::{NatsServer, Postgres};
 use tokio::sync::{broadcast, oneshot};
-use tokio_stream::wrappers::TcpListenerStream;
 use uuid::Uuid;
-use wire::convert::CommandRequest;
 use wire::pb;
 use wire::pb::district_aggregator_client::DistrictAggregatorClient;
 
@@ -335,174 +323,6 @@ impl Knobs {
 // ---------------------------------------------------------------------------------------
 // Histories, decided and sealed as agents and the district office do.
 
-/// The instant the agents "record" events the rules would refuse earlier: after the plans end.
-fn fallback() -> DateTime<Utc> {
-    start_of_local_day(demo_data::plan_end()) + TimeDelta::days(40)
-}
-
-/// When an event is recorded: a few days after the day it happened, at varying hours (some
-/// across the UTC/Vietnam date line); or `fallback` when the rules would refuse it then.
-fn recorded_at(event: &Event, n: u64, state: &SchoolState) -> DateTime<Utc> {
-    let fallback = fallback();
-    let Some(day) = event.occurred_on() else {
-        return fallback;
-    };
-    let at = start_of_local_day(day)
-        + TimeDelta::days((n % 10) as i64)
-        + TimeDelta::hours(1 + (n % 4) as i64 * 6);
-    let ctx = DecisionContext {
-        today: local_date(at),
-    };
-    if at < fallback && state.check(event, ctx).is_ok() {
-        at
-    } else {
-        fallback
-    }
-}
-
-fn convert(request: DemoRequest) -> wire::convert::SchoolCommand {
-    let mut id = Uuid::now_v7;
-    let converted = match request {
-        DemoRequest::AdoptPlan(r) => r.into_command(&mut id),
-        DemoRequest::AssignDuty(r) => r.into_command(&mut id),
-        DemoRequest::RecordActivity(r) => r.into_command(&mut id),
-        DemoRequest::CorrectActivity(r) => r.into_command(&mut id),
-        DemoRequest::RetractActivity(r) => r.into_command(&mut id),
-        DemoRequest::ReceiveFeedback(r) => r.into_command(&mut id),
-        DemoRequest::AnswerFeedback(r) => r.into_command(&mut id),
-        DemoRequest::RaisePressIssue(r) => r.into_command(&mut id),
-        DemoRequest::AnswerPressIssue(r) => r.into_command(&mut id),
-        DemoRequest::HostReporterVisit(r) => r.into_command(&mut id),
-        DemoRequest::Nominate(r) => r.into_command(&mut id),
-        DemoRequest::AwardCommendation(r) => r.into_command(&mut id),
-        DemoRequest::AdoptEmulationCriteria(r) => r.into_command(&mut id),
-        DemoRequest::EstimateBudget(r) => r.into_command(&mut id),
-        DemoRequest::RecordExpense(r) => r.into_command(&mut id),
-        DemoRequest::SettleBudget(r) => r.into_command(&mut id),
-    };
-    converted.expect("demo requests convert")
-}
-
-/// The first `cap` events of the school's history at `volume`, as its agent logs them.
-fn decided(s: &DemoSchool, volume: Volume, cap: usize) -> Vec<Envelope> {
-    let school = SchoolRef::parse(PROVINCE, DISTRICT, s.code).expect("valid school");
-    let ctx = DecisionContext {
-        today: local_date(fallback()),
-    };
-    let mut state = SchoolState::default();
-    let mut log: Vec<Envelope> = Vec::with_capacity(cap);
-    for request in demo_data::history(s, volume, SEED) {
-        let command = convert(request);
-        let Ok(decision) = domain::decide(&state, command.command, ctx) else {
-            continue;
-        };
-        for event in decision.events {
-            if log.len() == cap {
-                return log;
-            }
-            let seq = log.len() as u64 + 1;
-            let at = recorded_at(&event, seq, &state);
-            log.push(Envelope::seal(
-                &school,
-                seq,
-                Uuid::now_v7(),
-                at,
-                command.actor.clone(),
-                &event,
-            ));
-            state.apply(&event);
-        }
-    }
-    log
-}
-
-/// Exactly `wanted` events of the school's history: the volume is scaled until the history
-/// is long enough, then the history is cut at `wanted` (its latest days go).
-fn school_log(s: &DemoSchool, wanted: usize) -> Vec<Envelope> {
-    let mut scale = 1.0_f64;
-    loop {
-        let w = wanted as f64 * scale;
-        let volume = Volume {
-            activities: (w / 1.4) as u32 + 1,
-            feedback: (w / 20.0) as u32,
-            press_issues: (w / 200.0) as u32,
-        };
-        let log = decided(s, volume, wanted);
-        if log.len() >= wanted {
-            return log;
-        }
-        scale *= 1.05 * wanted as f64 / log.len().max(1) as f64;
-    }
-}
-
-fn level(s: &DemoSchool) -> SchoolLevel {
-    match s.level.code() {
-        "mam_non" => SchoolLevel::MamNon,
-        "tieu_hoc" => SchoolLevel::TieuHoc,
-        _ => SchoolLevel::Thcs,
-    }
-}
-
-fn district_plan() -> DistrictPlan {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../deploy/plans/kh-1442-pgddt-tam-nong-2017.toml");
-    toml::from_str(&std::fs::read_to_string(path).expect("the district plan file"))
-        .expect("it parses")
-}
-
-/// The district office's log.
-struct Office {
-    state: DistrictState,
-    log: Vec<Envelope>,
-}
-
-impl Office {
-    fn new() -> Self {
-        Self {
-            state: DistrictState::default(),
-            log: Vec::new(),
-        }
-    }
-
-    fn record(&mut self, command: DistrictCommand) {
-        let at = DateTime::parse_from_rfc3339("2017-10-19T02:00:00Z")
-            .expect("valid")
-            .with_timezone(&Utc);
-        let ctx = DecisionContext {
-            today: local_date(at),
-        };
-        let events =
-            decide_district(&self.state, command, ctx).expect("the office's commands are valid");
-        for event in events {
-            let seq = self.log.len() as u64 + 1;
-            self.log.push(Envelope::seal_district(
-                &Slug::parse("province", PROVINCE).expect("valid"),
-                &Slug::parse("district", DISTRICT).expect("valid"),
-                seq,
-                Uuid::now_v7(),
-                at,
-                Actor::parse(Role::DistrictOffice, "Trần Văn Bình").expect("valid actor"),
-                &event,
-            ));
-            self.state.apply(&event);
-        }
-    }
-
-    fn enrol(&mut self, code: &str, s: &DemoSchool) {
-        self.record(DistrictCommand::EnrollSchool(Enrolment {
-            code: Slug::parse("code", code).expect("valid code"),
-            name: s.name.into(),
-            level: level(s),
-            commune: s.commune.into(),
-            enrolled_on: chrono::NaiveDate::from_ymd_opt(2017, 10, 18).expect("valid"),
-        }));
-    }
-
-    fn adopt_plan(&mut self) {
-        self.record(DistrictCommand::AdoptDistrictPlan(district_plan()));
-    }
-}
-
 /// `log` under another school code: the same events, fresh ids.
 fn copy_as(log: &[Envelope], code: &str) -> Vec<Envelope> {
     let author = Author::School(Slug::parse("code", code).expect("valid code"));
@@ -522,35 +342,13 @@ fn copy_code(code: &str, k: u32) -> String {
 // ---------------------------------------------------------------------------------------
 // Publishing, as the relays publish.
 
-fn outgoing(e: &Envelope, head: u64) -> OutgoingEvent {
-    let (subject, source) = match &e.school {
-        Author::School(code) => {
-            let a = SchoolAddress::parse(PROVINCE, DISTRICT, code.as_str()).expect("valid");
-            (events_subject(&a), source_for(&a))
-        }
-        Author::DistrictOffice => (
-            district_own_subject(PROVINCE, DISTRICT).expect("valid"),
-            format!("/truyenthong/{PROVINCE}/{DISTRICT}/_district"),
-        ),
-    };
-    OutgoingEvent {
-        subject,
-        headers: CloudEventHeaders {
-            id: e.id,
-            source,
-            event_type: e.event_type.clone(),
-            time: e.occurred_at,
-        },
-        body: Bytes::from(e.to_json()),
-        seq: e.seq,
-        outbox_head: Some(head),
-    }
-}
-
 async fn publish_log(js: &jetstream::Context, log: &[Envelope]) -> anyhow::Result<()> {
     let head = log.last().map_or(0, |e| e.seq);
     for chunk in log.chunks(PUBLISH_RUN) {
-        let run: Vec<OutgoingEvent> = chunk.iter().map(|e| outgoing(e, head)).collect();
+        let run: Vec<OutgoingEvent> = chunk
+            .iter()
+            .map(|e| district_fixture::outgoing(e, Some(head)))
+            .collect::<anyhow::Result<_>>()?;
         let outcome = publish_in_order(js, &run, Duration::from_secs(30)).await;
         if let Some(error) = outcome.error {
             bail!("publishing failed after {} acks: {error}", outcome.acked);
@@ -559,11 +357,21 @@ async fn publish_log(js: &jetstream::Context, log: &[Envelope]) -> anyhow::Resul
     Ok(())
 }
 
-/// Publishes the logs concurrently (one relay per log); returns the rate.
+/// How many relays publish at once. Each holds up to `PIPELINE_WINDOW` (256) unacknowledged
+/// publishes, and async-nats lets a client hold 5,000: more relays than 5,000 / 256 at once
+/// would each wait for a permit while holding acks nobody awaits.
+const PUBLISHERS: usize = 10;
+
+/// Publishes the logs, `PUBLISHERS` at a time (one relay per log); returns the rate.
 async fn publish_all(js: &jetstream::Context, logs: &[Vec<Envelope>]) -> anyhow::Result<f64> {
     let total: usize = logs.iter().map(Vec::len).sum();
     let t = Instant::now();
-    futures::future::try_join_all(logs.iter().map(|log| publish_log(js, log))).await?;
+    futures::stream::iter(logs.iter().map(|log| publish_log(js, log)))
+        .buffer_unordered(PUBLISHERS)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<anyhow::Result<Vec<()>>>()?;
     Ok(total as f64 / t.elapsed().as_secs_f64())
 }
 
@@ -1379,7 +1187,7 @@ struct QueryReport {
     warm_up: Duration,
     direct: Latency,
     grpc: Latency,
-    grpc_nodelay: Latency,
+    grpc_nagle: Latency,
     sql_only: Option<Latency>,
 }
 
@@ -1455,23 +1263,23 @@ async fn run_queries(
         println!("    index builds {builds}, SQL fallbacks {fallbacks}");
     }
 
-    // 2. Through gRPC: the service, in this process, on loopback TCP; as `run` serves it, and
-    // with TCP_NODELAY on the accepted sockets (Linux copies it from the listening socket).
-    let grpc_periods = mixed_periods(knobs.grpc_queries);
+    // 2. Through gRPC: the service, in this process, on loopback TCP; as `run` serves it
+    // (TCP_NODELAY on the accepted sockets), and, for comparison, without TCP_NODELAY.
     let grpc = grpc_phase(
         settings,
         &pool,
         client.clone(),
-        false,
+        service::NODELAY,
         &distinct,
-        &grpc_periods,
+        &periods,
     )
     .await?;
     println!("  gRPC GetPlanView, as served:       {}", grpc.describe());
-    let grpc_nodelay = grpc_phase(settings, &pool, client, true, &distinct, &periods).await?;
+    let grpc_periods = mixed_periods(knobs.grpc_queries);
+    let grpc_nagle = grpc_phase(settings, &pool, client, false, &distinct, &grpc_periods).await?;
     println!(
-        "  gRPC GetPlanView, TCP_NODELAY:     {}",
-        grpc_nodelay.describe()
+        "  gRPC GetPlanView, without TCP_NODELAY: {}",
+        grpc_nagle.describe()
     );
 
     // 3. For comparison: counting in SQL each time.
@@ -1494,13 +1302,13 @@ async fn run_queries(
         warm_up,
         direct,
         grpc,
-        grpc_nodelay,
+        grpc_nagle,
         sql_only,
     })
 }
 
 /// `service::serve` (as `run` calls it) on a fresh listener; `nodelay` sets TCP_NODELAY on the
-/// listening socket, which Linux copies to the accepted ones.
+/// accepted connections (`run` serves with `service::NODELAY`).
 async fn grpc_phase(
     settings: &Settings,
     pool: &PgPool,
@@ -1509,10 +1317,7 @@ async fn grpc_phase(
     warm: &[Period],
     periods: &[Period],
 ) -> anyhow::Result<Latency> {
-    let socket = tokio::net::TcpSocket::new_v4()?;
-    socket.set_nodelay(nodelay)?;
-    socket.bind("127.0.0.1:0".parse()?)?;
-    let listener = socket.listen(64)?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let context = service::Context {
         views: Views::new(pool.clone(), LIVE_SCHEMA),
@@ -1528,7 +1333,7 @@ async fn grpc_phase(
     };
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(service::serve(
-        TcpListenerStream::new(listener),
+        tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(nodelay)),
         async move {
             let _ = stopped.await;
         },
@@ -1629,7 +1434,7 @@ async fn bench() -> anyhow::Result<()> {
         .iter()
         .map(|s| {
             let s: &'static DemoSchool = s;
-            tokio::task::spawn_blocking(move || school_log(s, per_school))
+            tokio::task::spawn_blocking(move || school_log_of_len(s, per_school, SEED))
         })
         .collect();
     let mut logs = Vec::new();
@@ -1637,11 +1442,11 @@ async fn bench() -> anyhow::Result<()> {
         logs.push(h.await?);
     }
     let school_events: usize = logs.iter().map(Vec::len).sum();
-    let mut office = Office::new();
+    let mut office = DistrictOfficeLog::new();
     office.adopt_plan();
     if !knobs.enrol_last {
         for s in &schools {
-            office.enrol(s.code, s);
+            office.enrol_as(s, s.code);
         }
     }
     let mut types: BTreeMap<&str, usize> = BTreeMap::new();
@@ -1667,27 +1472,27 @@ async fn bench() -> anyhow::Result<()> {
     );
 
     // --- Publish --------------------------------------------------------------------------
-    publish_all(&js, std::slice::from_ref(&office.log)).await?;
+    publish_all(&js, &[office.envelopes().to_vec()]).await?;
     let rate = publish_all(&js, &logs).await?;
     if knobs.enrol_last {
-        let before = office.log.len();
+        let before = office.envelopes().len();
         for s in &schools {
-            office.enrol(s.code, s);
+            office.enrol_as(s, s.code);
         }
-        publish_all(&js, &[office.log[before..].to_vec()]).await?;
+        publish_all(&js, &[office.envelopes()[before..].to_vec()]).await?;
     }
     let total = stream_messages(&js).await?;
     ensure!(
-        total as usize == school_events + office.log.len(),
+        total as usize == school_events + office.envelopes().len(),
         "the stream holds {total} messages, expected {}",
-        school_events + office.log.len()
+        school_events + office.envelopes().len()
     );
     println!(
         "Published {} messages ({} school events at {} ev/s, 10 schools concurrently, runs of {PUBLISH_RUN}; the district office's {} {})",
         thousands(total),
         thousands(school_events as u64),
         thousands(rate as u64),
-        office.log.len(),
+        office.envelopes().len(),
         if knobs.enrol_last {
             "events: the plan first, the enrolments after the school events"
         } else {
@@ -1742,7 +1547,10 @@ async fn bench() -> anyhow::Result<()> {
         .iter()
         .map(|log| (log[0].school.as_str().to_owned(), log.len() as i64))
         .collect();
-    heads.insert(Author::DISTRICT_TOKEN.to_owned(), office.log.len() as i64);
+    heads.insert(
+        Author::DISTRICT_TOKEN.to_owned(),
+        office.envelopes().len() as i64,
+    );
     let ingest = run_ingest(dir.path(), &config, &pool, &heads, &accounts).await?;
     let ingest_rate = ingest.messages as f64 / ingest.elapsed.as_secs_f64();
     let (dead, held): (i64, i64) = sqlx::query_as(
@@ -1781,16 +1589,16 @@ async fn bench() -> anyhow::Result<()> {
     let codes: Vec<&str> = schools.iter().map(|s| s.code).collect();
     if knobs.fill == Fill::Replay && knobs.copies > 0 {
         let t = Instant::now();
-        let before = office.log.len();
+        let before = office.envelopes().len();
         let mut copies = Vec::new();
         for k in 2..=knobs.copies + 1 {
             for (s, log) in schools.iter().zip(&logs) {
                 let code = copy_code(s.code, k);
-                office.enrol(&code, s);
+                office.enrol_as(s, &code);
                 copies.push(copy_as(log, &code));
             }
         }
-        publish_all(&js, &[office.log[before..].to_vec()]).await?;
+        publish_all(&js, &[office.envelopes()[before..].to_vec()]).await?;
         let rate = publish_all(&js, &copies).await?;
         println!(
             "\n  (fill) published {} copies under {} more school codes at {} ev/s in {:.1} s",
@@ -1921,14 +1729,14 @@ async fn bench() -> anyhow::Result<()> {
         }
     );
     println!(
-        "[{}] plan view over gRPC as `run` serves it: p99 {:.2} ms, p50 {:.2} ms ({} queries); with TCP_NODELAY on accepted sockets: p99 {:.2} ms, p50 {:.2} ms ({} queries)",
+        "[{}] plan view over gRPC as `run` serves it: p99 {:.2} ms, p50 {:.2} ms ({} queries); without TCP_NODELAY: p99 {:.2} ms, p50 {:.2} ms ({} queries)",
         verdict(queries.grpc.ms(0.99) < TARGET_P99_MS && enough),
         queries.grpc.ms(0.99),
         queries.grpc.ms(0.5),
         queries.grpc.hist.len(),
-        queries.grpc_nodelay.ms(0.99),
-        queries.grpc_nodelay.ms(0.5),
-        queries.grpc_nodelay.hist.len()
+        queries.grpc_nagle.ms(0.99),
+        queries.grpc_nagle.ms(0.5),
+        queries.grpc_nagle.hist.len()
     );
     println!(
         "       (index build at first use {:.0} ms{})",

@@ -42,6 +42,7 @@ use crate::db::{from_i64, to_i64, use_projection};
 use crate::decode::{Candidate, Decoded, Decoder, Received, Rejected};
 use crate::projection::{self, ActivityUpdate, Outcome, ProjectionError, States};
 use crate::state::IngestState;
+use crate::write_buffer::WriteBuffer;
 use domain::Author;
 
 /// How long a pull request lives on the server before the client renews it.
@@ -149,6 +150,9 @@ struct Run {
     report: BatchReport,
     /// Run each event under a savepoint, dead-lettering the ones PostgreSQL refuses.
     careful: bool,
+    /// The projection rows of the events applied so far, not yet sent (see
+    /// [`crate::write_buffer`]); flushed after each event in careful mode.
+    writes: WriteBuffer,
 }
 
 /// Consumes the district stream into the projection schema `schema`.
@@ -534,6 +538,7 @@ impl Ingest {
                 }
             }
         }
+        run.writes.flush(&mut tx).await?;
         for (author, view) in &run.views {
             if view.dirty {
                 write_position(&mut tx, author, view).await?;
@@ -727,8 +732,20 @@ impl Ingest {
         if run.careful {
             sqlx::query("SAVEPOINT event").execute(&mut *conn).await?;
         }
-        let result =
-            projection::apply_event(conn, &mut self.states, &candidate.envelope, applied_seq).await;
+        let mut result = projection::apply_event(
+            conn,
+            &mut self.states,
+            &mut run.writes,
+            &candidate.envelope,
+            applied_seq,
+        )
+        .await;
+        if run.careful && result.is_ok() {
+            // Pin whatever PostgreSQL refuses to this event's savepoint.
+            if let Err(e) = run.writes.flush(conn).await {
+                result = Err(e.into());
+            }
+        }
         let outcome = match result {
             Ok(outcome) => {
                 if run.careful {

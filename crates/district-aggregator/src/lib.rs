@@ -23,6 +23,7 @@ pub mod queries;
 pub mod rebuild;
 pub mod service;
 pub mod state;
+pub mod write_buffer;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -32,7 +33,6 @@ use async_nats::jetstream;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio::sync::broadcast;
-use tokio_stream::wrappers::TcpListenerStream;
 use tracing::{info, warn};
 
 use crate::config::Settings;
@@ -153,7 +153,7 @@ impl Aggregator {
             nats = %settings.nats.url,
             "district aggregator started"
         );
-        let serve = service::serve(TcpListenerStream::new(listener), shutdown, context).await;
+        let serve = service::serve(service::incoming(listener), shutdown, context).await;
 
         info!("stopping the district aggregator");
         let _ = stop_tx.send(());

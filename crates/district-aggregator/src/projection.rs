@@ -23,10 +23,12 @@ use domain::district::{DistrictEvent, DistrictPlan, DistrictState, Enrolment, Sc
 use domain::event::{ActivityDetails, BudgetLine, Event};
 use domain::school::{ActivitySnapshot, BudgetYearSnapshot, CaseSnapshot, NominationSnapshot};
 use domain::{AnyEvent, DecisionContext, Envelope, SchoolState, SchoolStateSnapshot, Slug, Vnd};
+use serde_json::json;
 use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
 use crate::db::{from_i64, to_i64};
+use crate::write_buffer::{Statement, Table, WriteBuffer, timestamp};
 
 /// Why a projection write failed. The event is not at fault: the batch is retried.
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +94,14 @@ struct Cached<S> {
 }
 
 impl States {
+    /// Whether the cached state of `school` is as of `applied_seq` (else [`States::school`]
+    /// restores it from the projection).
+    pub fn is_fresh(&self, school: &str, applied_seq: u64) -> bool {
+        self.schools
+            .get(school)
+            .is_some_and(|c| c.seq == applied_seq)
+    }
+
     /// The state of `school` as of `applied_seq`, restored from the projection when not
     /// cached or cached at another seq (after a failed batch, or another writer).
     pub async fn school(
@@ -100,11 +110,7 @@ impl States {
         school: &str,
         applied_seq: u64,
     ) -> Result<&mut SchoolState, ProjectionError> {
-        let fresh = self
-            .schools
-            .get(school)
-            .is_some_and(|c| c.seq == applied_seq);
-        if !fresh {
+        if !self.is_fresh(school, applied_seq) {
             let state = restore_school(conn, school).await?;
             tracing::debug!(
                 school,
@@ -340,10 +346,14 @@ pub async fn restore_district(conn: &mut PgConnection) -> Result<DistrictState, 
 }
 
 /// Validates a due event (of a school or of the district office) against its author's state
-/// and, when valid, writes it to the projection and folds it into that state.
+/// and, when valid, folds it into that state and adds its rows to `writes` (a school's) or
+/// writes them at once (the district office's, which are rare and read back by the ingest).
+/// A school's state that must be restored from the projection is restored after flushing
+/// `writes`, so the restore reads every row applied before.
 pub async fn apply_event(
     conn: &mut PgConnection,
     states: &mut States,
+    writes: &mut WriteBuffer,
     envelope: &Envelope,
     applied_seq: u64,
 ) -> Result<Outcome, ProjectionError> {
@@ -353,10 +363,12 @@ pub async fn apply_event(
     };
     match event {
         AnyEvent::School(event) => {
-            let state = states
-                .school(conn, envelope.school.as_str(), applied_seq)
-                .await?;
-            apply_school_event(conn, envelope, &event, state).await
+            let school = envelope.school.as_str();
+            if !states.is_fresh(school, applied_seq) {
+                writes.flush(conn).await?;
+            }
+            let state = states.school(conn, school, applied_seq).await?;
+            Ok(apply_school_event(writes, envelope, &event, state))
         }
         AnyEvent::District(event) => {
             let state = states.district(conn, applied_seq).await?;
@@ -365,66 +377,49 @@ pub async fn apply_event(
     }
 }
 
-/// Validates a school's due event against `state` and, when valid, writes it to the
-/// projection and folds it into `state`.
-async fn apply_school_event(
-    conn: &mut PgConnection,
+/// Validates a school's due event against `state` and, when valid, adds what it writes to
+/// `writes` and folds it into `state`.
+fn apply_school_event(
+    writes: &mut WriteBuffer,
     envelope: &Envelope,
     event: &Event,
     state: &mut SchoolState,
-) -> Result<Outcome, ProjectionError> {
+) -> Outcome {
     let ctx = DecisionContext {
         today: local_date(envelope.recorded_at),
     };
     if let Err(e) = state.check(event, ctx) {
-        return Ok(Outcome::Refused(format!(
-            "refused by the rules as of {}: {e}",
-            ctx.today
-        )));
+        return Outcome::Refused(format!("refused by the rules as of {}: {e}", ctx.today));
     }
     let school = envelope.school.as_str();
     let seq = to_i64(envelope.seq);
-    insert_school_event(conn, envelope).await?;
+    writes.insert(Table::SchoolEvents, school_event_row(envelope));
     let mut effects = Effects::default();
+    let area = |a: Option<domain::ContentArea>| a.map(|a| i16::from(a.number()));
     match event {
         Event::PlanAdopted(_) | Event::PlanAmended(_) => {}
-        Event::DutyAssigned(e) => {
-            sqlx::query("INSERT INTO duties (school, seq, role, person, duty, since) VALUES ($1, $2, $3, $4, $5, $6)")
-                .bind(school)
-                .bind(seq)
-                .bind(e.role.code())
-                .bind(&e.person)
-                .bind(&e.duty)
-                .bind(e.since)
-                .execute(&mut *conn)
-                .await?;
-        }
+        Event::DutyAssigned(e) => writes.insert(
+            Table::Duties,
+            json!({
+                "school": school, "seq": seq, "role": e.role.code(), "person": e.person,
+                "duty": e.duty, "since": e.since,
+            }),
+        ),
         Event::ActivityRecorded(e) => {
             let d = &e.details;
-            sqlx::query(
-                "INSERT INTO activities (school, activity_id, date, area, topic, channel, title, summary, audience, \
-                 reach, partner, evidence_url, responsible, live, search, recorded_seq, updated_seq, recorded_at, occurred_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, true, $14, $15, $15, $16, $17)",
-            )
-            .bind(school)
-            .bind(e.activity_id)
-            .bind(d.date)
-            .bind(i16::from(d.area.number()))
-            .bind(d.topic.as_ref().map(|t| t.as_str()))
-            .bind(d.channel.code())
-            .bind(&d.title)
-            .bind(&d.summary)
-            .bind(d.audience.as_deref())
-            .bind(d.reach.map(i64::from))
-            .bind(d.partner.as_deref())
-            .bind(d.evidence_url.as_deref())
-            .bind(d.responsible.code())
-            .bind(activity_search_text(d))
-            .bind(seq)
-            .bind(envelope.recorded_at)
-            .bind(envelope.occurred_at)
-            .execute(&mut *conn)
-            .await?;
+            writes.insert(
+                Table::Activities,
+                json!({
+                    "school": school, "activity_id": e.activity_id, "date": d.date,
+                    "area": i16::from(d.area.number()), "topic": d.topic.as_ref().map(|t| t.as_str()),
+                    "channel": d.channel.code(), "title": d.title, "summary": d.summary,
+                    "audience": d.audience, "reach": d.reach, "partner": d.partner,
+                    "evidence_url": d.evidence_url, "responsible": d.responsible.code(),
+                    "live": true, "search": activity_search_text(d), "recorded_seq": seq,
+                    "updated_seq": seq, "recorded_at": timestamp(envelope.recorded_at),
+                    "occurred_at": timestamp(envelope.occurred_at),
+                }),
+            );
             effects.activity = Some(Box::new(activity_update(
                 envelope,
                 e.activity_id,
@@ -433,28 +428,28 @@ async fn apply_school_event(
         }
         Event::ActivityCorrected(e) => {
             let d = &e.details;
-            sqlx::query(
-                "UPDATE activities SET date = $3, area = $4, topic = $5, channel = $6, title = $7, summary = $8, \
-                 audience = $9, reach = $10, partner = $11, evidence_url = $12, responsible = $13, search = $14, \
-                 updated_seq = $15, corrections = corrections + 1 WHERE school = $1 AND activity_id = $2",
-            )
-            .bind(school)
-            .bind(e.activity_id)
-            .bind(d.date)
-            .bind(i16::from(d.area.number()))
-            .bind(d.topic.as_ref().map(|t| t.as_str()))
-            .bind(d.channel.code())
-            .bind(&d.title)
-            .bind(&d.summary)
-            .bind(d.audience.as_deref())
-            .bind(d.reach.map(i64::from))
-            .bind(d.partner.as_deref())
-            .bind(d.evidence_url.as_deref())
-            .bind(d.responsible.code())
-            .bind(activity_search_text(d))
-            .bind(seq)
-            .execute(&mut *conn)
-            .await?;
+            writes.update(
+                sqlx::query(
+                    "UPDATE activities SET date = $3, area = $4, topic = $5, channel = $6, title = $7, summary = $8, \
+                     audience = $9, reach = $10, partner = $11, evidence_url = $12, responsible = $13, search = $14, \
+                     updated_seq = $15, corrections = corrections + 1 WHERE school = $1 AND activity_id = $2",
+                )
+                .bind(school.to_owned())
+                .bind(e.activity_id)
+                .bind(d.date)
+                .bind(i16::from(d.area.number()))
+                .bind(d.topic.as_ref().map(|t| t.as_str().to_owned()))
+                .bind(d.channel.code())
+                .bind(d.title.clone())
+                .bind(d.summary.clone())
+                .bind(d.audience.clone())
+                .bind(d.reach.map(i64::from))
+                .bind(d.partner.clone())
+                .bind(d.evidence_url.clone())
+                .bind(d.responsible.code())
+                .bind(activity_search_text(d))
+                .bind(seq),
+            );
             effects.activity = Some(Box::new(activity_update(
                 envelope,
                 e.activity_id,
@@ -462,271 +457,191 @@ async fn apply_school_event(
             )));
         }
         Event::ActivityRetracted(e) => {
-            sqlx::query(
-                "UPDATE activities SET live = false, retracted_reason = $3, updated_seq = $4 \
-                 WHERE school = $1 AND activity_id = $2",
-            )
-            .bind(school)
-            .bind(e.activity_id)
-            .bind(&e.reason)
-            .bind(seq)
-            .execute(&mut *conn)
-            .await?;
+            writes.update(
+                sqlx::query(
+                    "UPDATE activities SET live = false, retracted_reason = $3, updated_seq = $4 \
+                     WHERE school = $1 AND activity_id = $2",
+                )
+                .bind(school.to_owned())
+                .bind(e.activity_id)
+                .bind(e.reason.clone())
+                .bind(seq),
+            );
             let change = ActivityChange::Retracted {
                 reason: e.reason.clone(),
             };
             effects.activity = Some(Box::new(activity_update(envelope, e.activity_id, change)));
         }
-        Event::FeedbackReceived(e) => {
-            sqlx::query(
-                "INSERT INTO feedback (school, feedback_id, received_on, channel, citizen, subject, content, area, received_seq) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(school)
-            .bind(e.feedback_id)
-            .bind(e.received_on)
-            .bind(e.channel.code())
-            .bind(e.citizen.as_deref())
-            .bind(&e.subject)
-            .bind(&e.content)
-            .bind(e.area.map(|a| i16::from(a.number())))
-            .bind(seq)
-            .execute(&mut *conn)
-            .await?;
-        }
-        Event::FeedbackAnswered(e) => {
+        Event::FeedbackReceived(e) => writes.insert(
+            Table::Feedback,
+            json!({
+                "school": school, "feedback_id": e.feedback_id, "received_on": e.received_on,
+                "channel": e.channel.code(), "citizen": e.citizen, "subject": e.subject,
+                "content": e.content, "area": area(e.area), "received_seq": seq,
+            }),
+        ),
+        Event::FeedbackAnswered(e) => writes.update(
             sqlx::query(
                 "UPDATE feedback SET answered_on = $3, answer_channel = $4, answer = $5, answered_seq = $6 \
                  WHERE school = $1 AND feedback_id = $2",
             )
-            .bind(school)
+            .bind(school.to_owned())
             .bind(e.feedback_id)
             .bind(e.answered_on)
             .bind(e.channel.code())
-            .bind(&e.answer)
-            .bind(seq)
-            .execute(&mut *conn)
-            .await?;
-        }
-        Event::PressIssueRaised(e) => {
-            sqlx::query(
-                "INSERT INTO press_issues (school, issue_id, raised_on, outlet, title, summary, url, area, raised_seq) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(school)
-            .bind(e.issue_id)
-            .bind(e.raised_on)
-            .bind(&e.outlet)
-            .bind(&e.title)
-            .bind(&e.summary)
-            .bind(e.url.as_deref())
-            .bind(e.area.map(|a| i16::from(a.number())))
-            .bind(seq)
-            .execute(&mut *conn)
-            .await?;
-        }
-        Event::PressIssueAnswered(e) => {
+            .bind(e.answer.clone())
+            .bind(seq),
+        ),
+        Event::PressIssueRaised(e) => writes.insert(
+            Table::PressIssues,
+            json!({
+                "school": school, "issue_id": e.issue_id, "raised_on": e.raised_on,
+                "outlet": e.outlet, "title": e.title, "summary": e.summary, "url": e.url,
+                "area": area(e.area), "raised_seq": seq,
+            }),
+        ),
+        Event::PressIssueAnswered(e) => writes.update(
             sqlx::query(
                 "UPDATE press_issues SET answered_on = $3, answer_channel = $4, response = $5, answered_seq = $6 \
                  WHERE school = $1 AND issue_id = $2",
             )
-            .bind(school)
+            .bind(school.to_owned())
             .bind(e.issue_id)
             .bind(e.answered_on)
             .bind(e.channel.code())
-            .bind(&e.response)
-            .bind(seq)
-            .execute(&mut *conn)
-            .await?;
-        }
-        Event::ReporterVisitHosted(e) => {
-            sqlx::query(
-                "INSERT INTO reporter_visits (school, visit_id, date, outlet, reporter, purpose, area, seq) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(school)
-            .bind(e.visit_id)
-            .bind(e.date)
-            .bind(&e.outlet)
-            .bind(&e.reporter)
-            .bind(&e.purpose)
-            .bind(e.area.map(|a| i16::from(a.number())))
-            .bind(seq)
-            .execute(&mut *conn)
-            .await?;
-        }
-        Event::NomineeNominated(e) => {
-            sqlx::query(
-                "INSERT INTO nominations (school, nomination_id, date, nominee_kind, nominee, achievement, proposed_level, nominated_seq) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(school)
-            .bind(e.nomination_id)
-            .bind(e.date)
-            .bind(e.nominee_kind.code())
-            .bind(&e.nominee)
-            .bind(&e.achievement)
-            .bind(e.proposed_level.code())
-            .bind(seq)
-            .execute(&mut *conn)
-            .await?;
-        }
-        Event::CommendationAwarded(e) => {
+            .bind(e.response.clone())
+            .bind(seq),
+        ),
+        Event::ReporterVisitHosted(e) => writes.insert(
+            Table::ReporterVisits,
+            json!({
+                "school": school, "visit_id": e.visit_id, "date": e.date, "outlet": e.outlet,
+                "reporter": e.reporter, "purpose": e.purpose, "area": area(e.area), "seq": seq,
+            }),
+        ),
+        Event::NomineeNominated(e) => writes.insert(
+            Table::Nominations,
+            json!({
+                "school": school, "nomination_id": e.nomination_id, "date": e.date,
+                "nominee_kind": e.nominee_kind.code(), "nominee": e.nominee,
+                "achievement": e.achievement, "proposed_level": e.proposed_level.code(),
+                "nominated_seq": seq,
+            }),
+        ),
+        Event::CommendationAwarded(e) => writes.update(
             sqlx::query(
                 "UPDATE nominations SET awarded_level = $3, decision_number = $4, decision_date = $5, awarded_seq = $6 \
                  WHERE school = $1 AND nomination_id = $2",
             )
-            .bind(school)
+            .bind(school.to_owned())
             .bind(e.nomination_id)
             .bind(e.level.code())
-            .bind(&e.decision_number)
+            .bind(e.decision_number.clone())
             .bind(e.decision_date)
-            .bind(seq)
-            .execute(&mut *conn)
-            .await?;
-        }
-        Event::EmulationCriteriaAdopted(e) => {
+            .bind(seq),
+        ),
+        Event::EmulationCriteriaAdopted(e) => writes.update(
             sqlx::query(
                 "INSERT INTO emulation_criteria (school, school_year, adopted_on, criteria, seq) VALUES ($1, $2, $3, $4, $5) \
                  ON CONFLICT (school, school_year) DO UPDATE \
                  SET adopted_on = EXCLUDED.adopted_on, criteria = EXCLUDED.criteria, seq = EXCLUDED.seq",
             )
-            .bind(school)
+            .bind(school.to_owned())
             .bind(e.school_year)
             .bind(e.adopted_on)
             .bind(json(&e.criteria))
-            .bind(seq)
-            .execute(&mut *conn)
-            .await?;
-        }
-        Event::BudgetEstimated(e) => {
+            .bind(seq),
+        ),
+        Event::BudgetEstimated(e) => writes.update(
             sqlx::query(
                 "INSERT INTO budgets (school, year, estimated, estimated_on, lines, estimates) VALUES ($1, $2, $3, $4, $5, 1) \
                  ON CONFLICT (school, year) DO UPDATE SET estimated = EXCLUDED.estimated, \
                  estimated_on = EXCLUDED.estimated_on, lines = EXCLUDED.lines, estimates = budgets.estimates + 1",
             )
-            .bind(school)
+            .bind(school.to_owned())
             .bind(e.year)
             .bind(e.total().dong())
             .bind(e.estimated_on)
-            .bind(json(&e.lines))
-            .execute(&mut *conn)
-            .await?;
-        }
-        Event::ExpenseRecorded(e) => {
-            sqlx::query(
-                "INSERT INTO expenses (school, expense_id, spent_on, item, amount, activity_id, voucher, seq) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(school)
-            .bind(e.expense_id)
-            .bind(e.spent_on)
-            .bind(&e.item)
-            .bind(e.amount.dong())
-            .bind(e.activity_id)
-            .bind(e.voucher.as_deref())
-            .bind(seq)
-            .execute(&mut *conn)
-            .await?;
-        }
-        Event::BudgetSettled(e) => {
+            .bind(json(&e.lines)),
+        ),
+        Event::ExpenseRecorded(e) => writes.insert(
+            Table::Expenses,
+            json!({
+                "school": school, "expense_id": e.expense_id, "spent_on": e.spent_on,
+                "item": e.item, "amount": e.amount.dong(), "activity_id": e.activity_id,
+                "voucher": e.voucher, "seq": seq,
+            }),
+        ),
+        Event::BudgetSettled(e) => writes.update(
             sqlx::query(
                 "INSERT INTO budgets (school, year, settled_amount, settled_on, note) VALUES ($1, $2, $3, $4, $5) \
                  ON CONFLICT (school, year) DO UPDATE SET settled_amount = EXCLUDED.settled_amount, \
                  settled_on = EXCLUDED.settled_on, note = EXCLUDED.note",
             )
-            .bind(school)
+            .bind(school.to_owned())
             .bind(e.year)
             .bind(e.settled_amount.dong())
             .bind(e.settled_on)
-            .bind(e.note.as_deref())
-            .execute(&mut *conn)
-            .await?;
-        }
+            .bind(e.note.clone()),
+        ),
     }
     state.apply(event);
-    if matches!(event, Event::PlanAdopted(_) | Event::PlanAmended(_)) {
-        write_plan(
-            conn,
-            school,
-            seq,
-            state,
-            matches!(event, Event::PlanAmended(_)),
-        )
-        .await?;
+    let plan_changed = matches!(event, Event::PlanAdopted(_) | Event::PlanAmended(_));
+    if plan_changed
+        && let Some(statement) =
+            plan_upsert(school, seq, state, matches!(event, Event::PlanAmended(_)))
+    {
+        writes.update(statement);
     }
-    Ok(Outcome::Applied(effects))
+    Outcome::Applied(effects)
 }
 
-/// Writes the school's plan as the state now holds it (adopted, with every amendment).
-async fn write_plan(
-    conn: &mut PgConnection,
-    school: &str,
-    seq: i64,
-    state: &SchoolState,
-    amended: bool,
-) -> Result<(), ProjectionError> {
-    let Some(plan) = state.plan() else {
-        return Ok(());
-    };
-    sqlx::query(
-        "INSERT INTO plans (school, number, issuer, parent_agency, place, date, title, period_start, period_end, \
-         legal_bases, content_areas, duties, plan, amendments, adopted_seq, updated_seq) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $15, 0, $13, $13) \
-         ON CONFLICT (school) DO UPDATE SET number = EXCLUDED.number, issuer = EXCLUDED.issuer, \
-         parent_agency = EXCLUDED.parent_agency, place = EXCLUDED.place, date = EXCLUDED.date, title = EXCLUDED.title, \
-         period_start = EXCLUDED.period_start, period_end = EXCLUDED.period_end, legal_bases = EXCLUDED.legal_bases, \
-         content_areas = EXCLUDED.content_areas, duties = EXCLUDED.duties, plan = EXCLUDED.plan, \
-         amendments = plans.amendments + $14, updated_seq = EXCLUDED.updated_seq",
+/// The upsert of the school's plan as the state now holds it (adopted, with every amendment).
+fn plan_upsert(school: &str, seq: i64, state: &SchoolState, amended: bool) -> Option<Statement> {
+    let plan = state.plan()?;
+    Some(
+        sqlx::query(
+            "INSERT INTO plans (school, number, issuer, parent_agency, place, date, title, period_start, period_end, \
+             legal_bases, content_areas, duties, plan, amendments, adopted_seq, updated_seq) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $15, 0, $13, $13) \
+             ON CONFLICT (school) DO UPDATE SET number = EXCLUDED.number, issuer = EXCLUDED.issuer, \
+             parent_agency = EXCLUDED.parent_agency, place = EXCLUDED.place, date = EXCLUDED.date, title = EXCLUDED.title, \
+             period_start = EXCLUDED.period_start, period_end = EXCLUDED.period_end, legal_bases = EXCLUDED.legal_bases, \
+             content_areas = EXCLUDED.content_areas, duties = EXCLUDED.duties, plan = EXCLUDED.plan, \
+             amendments = plans.amendments + $14, updated_seq = EXCLUDED.updated_seq",
+        )
+        .bind(school.to_owned())
+        .bind(plan.number.clone())
+        .bind(plan.issuer.clone())
+        .bind(plan.parent_agency.clone())
+        .bind(plan.place.clone())
+        .bind(plan.date)
+        .bind(plan.title.clone())
+        .bind(plan.period.start())
+        .bind(plan.period.end())
+        .bind(json(&plan.legal_bases))
+        .bind(json(&plan.content_areas))
+        .bind(json(&plan.duties))
+        .bind(seq)
+        .bind(i32::from(amended))
+        .bind(json(plan)),
     )
-    .bind(school)
-    .bind(&plan.number)
-    .bind(&plan.issuer)
-    .bind(&plan.parent_agency)
-    .bind(&plan.place)
-    .bind(plan.date)
-    .bind(&plan.title)
-    .bind(plan.period.start())
-    .bind(plan.period.end())
-    .bind(json(&plan.legal_bases))
-    .bind(json(&plan.content_areas))
-    .bind(json(&plan.duties))
-    .bind(seq)
-    .bind(i32::from(amended))
-    .bind(json(plan))
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
 }
 
-async fn insert_school_event(
-    conn: &mut PgConnection,
-    envelope: &Envelope,
-) -> Result<(), ProjectionError> {
+/// The `school_events` row of a school's event.
+fn school_event_row(envelope: &Envelope) -> serde_json::Value {
     let occurred_on = local_date(envelope.occurred_at);
     let recorded_on = local_date(envelope.recorded_at);
     let delay = (recorded_on - occurred_on).num_days().max(0);
-    sqlx::query(
-        "INSERT INTO school_events (school, seq, event_id, type, schema, occurred_at, recorded_at, occurred_on, \
-         recorded_on, delay_days, actor_role, actor_person, data) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-    )
-    .bind(envelope.school.as_str())
-    .bind(to_i64(envelope.seq))
-    .bind(envelope.id)
-    .bind(&envelope.event_type)
-    .bind(i32::try_from(envelope.schema).unwrap_or(i32::MAX))
-    .bind(envelope.occurred_at)
-    .bind(envelope.recorded_at)
-    .bind(occurred_on)
-    .bind(recorded_on)
-    .bind(i32::try_from(delay).unwrap_or(i32::MAX))
-    .bind(envelope.actor.role.code())
-    .bind(&envelope.actor.person)
-    .bind(&envelope.data)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    json!({
+        "school": envelope.school.as_str(), "seq": to_i64(envelope.seq), "event_id": envelope.id,
+        "type": envelope.event_type, "schema": i32::try_from(envelope.schema).unwrap_or(i32::MAX),
+        "occurred_at": timestamp(envelope.occurred_at), "recorded_at": timestamp(envelope.recorded_at),
+        "occurred_on": occurred_on, "recorded_on": recorded_on,
+        "delay_days": i32::try_from(delay).unwrap_or(i32::MAX),
+        "actor_role": envelope.actor.role.code(), "actor_person": envelope.actor.person,
+        "data": envelope.data,
+    })
 }
 
 /// Validates a district office event against the district's state and, when valid, writes it

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use futures::Stream;
 use tokio::sync::{broadcast, watch};
-use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::server::TcpIncoming;
 use tonic::{Request, Response, Status};
 use tracing::{error, warn};
 use wire::convert::district::{
@@ -391,10 +391,20 @@ fn watch_stream(
     ))
 }
 
+/// Whether accepted connections set TCP_NODELAY. Replies are small and a client waits for
+/// each: with Nagle's algorithm on, a reply's last segment waits for the client's delayed ACK
+/// (40 ms on Linux), which the benchmark measured as a 48 ms p50 for a 2 ms query.
+pub const NODELAY: bool = true;
+
+/// The connections `serve` accepts on `listener`, as the aggregator serves them.
+pub fn incoming(listener: tokio::net::TcpListener) -> TcpIncoming {
+    TcpIncoming::from(listener).with_nodelay(Some(NODELAY))
+}
+
 /// Serves the district office's service, health and reflection on `incoming` until
 /// `shutdown` resolves; open watches end then too.
 pub async fn serve(
-    incoming: TcpListenerStream,
+    incoming: TcpIncoming,
     shutdown: impl Future<Output = ()> + Send + 'static,
     context: Context,
 ) -> anyhow::Result<()> {

@@ -17,7 +17,16 @@ pub const MAX_URL: usize = 2_000;
 
 /// Normalises to NFC and trims surrounding white space.
 pub fn normalise(value: &str) -> String {
-    value.trim().nfc().collect()
+    let trimmed = value.trim();
+    // Almost all text is NFC already (every event the district re-checks is): the quick check
+    // answers that without decomposing and recomposing every character.
+    if unicode_normalization::is_nfc_quick(trimmed.chars())
+        == unicode_normalization::IsNormalized::Yes
+    {
+        trimmed.to_owned()
+    } else {
+        trimmed.nfc().collect()
+    }
 }
 
 fn check(field: &str, value: &str, max: usize, multiline: bool) -> Result<String, DomainError> {

@@ -28,6 +28,11 @@ pub const REQUIREMENTS: &[Requirement] = &[
         package: "postgresql",
         programs: &["initdb", "postgres"],
     },
+    // The dashboard's tests drive a real headless browser.
+    Requirement {
+        package: "chromium",
+        programs: &["chromium"],
+    },
 ];
 
 /// Searched after `PATH`: Debian installs `nats-server` in `/usr/sbin` and PostgreSQL's

@@ -13,29 +13,21 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream;
-use chrono::{DateTime, TimeDelta, Utc};
-use demo_data::{DemoRequest, DemoSchool, TAM_NONG_SCHOOLS, Volume};
+use demo_data::sealed::{DistrictOfficeLog, SchoolLog as DemoLog, late_recording};
+use demo_data::{DemoSchool, TAM_NONG_SCHOOLS, Volume};
 use district_aggregator::db::LIVE_SCHEMA;
 use district_aggregator::queries::Views;
 use district_aggregator::rebuild::{self, RebuildOptions};
-use domain::calendar::{local_date, start_of_local_day};
 use domain::district::views::{
     ActivityFilter, ActivityPage, BudgetView, CommendationView, CompletenessView, EnrolledSchool,
     PlanView, ResponsivenessView,
 };
-use domain::district::{
-    DistrictCommand, DistrictModel, DistrictPlan, DistrictState, Enrolment, SchoolLevel,
-    decide_district,
-};
+use domain::district::{DistrictModel, DistrictPlan};
 use domain::event::{Event, FeedbackAnswered};
-use domain::{
-    Actor, Author, Channel, ContentArea, DecisionContext, Envelope, Period, Role, SchoolRef,
-    SchoolState, Slug,
-};
+use domain::{Actor, Author, Channel, ContentArea, Envelope, Period, Role, Slug};
 use futures::StreamExt;
 use sqlx::postgres::PgPoolOptions;
 use uuid::Uuid;
-use wire::convert::CommandRequest;
 
 use crate::support::*;
 
@@ -54,173 +46,27 @@ const TAMPERED: &str = "SỬA TAY ";
 // ---------------------------------------------------------------------------------------
 // Histories, sealed as agents and the district office seal them.
 
-/// When an event is recorded: `delay_days` after the day it happened, at varying hours (some
-/// across the UTC/Vietnam date line); or `fallback` when the rules would refuse it then.
-fn recorded_at(
-    event: &Event,
-    n: u64,
-    state: &SchoolState,
-    fallback: DateTime<Utc>,
-) -> DateTime<Utc> {
-    let Some(day) = event.occurred_on() else {
-        return fallback;
-    };
-    let at = start_of_local_day(day)
-        + TimeDelta::days((n % 10) as i64)
-        + TimeDelta::hours(1 + (n % 4) as i64 * 6);
-    let ctx = DecisionContext {
-        today: local_date(at),
-    };
-    if at < fallback && state.check(event, ctx).is_ok() {
-        at
-    } else {
-        fallback
-    }
-}
-
-fn convert(request: DemoRequest) -> wire::convert::SchoolCommand {
-    let mut id = Uuid::now_v7;
-    let converted = match request {
-        DemoRequest::AdoptPlan(r) => r.into_command(&mut id),
-        DemoRequest::AssignDuty(r) => r.into_command(&mut id),
-        DemoRequest::RecordActivity(r) => r.into_command(&mut id),
-        DemoRequest::CorrectActivity(r) => r.into_command(&mut id),
-        DemoRequest::RetractActivity(r) => r.into_command(&mut id),
-        DemoRequest::ReceiveFeedback(r) => r.into_command(&mut id),
-        DemoRequest::AnswerFeedback(r) => r.into_command(&mut id),
-        DemoRequest::RaisePressIssue(r) => r.into_command(&mut id),
-        DemoRequest::AnswerPressIssue(r) => r.into_command(&mut id),
-        DemoRequest::HostReporterVisit(r) => r.into_command(&mut id),
-        DemoRequest::Nominate(r) => r.into_command(&mut id),
-        DemoRequest::AwardCommendation(r) => r.into_command(&mut id),
-        DemoRequest::AdoptEmulationCriteria(r) => r.into_command(&mut id),
-        DemoRequest::EstimateBudget(r) => r.into_command(&mut id),
-        DemoRequest::RecordExpense(r) => r.into_command(&mut id),
-        DemoRequest::SettleBudget(r) => r.into_command(&mut id),
-    };
-    converted.expect("demo requests convert")
-}
-
 /// A school's demo history as its agent would log it. With `refused_at`, an answer to a
-/// feedback case that does not exist is logged at that seq (an agent of an older version
-/// might have): the aggregator must dead-letter it and go on.
+/// feedback case that does not exist is logged at the first request boundary from that seq
+/// on (an agent of an older version might have): the aggregator must dead-letter it and go on.
 fn school_log(s: &DemoSchool, volume: Volume, refused_at: Option<u64>) -> Vec<Envelope> {
-    let school = SchoolRef::parse(PROVINCE, DISTRICT, s.code).expect("valid school");
-    let fallback = start_of_local_day(demo_data::plan_end()) + TimeDelta::days(10);
-    let decided_on = DecisionContext {
-        today: local_date(fallback),
-    };
-    let mut state = SchoolState::default();
-    let mut log: Vec<Envelope> = Vec::new();
+    let mut log = DemoLog::new(s);
+    let mut refused = refused_at;
     for request in demo_data::history(s, volume, SEED) {
-        let command = convert(request);
-        let Ok(decision) = domain::decide(&state, command.command, decided_on) else {
-            continue;
-        };
-        for event in decision.events {
-            if refused_at == Some(log.len() as u64 + 1) {
-                let bogus = Event::FeedbackAnswered(FeedbackAnswered {
-                    feedback_id: Uuid::now_v7(),
-                    answered_on: date(2018, 5, 5),
-                    channel: Channel::Hotline,
-                    answer: "Trả lời một phản ánh không có".into(),
-                });
-                let seq = log.len() as u64 + 1;
-                log.push(Envelope::seal(
-                    &school,
-                    seq,
-                    Uuid::now_v7(),
-                    fallback,
-                    command.actor.clone(),
-                    &bogus,
-                ));
-            }
-            let at = recorded_at(&event, log.len() as u64, &state, fallback);
-            let seq = log.len() as u64 + 1;
-            log.push(Envelope::seal(
-                &school,
-                seq,
-                Uuid::now_v7(),
-                at,
-                command.actor.clone(),
-                &event,
-            ));
-            state.apply(&event);
+        if refused.is_some_and(|at| log.len() as u64 + 1 >= at) {
+            refused = None;
+            let bogus = Event::FeedbackAnswered(FeedbackAnswered {
+                feedback_id: Uuid::now_v7(),
+                answered_on: date(2018, 5, 5),
+                channel: Channel::Hotline,
+                answer: "Trả lời một phản ánh không có".into(),
+            });
+            let actor = Actor::parse(Role::VicePrincipal, "Lê Văn Hùng").expect("valid actor");
+            log.append_unchecked(&bogus, actor, late_recording());
         }
+        log.record(request, usize::MAX);
     }
-    log
-}
-
-fn district_plan() -> DistrictPlan {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../deploy/plans/kh-1442-pgddt-tam-nong-2017.toml");
-    toml::from_str(&std::fs::read_to_string(path).expect("the district plan file"))
-        .expect("it parses")
-}
-
-fn level(s: &DemoSchool) -> SchoolLevel {
-    match s.level.code() {
-        "mam_non" => SchoolLevel::MamNon,
-        "tieu_hoc" => SchoolLevel::TieuHoc,
-        _ => SchoolLevel::Thcs,
-    }
-}
-
-/// The district office's log: enrolments and plan, decided and sealed.
-struct Office {
-    state: DistrictState,
-    log: Vec<Envelope>,
-}
-
-impl Office {
-    fn new() -> Self {
-        Self {
-            state: DistrictState::default(),
-            log: Vec::new(),
-        }
-    }
-
-    fn record(&mut self, command: DistrictCommand) -> Envelope {
-        let at = DateTime::parse_from_rfc3339("2017-10-19T02:00:00Z")
-            .expect("valid")
-            .with_timezone(&Utc);
-        let ctx = DecisionContext {
-            today: local_date(at),
-        };
-        let events =
-            decide_district(&self.state, command, ctx).expect("the office's commands are valid");
-        let mut last = None;
-        for event in events {
-            let seq = self.log.len() as u64 + 1;
-            let envelope = Envelope::seal_district(
-                &Slug::parse("province", PROVINCE).expect("valid"),
-                &Slug::parse("district", DISTRICT).expect("valid"),
-                seq,
-                Uuid::now_v7(),
-                at,
-                Actor::parse(Role::DistrictOffice, "Trần Văn Bình").expect("valid actor"),
-                &event,
-            );
-            self.state.apply(&event);
-            self.log.push(envelope.clone());
-            last = Some(envelope);
-        }
-        last.expect("one event")
-    }
-
-    fn enrol(&mut self, s: &DemoSchool) -> Envelope {
-        self.record(DistrictCommand::EnrollSchool(Enrolment {
-            code: Slug::parse("code", s.code).expect("valid code"),
-            name: s.name.into(),
-            level: level(s),
-            commune: s.commune.into(),
-            enrolled_on: date(2017, 10, 18),
-        }))
-    }
-
-    fn adopt_plan(&mut self) -> Envelope {
-        self.record(DistrictCommand::AdoptDistrictPlan(district_plan()))
-    }
+    log.into_envelopes()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -482,7 +328,7 @@ async fn rebuild_swaps_in_the_model_s_views_while_live_ingest_runs() {
         feedback: 10,
         press_issues: 3,
     };
-    let mut office = Office::new();
+    let mut office = DistrictOfficeLog::new();
     for s in first {
         office.enrol(s);
     }
@@ -499,7 +345,7 @@ async fn rebuild_swaps_in_the_model_s_views_while_live_ingest_runs() {
 
     // Phase A, before the rebuild: 60% of every history, with a gap that heals (seq 11 of the
     // first school published before seq 10) and an unreadable message.
-    publish(&env.js, &office.log).await.unwrap();
+    publish(&env.js, office.envelopes()).await.unwrap();
     let mut phase_a: Vec<&[Envelope]> = Vec::new();
     for log in logs.values() {
         let (_, end) = split(log, 0.0, 0.6);
@@ -714,7 +560,7 @@ async fn rebuild_swaps_in_the_model_s_views_while_live_ingest_runs() {
     for (code, head) in heads(&logs) {
         env.wait_applied(&code, head).await.unwrap();
     }
-    env.wait_applied(Author::DISTRICT_TOKEN, office.log.len() as i64)
+    env.wait_applied(Author::DISTRICT_TOKEN, office.envelopes().len() as i64)
         .await
         .unwrap();
     env.wait_consumed().await.unwrap();
@@ -784,7 +630,7 @@ async fn the_rebuild_command_swaps_and_drops_the_retired_projection() {
     let env = Env::start().await.unwrap();
     let settings = env.settings();
     let running = Running::start(settings.clone()).await.unwrap();
-    let mut office = Office::new();
+    let mut office = DistrictOfficeLog::new();
     let s = &TAM_NONG_SCHOOLS[0];
     office.enrol(s);
     office.adopt_plan();
@@ -797,7 +643,7 @@ async fn the_rebuild_command_swaps_and_drops_the_retired_projection() {
         },
         None,
     );
-    publish(&env.js, &office.log).await.unwrap();
+    publish(&env.js, office.envelopes()).await.unwrap();
     publish(&env.js, &log).await.unwrap();
     env.wait_applied(s.code, log.len() as i64).await.unwrap();
     env.wait_consumed().await.unwrap();
