@@ -70,6 +70,8 @@ fn build_binaries() -> anyhow::Result<()> {
                 "school-agent",
                 "-p",
                 "truyenthong",
+                "-p",
+                "district-aggregator",
             ])
             .current_dir(workspace_root())
             .status()
