@@ -40,11 +40,8 @@ const LOAD_TIMEOUT: Duration = Duration::from_secs(180);
 /// Events per `publish_in_order` call: one relay batch.
 const PUBLISH_RUN: usize = 250;
 
-/// The subject and body of the one broken message the fixture publishes.
-pub const BROKEN_MESSAGE: (&str, &[u8]) = (
-    "truyenthong.dong-thap.tam-nong.thcs-an-hoa.events",
-    b"{\"not\": \"an envelope\"",
-);
+/// The school whose subject carries the one broken message the fixture publishes, and its body.
+pub const BROKEN_MESSAGE: (&str, &[u8]) = ("thcs-an-hoa", b"{\"not\": \"an envelope\"");
 
 /// NATS, PostgreSQL and a running aggregator holding the demo district.
 #[derive(Debug)]
@@ -89,7 +86,8 @@ impl DemoDistrict {
         }
         tracing::info!(events = envelopes.len(), "publishing the demo district");
         publish(&js, &envelopes).await?;
-        let (subject, body) = BROKEN_MESSAGE;
+        let (school, body) = BROKEN_MESSAGE;
+        let subject = events_subject(&SchoolAddress::parse(PROVINCE, DISTRICT, school)?);
         js.publish(subject, Bytes::from_static(body))
             .await?
             .await

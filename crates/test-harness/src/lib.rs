@@ -15,6 +15,7 @@
 //! and when a test panics the tail of the server's log is printed to stderr to help diagnose it.
 //! `cargo xtask test` installs the programs these need (`nats-server`, PostgreSQL).
 
+pub mod chromium;
 mod nats;
 mod ports;
 mod postgres;

@@ -1,0 +1,178 @@
+//! The dashboard's only source of figures: the district aggregator's gRPC API.
+//!
+//! Each method is one call, bounded by [`CALL_TIMEOUT`] so a stuck aggregator gives the
+//! office a "try again later" page instead of a browser spinning for minutes; the gRPC status
+//! becomes a [`PageError`] by code (see `error.rs`). The generated client is cheap to clone
+//! (it shares one HTTP/2 connection), so concurrent calls of a page each take a clone.
+
+use std::future::Future;
+use std::time::Duration;
+
+use tonic::transport::Channel;
+
+use domain::Period;
+use domain::district::DistrictPlan;
+use wire::pb;
+use wire::pb::district_aggregator_client::DistrictAggregatorClient;
+
+use crate::error::PageError;
+
+/// How long a page waits for one answer of the aggregator.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A handle on the district aggregator.
+#[derive(Debug, Clone)]
+pub struct Aggregator {
+    client: DistrictAggregatorClient<Channel>,
+}
+
+type Client = DistrictAggregatorClient<Channel>;
+
+impl Aggregator {
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+
+    /// Runs one call on a clone of the client, bounded in time.
+    async fn call<T, F, Fut>(&self, name: &'static str, f: F) -> Result<T, PageError>
+    where
+        F: FnOnce(Client) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+    {
+        match tokio::time::timeout(CALL_TIMEOUT, f(self.client.clone())).await {
+            Ok(Ok(response)) => Ok(response.into_inner()),
+            Ok(Err(status)) => Err(PageError::from_status(name, &status)),
+            Err(_) => Err(PageError::Unavailable {
+                call: name,
+                reason: format!("no answer within {} s", CALL_TIMEOUT.as_secs()),
+            }),
+        }
+    }
+
+    /// The district plan in force, as the domain reads it; `None` before one is adopted.
+    pub async fn district_plan(&self) -> Result<Option<DistrictPlan>, PageError> {
+        let reply = self
+            .call("GetDistrictPlan", |mut c| async move {
+                c.get_district_plan(pb::GetDistrictPlanRequest {}).await
+            })
+            .await?;
+        match reply.plan.filter(|_| reply.adopted) {
+            None => Ok(None),
+            Some(plan) => wire::convert::district::district_plan_from_pb(plan)
+                .map(Some)
+                .map_err(|e| PageError::Internal {
+                    call: "GetDistrictPlan",
+                    reason: format!("the district plan does not read back: {e}"),
+                }),
+        }
+    }
+
+    /// The enrolled schools, by code.
+    pub async fn schools(&self) -> Result<Vec<pb::EnrolledSchool>, PageError> {
+        self.call("ListSchools", |mut c| async move {
+            c.list_schools(pb::ListSchoolsRequest {}).await
+        })
+        .await
+        .map(|r| r.schools)
+    }
+
+    pub async fn plan_view(&self, period: Period) -> Result<pb::PlanView, PageError> {
+        let request = pb::GetPlanViewRequest {
+            period: period.to_string(),
+        };
+        self.call("GetPlanView", |mut c| async move {
+            c.get_plan_view(request).await
+        })
+        .await
+    }
+
+    pub async fn completeness(&self, period: Period) -> Result<pb::CompletenessView, PageError> {
+        let request = pb::GetCompletenessRequest {
+            period: period.to_string(),
+        };
+        self.call("GetCompleteness", |mut c| async move {
+            c.get_completeness(request).await
+        })
+        .await
+    }
+
+    /// Responsiveness judged at `as_of` (`YYYY-MM-DD`; `None`: the period's end).
+    pub async fn responsiveness(
+        &self,
+        period: Period,
+        as_of: Option<String>,
+    ) -> Result<pb::ResponsivenessView, PageError> {
+        let request = pb::GetResponsivenessRequest {
+            period: period.to_string(),
+            as_of: as_of.unwrap_or_default(),
+        };
+        self.call("GetResponsiveness", |mut c| async move {
+            c.get_responsiveness(request).await
+        })
+        .await
+    }
+
+    pub async fn commendation(&self, period: Period) -> Result<pb::CommendationView, PageError> {
+        let request = pb::GetCommendationRequest {
+            period: period.to_string(),
+        };
+        self.call("GetCommendation", |mut c| async move {
+            c.get_commendation(request).await
+        })
+        .await
+    }
+
+    pub async fn budget(&self, year: i32) -> Result<pb::BudgetView, PageError> {
+        self.call("GetBudget", |mut c| async move {
+            c.get_budget(pb::GetBudgetRequest { year }).await
+        })
+        .await
+    }
+
+    /// The first `page_size` live activities of `school` dated in `period`, newest first.
+    pub async fn recent_activities(
+        &self,
+        school: &str,
+        period: Period,
+        page_size: u32,
+    ) -> Result<pb::ActivityPage, PageError> {
+        let request = pb::SearchActivitiesRequest {
+            filter: Some(pb::ActivityFilter {
+                school: school.to_string(),
+                period: period.to_string(),
+                ..Default::default()
+            }),
+            page_size,
+            page_token: String::new(),
+        };
+        self.call("SearchActivities", |mut c| async move {
+            c.search_activities(request).await
+        })
+        .await
+    }
+
+    /// One page of dead letters, oldest first.
+    pub async fn dead_letters(
+        &self,
+        author: &str,
+        page_size: u32,
+        page_token: &str,
+    ) -> Result<pb::ListDeadLettersReply, PageError> {
+        let request = pb::ListDeadLettersRequest {
+            author: author.to_string(),
+            page_size,
+            page_token: page_token.to_string(),
+        };
+        self.call("ListDeadLetters", |mut c| async move {
+            c.list_dead_letters(request).await
+        })
+        .await
+    }
+
+    pub async fn ingest_state(&self) -> Result<pb::IngestState, PageError> {
+        self.call("GetIngestState", |mut c| async move {
+            c.get_ingest_state(pb::GetIngestStateRequest {}).await
+        })
+        .await
+    }
+}

@@ -1,0 +1,400 @@
+//! A real headless Chromium for browser tests, driven over the DevTools protocol
+//! (`chromiumoxide`).
+//!
+//! [`Chromium::launch`] starts Debian's `chromium` with a fresh profile in a temporary
+//! directory and the flags a closed network needs (without `--disable-background-networking`
+//! and friends Chromium waits on update and sync servers it cannot reach).
+//! [`Chromium::open`] loads a page in a new tab and returns a [`LoadedPage`] holding what the
+//! load produced: the HTTP status of the document, console errors and uncaught exceptions,
+//! and sub-resources that failed; it reads attributes and text from the DOM and writes PNG
+//! screenshots. Tests put screenshots under [`artefacts_dir`].
+//!
+//! A missing `chromium` is an error with a clear message, never a skipped test:
+//! `cargo xtask test` installs it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, anyhow, bail};
+use chromiumoxide::cdp::browser_protocol::log::{EventEntryAdded, LogEntryLevel, LogEntrySource};
+use chromiumoxide::cdp::browser_protocol::network::{
+    EventLoadingFailed, EventRequestWillBeSent, EventResponseReceived, ResourceType,
+};
+use chromiumoxide::cdp::js_protocol::runtime::{
+    ConsoleApiCalledType, EventConsoleApiCalled, EventExceptionThrown, RemoteObject,
+};
+use chromiumoxide::handler::viewport::Viewport;
+use chromiumoxide::listeners::EventStream;
+use chromiumoxide::page::ScreenshotParams;
+use chromiumoxide::{Browser, BrowserConfig, Page};
+use futures::{FutureExt as _, StreamExt as _};
+use tokio::task::JoinHandle;
+
+use crate::process::find_program;
+
+/// The flags every launch passes (besides `--headless`, `--no-sandbox`, the profile and the
+/// debugging port, which `chromiumoxide` adds).
+const FLAGS: &[&str] = &[
+    "disable-gpu",
+    "disable-quic",
+    "no-first-run",
+    "disable-background-networking",
+    "disable-component-update",
+    "disable-sync",
+    "disable-default-apps",
+    "disable-breakpad",
+    "disable-dev-shm-usage",
+    "disable-extensions",
+    "disable-features=Translate,MediaRouter,OptimizationHints",
+    "metrics-recording-only",
+    "password-store=basic",
+    "use-mock-keychain",
+    "force-color-profile=srgb",
+    "lang=vi-VN",
+];
+
+/// The window and viewport size: a district office's ordinary screen.
+const WIDTH: u32 = 1366;
+const HEIGHT: u32 = 900;
+
+/// A headless Chromium. Close it with [`Chromium::close`]; dropping it kills the process.
+#[derive(Debug)]
+pub struct Chromium {
+    browser: Browser,
+    handler: JoinHandle<()>,
+    _profile: tempfile::TempDir,
+}
+
+impl Chromium {
+    /// Starts `chromium` (found on `PATH` or in `/usr/bin`), headless, with a fresh profile.
+    pub async fn launch() -> anyhow::Result<Self> {
+        let program = find_program("chromium").context(
+            "the browser tests need Debian's `chromium` (headless); install it with \
+             `apt-get install chromium` or run `cargo xtask test`, which installs it",
+        )?;
+        let profile = tempfile::Builder::new()
+            .prefix("chromium-profile-")
+            .tempdir()
+            .context("creating a temporary Chromium profile")?;
+        let config = BrowserConfig::builder()
+            .chrome_executable(&program)
+            .user_data_dir(profile.path())
+            .no_sandbox()
+            .disable_default_args()
+            .args(FLAGS.iter().copied())
+            .window_size(WIDTH, HEIGHT)
+            .viewport(Viewport {
+                width: WIDTH,
+                height: HEIGHT,
+                device_scale_factor: Some(1.0),
+                emulating_mobile: false,
+                is_landscape: true,
+                has_touch: false,
+            })
+            .launch_timeout(Duration::from_secs(60))
+            .request_timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| anyhow!("configuring Chromium: {e}"))?;
+        let (browser, mut handler) = Browser::launch(config)
+            .await
+            .with_context(|| format!("launching {}", program.display()))?;
+        // The handler drives the DevTools connection; it must be polled for anything to happen.
+        let handler = tokio::spawn(async move { while handler.next().await.is_some() {} });
+        Ok(Self {
+            browser,
+            handler,
+            _profile: profile,
+        })
+    }
+
+    /// Opens `url` in a new tab and waits until it has loaded (the `load` event).
+    pub async fn open(&self, url: &str) -> anyhow::Result<LoadedPage> {
+        let page = self
+            .browser
+            .new_page("about:blank")
+            .await
+            .context("opening a tab")?;
+        let mut events = Events::listen(&page).await?;
+        page.goto(url)
+            .await
+            .with_context(|| format!("loading {url}"))?;
+        // A round trip: every event sent before its answer has reached the listeners.
+        page.evaluate("document.readyState")
+            .await
+            .with_context(|| format!("reading the state of {url}"))?;
+        let outcome = events.drain(url);
+        Ok(LoadedPage {
+            page,
+            url: url.to_string(),
+            status: outcome.status,
+            console_errors: outcome.console_errors,
+            failed_requests: outcome.failed_requests,
+        })
+    }
+
+    /// Closes the browser and waits for its process to exit.
+    pub async fn close(mut self) -> anyhow::Result<()> {
+        self.browser.close().await.context("closing Chromium")?;
+        self.browser.wait().await.context("waiting for Chromium")?;
+        self.handler.abort();
+        Ok(())
+    }
+}
+
+/// A page loaded by [`Chromium::open`], with what its load produced.
+#[derive(Debug)]
+pub struct LoadedPage {
+    /// The tab, for anything this type does not wrap.
+    pub page: Page,
+    pub url: String,
+    /// The HTTP status of the document; `None` when no response was seen (a network error).
+    pub status: Option<i64>,
+    /// `console.error` and `console.assert` messages, uncaught exceptions, and the browser's
+    /// own error log entries (other than the network's, which are in `failed_requests`).
+    pub console_errors: Vec<String>,
+    /// Sub-resources (stylesheets, images, scripts, …) that failed to load or answered with
+    /// an HTTP status of 400 or more: `"<status or error> <url>"`.
+    pub failed_requests: Vec<String>,
+}
+
+impl LoadedPage {
+    /// Console errors and failed sub-resources together; empty for a clean load.
+    pub fn problems(&self) -> Vec<String> {
+        self.console_errors
+            .iter()
+            .map(|e| format!("console: {e}"))
+            .chain(self.failed_requests.iter().map(|r| format!("request: {r}")))
+            .collect()
+    }
+
+    /// The document's title.
+    pub async fn title(&self) -> anyhow::Result<String> {
+        Ok(self.page.get_title().await?.unwrap_or_default())
+    }
+
+    /// Every attribute of every element matching the CSS `selector`, in document order.
+    pub async fn attributes(
+        &self,
+        selector: &str,
+    ) -> anyhow::Result<Vec<BTreeMap<String, String>>> {
+        let script = format!(
+            "Array.from(document.querySelectorAll({})).map(e => Object.fromEntries(\
+             e.getAttributeNames().map(n => [n, e.getAttribute(n)])))",
+            serde_json::to_string(selector)?
+        );
+        self.page
+            .evaluate(script)
+            .await
+            .with_context(|| format!("reading the attributes of {selector}"))?
+            .into_value()
+            .with_context(|| format!("decoding the attributes of {selector}"))
+    }
+
+    /// The rendered text (`innerText`) of every element matching `selector`.
+    pub async fn texts(&self, selector: &str) -> anyhow::Result<Vec<String>> {
+        let script = format!(
+            "Array.from(document.querySelectorAll({})).map(e => e.innerText)",
+            serde_json::to_string(selector)?
+        );
+        self.page
+            .evaluate(script)
+            .await
+            .with_context(|| format!("reading the text of {selector}"))?
+            .into_value()
+            .with_context(|| format!("decoding the text of {selector}"))
+    }
+
+    /// The rendered text of the first element matching `selector`.
+    pub async fn text(&self, selector: &str) -> anyhow::Result<String> {
+        self.texts(selector)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| anyhow!("no element matches {selector} on {}", self.url))
+    }
+
+    /// Writes a PNG screenshot of the whole page (beyond the viewport) to `path`, creating
+    /// its directory.
+    pub async fn screenshot(&self, path: &Path) -> anyhow::Result<()> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        let png = self
+            .page
+            .screenshot(ScreenshotParams::builder().full_page(true).build())
+            .await
+            .with_context(|| format!("taking a screenshot of {}", self.url))?;
+        if !png.starts_with(b"\x89PNG") {
+            bail!("the screenshot of {} is not a PNG", self.url);
+        }
+        std::fs::write(path, png).with_context(|| format!("writing {}", path.display()))
+    }
+
+    /// Closes the tab.
+    pub async fn close(self) -> anyhow::Result<()> {
+        self.page.close().await.context("closing a tab")
+    }
+}
+
+/// `target/test-artefacts/<name>`: where tests keep files for people to look at
+/// (`CARGO_TARGET_DIR` when set, else the workspace's `target`).
+pub fn artefacts_dir(name: &str) -> PathBuf {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let target = match std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from) {
+        Some(dir) if dir.is_absolute() => dir,
+        Some(dir) => workspace.join(dir),
+        None => workspace.join("target"),
+    };
+    target.join("test-artefacts").join(name)
+}
+
+/// The event streams of one tab's load.
+struct Events {
+    requests: EventStream<EventRequestWillBeSent>,
+    responses: EventStream<EventResponseReceived>,
+    failures: EventStream<EventLoadingFailed>,
+    console: EventStream<EventConsoleApiCalled>,
+    exceptions: EventStream<EventExceptionThrown>,
+    log: EventStream<EventEntryAdded>,
+}
+
+/// What a load produced.
+struct Outcome {
+    status: Option<i64>,
+    console_errors: Vec<String>,
+    failed_requests: Vec<String>,
+}
+
+/// Takes every event already received, without waiting.
+fn ready<T, S>(stream: &mut S) -> Vec<Arc<T>>
+where
+    S: futures::Stream<Item = Arc<T>> + Unpin,
+{
+    let mut out = Vec::new();
+    while let Some(Some(event)) = stream.next().now_or_never() {
+        out.push(event);
+    }
+    out
+}
+
+impl Events {
+    async fn listen(page: &Page) -> anyhow::Result<Self> {
+        Ok(Self {
+            requests: page.event_listener().await?,
+            responses: page.event_listener().await?,
+            failures: page.event_listener().await?,
+            console: page.event_listener().await?,
+            exceptions: page.event_listener().await?,
+            log: page.event_listener().await?,
+        })
+    }
+
+    fn drain(&mut self, url: &str) -> Outcome {
+        let urls: HashMap<String, String> = ready(&mut self.requests)
+            .iter()
+            .map(|r| (r.request_id.inner().clone(), r.request.url.clone()))
+            .collect();
+        let mut status = None;
+        let mut failed_requests = Vec::new();
+        for r in ready(&mut self.responses) {
+            if r.r#type == ResourceType::Document {
+                // The last document response is the page (after any redirects).
+                status = Some(r.response.status);
+            } else if r.response.status >= 400 {
+                failed_requests.push(format!("{} {}", r.response.status, r.response.url));
+            }
+        }
+        for f in ready(&mut self.failures) {
+            let failed = urls
+                .get(f.request_id.inner())
+                .map_or("(unknown url)", String::as_str);
+            failed_requests.push(format!("{} {failed}", f.error_text));
+        }
+        let mut console_errors = Vec::new();
+        for c in ready(&mut self.console) {
+            if matches!(
+                c.r#type,
+                ConsoleApiCalledType::Error | ConsoleApiCalledType::Assert
+            ) {
+                let text: Vec<String> = c.args.iter().map(describe).collect();
+                console_errors.push(text.join(" "));
+            }
+        }
+        for e in ready(&mut self.exceptions) {
+            let detail = e.exception_details.exception.as_ref().map(describe);
+            console_errors.push(match detail {
+                Some(d) => format!("{}: {d}", e.exception_details.text),
+                None => e.exception_details.text.clone(),
+            });
+        }
+        for entry in ready(&mut self.log) {
+            let entry = &entry.entry;
+            let is_error = entry.level == LogEntryLevel::Error;
+            if is_error && entry.source != LogEntrySource::Network {
+                console_errors.push(format!(
+                    "{} ({})",
+                    entry.text,
+                    entry.url.as_deref().unwrap_or(url)
+                ));
+            }
+        }
+        Outcome {
+            status,
+            console_errors,
+            failed_requests,
+        }
+    }
+}
+
+/// A console argument or exception as text.
+fn describe(object: &RemoteObject) -> String {
+    object
+        .value
+        .as_ref()
+        .map(|v| match v {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+        .or_else(|| object.description.clone())
+        .unwrap_or_else(|| format!("{:?}", object.r#type))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// The driver sees what a broken page does: console errors, uncaught exceptions and
+    /// sub-resources that fail; and it reads the DOM.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_broken_page_is_reported() {
+        let port = crate::free_port().unwrap();
+        let html = format!(
+            "<html><head><title>t</title><link rel=stylesheet href='http://127.0.0.1:{port}/x.css'></head>\
+             <body><p id=a data-x=1>một</p><p data-x=2>hai</p>\
+             <script>console.error('boom'); throw new Error('oops')</script></body></html>"
+        );
+        let browser = Chromium::launch().await.unwrap();
+        let page = browser
+            .open(&format!("data:text/html;charset=utf-8,{html}"))
+            .await
+            .unwrap();
+        let problems = page.problems().join("\n");
+        assert!(problems.contains("boom"), "{problems}");
+        assert!(problems.contains("oops"), "{problems}");
+        assert!(
+            problems.contains(&format!("127.0.0.1:{port}/x.css")),
+            "{problems}"
+        );
+        let attrs = page.attributes("p").await.unwrap();
+        assert_eq!(attrs.len(), 2);
+        assert_eq!(attrs[0].get("data-x").map(String::as_str), Some("1"));
+        assert_eq!(page.texts("p").await.unwrap(), vec!["một", "hai"]);
+        assert!(page.text("#missing").await.is_err());
+        assert_eq!(page.title().await.unwrap(), "t");
+        page.close().await.unwrap();
+        browser.close().await.unwrap();
+    }
+}
