@@ -1,0 +1,112 @@
+//! Every format renders the sample report, and each file is what its format says it is.
+//! (The figures in the files are checked against the aggregator in `tests/it`.)
+
+#![allow(clippy::unwrap_used)]
+
+use std::io::Read;
+
+use chrono::NaiveDate;
+
+use super::render;
+use crate::compose::tests::data;
+use crate::compose::{Issue, compose};
+use crate::model::Report;
+use crate::office::Office;
+use crate::request::Format;
+
+fn report() -> Report {
+    let office = Office::default();
+    compose(
+        &data(),
+        &Issue {
+            office: &office,
+            number: Some("12"),
+            issued_on: NaiveDate::from_ymd_opt(2018, 4, 5).unwrap(),
+        },
+    )
+}
+
+/// Writes the files to `$REPORTING_SAMPLES` when set, to look at them.
+fn keep(name: &str, bytes: &[u8]) {
+    if let Ok(dir) = std::env::var("REPORTING_SAMPLES") {
+        std::fs::write(std::path::Path::new(&dir).join(name), bytes).unwrap();
+    }
+}
+
+#[test]
+fn every_format_renders_a_file_of_its_kind() {
+    let report = report();
+    for format in Format::ALL {
+        let file = render(&report, format).unwrap();
+        keep(&file.file_name, &file.bytes);
+        assert!(
+            file.file_name
+                .ends_with(&format!(".{}", format.extension()))
+        );
+        assert_eq!(file.media_type, format.media_type());
+        match format {
+            Format::Docx | Format::Xlsx => {
+                let zip = zip::ZipArchive::new(std::io::Cursor::new(&file.bytes)).unwrap();
+                let names: Vec<&str> = zip.file_names().collect();
+                let main = if format == Format::Docx {
+                    "word/document.xml"
+                } else {
+                    "xl/workbook.xml"
+                };
+                assert!(names.contains(&main), "{names:?}");
+                if format == Format::Docx {
+                    let images = names
+                        .iter()
+                        .filter(|n| n.starts_with("word/media/") && n.ends_with(".png"))
+                        .count();
+                    assert_eq!(images, report.figures().count());
+                }
+            }
+            Format::Html => {
+                let page = String::from_utf8(file.bytes).unwrap();
+                assert!(page.contains("@page { size: A4;"));
+                assert_eq!(page.matches("<svg").count(), report.figures().count());
+                assert_eq!(
+                    page.matches("<table class=\"data\"").count(),
+                    report.tables().count()
+                );
+                assert!(!page.contains("<script"));
+            }
+            Format::Csv => {
+                assert!(file.bytes.starts_with(&[0xEF, 0xBB, 0xBF]));
+                let text = String::from_utf8(file.bytes[3..].to_vec()).unwrap();
+                let captions = text
+                    .lines()
+                    .filter(|l| l.trim_start_matches('"').starts_with("Bảng "))
+                    .count();
+                assert_eq!(captions, report.tables().count());
+            }
+            Format::Json => {
+                let v: serde_json::Value = serde_json::from_slice(&file.bytes).unwrap();
+                assert_eq!(v["letterhead"]["number"], "Số: 12/BC-PGDĐT");
+            }
+        }
+    }
+}
+
+#[test]
+fn charts_are_real_pngs() {
+    let report = report();
+    let figure = report.figures().next().unwrap();
+    let scene = super::chart::layout(figure);
+    let png = super::chart_png::png(&scene).unwrap();
+    let decoder = png::Decoder::new(std::io::Cursor::new(&png));
+    let mut reader = decoder.read_info().unwrap();
+    let info = reader.info();
+    assert_eq!(
+        (info.width, info.height),
+        (scene.width as u32, scene.height as u32)
+    );
+    let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+    reader.next_frame(&mut pixels).unwrap();
+    // Not blank: bars in the first series' blue are drawn.
+    assert!(pixels.chunks(3).any(|p| p == [0x1f, 0x4e, 0x79]));
+    let mut bytes = Vec::new();
+    std::io::Cursor::new(&png).read_to_end(&mut bytes).unwrap();
+    keep("chart.png", &bytes);
+}
