@@ -40,6 +40,12 @@ enum Command {
         /// The district aggregator's gRPC port.
         #[arg(long, default_value_t = 50061)]
         aggregator_port: u16,
+        /// The reporting service's gRPC port.
+        #[arg(long, default_value_t = 50071)]
+        reporting_port: u16,
+        /// The district dashboard's HTTP port.
+        #[arg(long, default_value_t = 8080)]
+        dashboard_port: u16,
         /// Stop once the data is loaded and delivered instead of waiting for Ctrl-C.
         #[arg(long)]
         exit_when_loaded: bool,
@@ -74,12 +80,16 @@ fn main() -> ExitCode {
             nats_port,
             agent_port,
             aggregator_port,
+            reporting_port,
+            dashboard_port,
             exit_when_loaded,
         } => demo::run(demo::Options {
             dir,
             nats_port,
             first_agent_port: agent_port,
             aggregator_port,
+            reporting_port,
+            dashboard_port,
             exit_when_loaded,
         }),
     };

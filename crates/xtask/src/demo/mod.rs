@@ -10,6 +10,7 @@
 
 mod district;
 mod processes;
+mod reporting;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -33,6 +34,10 @@ pub struct Options {
     pub nats_port: u16,
     pub first_agent_port: u16,
     pub aggregator_port: u16,
+    /// The reporting service's gRPC port.
+    pub reporting_port: u16,
+    /// The dashboard's HTTP port.
+    pub dashboard_port: u16,
     /// Stop everything once the data is loaded and delivered (for smoke tests and CI).
     pub exit_when_loaded: bool,
 }
@@ -59,7 +64,7 @@ fn target_dir() -> PathBuf {
 
 fn build_binaries() -> anyhow::Result<()> {
     eprintln!(
-        "demo: building the binaries (cargo build -p school-agent -p truyenthong -p district-aggregator)…"
+        "demo: building the binaries (cargo build -p school-agent -p truyenthong -p district-aggregator -p reporting)…"
     );
     let status =
         std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
@@ -72,6 +77,8 @@ fn build_binaries() -> anyhow::Result<()> {
                 "truyenthong",
                 "-p",
                 "district-aggregator",
+                "-p",
+                "reporting",
             ])
             .current_dir(workspace_root())
             .status()
@@ -149,6 +156,36 @@ async fn demo(options: Options) -> anyhow::Result<()> {
     println!("- schools lagging the plan's targets over 2017–2020:");
     for line in district::lagging(&mut aggregator).await? {
         println!("    {line}");
+    }
+
+    let ports = reporting::Ports {
+        grpc: SocketAddr::from(([127, 0, 0, 1], options.reporting_port)),
+        http: SocketAddr::from(([127, 0, 0, 1], options.dashboard_port)),
+    };
+    let reporting_program = target_dir().join("debug/reporting");
+    let config = reporting::start(
+        &mut processes,
+        dir,
+        &reporting_program,
+        aggregator_grpc,
+        ports,
+    )?;
+    reporting::wait_ready(ports.http).await.with_context(|| {
+        format!(
+            "the reporting service did not start; see {}",
+            dir.join("district/reporting.log").display()
+        )
+    })?;
+    eprintln!("demo: writing the district's 2017–2020 report (Word, Excel, printable page)…");
+    let reports = reporting::write_reports(&reporting_program, &config, &dir.join("bao-cao"))?;
+    println!(
+        "- district dashboard (Vietnamese): http://{}/\n- reporting (gRPC, reflection): http://{}",
+        ports.http, ports.grpc
+    );
+    println!("- the district's report over 2017–2020, as the office would send it:");
+    for path in &reports {
+        let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
+        println!("    {}", path.display());
     }
 
     if !options.exit_when_loaded {
@@ -344,8 +381,7 @@ async fn print_summary(
            TRUYENTHONG_AGENT_URL=http://{an_hoa_grpc} cargo run -q -p truyenthong -- ke-hoach xem\n    \
            TRUYENTHONG_AGENT_URL=http://{an_hoa_grpc} cargo run -q -p truyenthong -- nhat-ky --so-luong 20\n\
          - gRPC with reflection: grpcurl -plaintext {an_hoa_grpc} list\n\
-         - Logs and data of {}: {}\n\
-         (The reporting dashboard joins this demo in the next issue.)",
+         - Logs and data of {}: {}",
         an_hoa.name,
         dir.join(an_hoa.code).display()
     );
