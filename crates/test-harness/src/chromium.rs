@@ -7,7 +7,8 @@
 //! [`Chromium::open`] loads a page in a new tab and returns a [`LoadedPage`] holding what the
 //! load produced: the HTTP status of the document, console errors and uncaught exceptions,
 //! and sub-resources that failed; it reads attributes and text from the DOM and writes PNG
-//! screenshots. Tests put screenshots under [`artefacts_dir`].
+//! screenshots. Tests put screenshots under [`artefacts_dir`]. [`Chromium::download`] clicks
+//! a link of a loaded page and waits for the browser to save the file it leads to.
 //!
 //! A missing `chromium` is an error with a clear message, never a skipped test:
 //! `cargo xtask test` installs it.
@@ -18,6 +19,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, anyhow, bail};
+use chromiumoxide::cdp::browser_protocol::browser::{
+    DownloadProgressState, EventDownloadProgress, EventDownloadWillBegin,
+    SetDownloadBehaviorBehavior, SetDownloadBehaviorParams,
+};
 use chromiumoxide::cdp::browser_protocol::log::{EventEntryAdded, LogEntryLevel, LogEntrySource};
 use chromiumoxide::cdp::browser_protocol::network::{
     EventLoadingFailed, EventRequestWillBeSent, EventResponseReceived, ResourceType,
@@ -134,6 +139,110 @@ impl Chromium {
         })
     }
 
+    /// Clicks (with the mouse) the first element of `page` matching `selector` — a link to a
+    /// file — and waits, for at most `timeout`, until the browser has saved the file it leads
+    /// to in `dir`: the download has begun and completed (Chromium's `Browser.downloadWillBegin`
+    /// and `Browser.downloadProgress` events) and the file is on disk under its final name,
+    /// with no `*.crdownload` left in `dir`.
+    ///
+    /// Downloads go to `dir` browser-wide (`Browser.setDownloadBehavior`), so one browser
+    /// should run one download at a time; give each a fresh, empty directory.
+    pub async fn download(
+        &self,
+        page: &LoadedPage,
+        selector: &str,
+        dir: &Path,
+        timeout: Duration,
+    ) -> anyhow::Result<Download> {
+        let dir = dir
+            .canonicalize()
+            .with_context(|| format!("the download directory {}", dir.display()))?;
+        let path = dir
+            .to_str()
+            .ok_or_else(|| anyhow!("the download directory {} is not UTF-8", dir.display()))?;
+        let mut begun = self
+            .browser
+            .event_listener::<EventDownloadWillBegin>()
+            .await?;
+        let mut progress = self
+            .browser
+            .event_listener::<EventDownloadProgress>()
+            .await?;
+        self.browser
+            .execute(
+                SetDownloadBehaviorParams::builder()
+                    .behavior(SetDownloadBehaviorBehavior::Allow)
+                    .download_path(path)
+                    .events_enabled(true)
+                    .build()
+                    .map_err(|e| anyhow!("Browser.setDownloadBehavior: {e}"))?,
+            )
+            .await
+            .context("allowing downloads (Browser.setDownloadBehavior)")?;
+        page.page
+            .find_element(selector)
+            .await
+            .with_context(|| format!("no element matches {selector} on {}", page.url))?
+            .click()
+            .await
+            .with_context(|| format!("clicking {selector} on {}", page.url))?;
+
+        let what = format!("the download from {selector} on {}", page.url);
+        let waited = tokio::time::timeout(timeout, async {
+            let begun = begun
+                .next()
+                .await
+                .ok_or_else(|| anyhow!("Chromium closed before {what} began"))?;
+            let mut file = None;
+            while let Some(p) = progress.next().await {
+                if p.guid != begun.guid {
+                    continue;
+                }
+                match p.state {
+                    DownloadProgressState::InProgress => {}
+                    DownloadProgressState::Completed => {
+                        file = Some(p.file_path.clone().map(PathBuf::from));
+                        break;
+                    }
+                    DownloadProgressState::Canceled => {
+                        bail!("{what} ({}) was canceled", begun.url)
+                    }
+                }
+            }
+            let file = file
+                .ok_or_else(|| anyhow!("Chromium closed before {what} completed"))?
+                .unwrap_or_else(|| dir.join(&begun.suggested_filename));
+            // The file is written as `*.crdownload` and renamed when complete.
+            crate::wait_until(timeout, || {
+                let file = file.clone();
+                let dir = dir.clone();
+                async move { file.is_file() && partial_downloads(&dir).is_empty() }
+            })
+            .await
+            .with_context(|| {
+                format!(
+                    "{what} completed but {} is not there (the directory holds {:?})",
+                    file.display(),
+                    listing(&dir)
+                )
+            })?;
+            anyhow::Ok(Download {
+                url: begun.url.clone(),
+                suggested_file_name: begun.suggested_filename.clone(),
+                path: file,
+            })
+        })
+        .await;
+        match waited {
+            Ok(download) => download,
+            Err(_) => bail!(
+                "{what} did not complete within {timeout:?} (the directory {} holds {:?})",
+                dir.display(),
+                listing(&dir)
+            ),
+        }
+    }
+
     /// Closes the browser and waits for its process to exit.
     pub async fn close(mut self) -> anyhow::Result<()> {
         self.browser.close().await.context("closing Chromium")?;
@@ -141,6 +250,39 @@ impl Chromium {
         self.handler.abort();
         Ok(())
     }
+}
+
+/// A file saved by [`Chromium::download`].
+#[derive(Debug, Clone)]
+pub struct Download {
+    /// The address the file came from.
+    pub url: String,
+    /// The file name the browser chose from the response (`Content-Disposition`, else the URL).
+    pub suggested_file_name: String,
+    /// Where the complete file is.
+    pub path: PathBuf,
+}
+
+/// The names of the files of `dir`, sorted; empty when it cannot be read.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// The downloads of `dir` still being written.
+fn partial_downloads(dir: &Path) -> Vec<String> {
+    listing(dir)
+        .into_iter()
+        .filter(|n| n.ends_with(".crdownload"))
+        .collect()
 }
 
 /// A page loaded by [`Chromium::open`], with what its load produced.
@@ -394,6 +536,86 @@ mod tests {
         assert_eq!(page.texts("p").await.unwrap(), vec!["một", "hai"]);
         assert!(page.text("#missing").await.is_err());
         assert_eq!(page.title().await.unwrap(), "t");
+        page.close().await.unwrap();
+        browser.close().await.unwrap();
+    }
+
+    /// A tiny HTTP server: `/` is a page linking to `/tep` (a file sent as an attachment with
+    /// a Vietnamese name, slowly, in two parts) and to `#` (no download).
+    async fn serve_a_download() -> String {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            loop {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                tokio::spawn(async move {
+                    let mut request = vec![0; 4096];
+                    let n = socket.read(&mut request).await.unwrap_or(0);
+                    let request = String::from_utf8_lossy(&request[..n]).to_string();
+                    if request.starts_with("GET /tep ") {
+                        let head = "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n\
+                                    Content-Disposition: attachment; filename=\"x.bin\"; \
+                                    filename*=UTF-8''B%C3%A1o%20c%C3%A1o.bin\r\n\
+                                    Content-Length: 8\r\nConnection: close\r\n\r\n1234";
+                        let _ = socket.write_all(head.as_bytes()).await;
+                        let _ = socket.flush().await;
+                        tokio::time::sleep(Duration::from_millis(300)).await;
+                        let _ = socket.write_all(b"5678").await;
+                    } else {
+                        let body = "<html><head><title>t</title></head><body>\
+                                    <a id=tep href=/tep download>tệp</a> <a id=khong href=#>không</a>\
+                                    </body></html>";
+                        let response = format!(
+                            "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n\
+                             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                            body.len()
+                        );
+                        let _ = socket.write_all(response.as_bytes()).await;
+                    }
+                    let _ = socket.shutdown().await;
+                });
+            }
+        });
+        format!("http://{addr}/")
+    }
+
+    /// A clicked link is downloaded complete, under the name from `Content-Disposition`; a
+    /// link that downloads nothing is a clear error after the timeout.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_clicked_link_is_downloaded() {
+        let url = serve_a_download().await;
+        let browser = Chromium::launch().await.unwrap();
+        let page = browser.open(&url).await.unwrap();
+        assert!(page.problems().is_empty(), "{:?}", page.problems());
+        let dir = tempfile::tempdir().unwrap();
+        let download = browser
+            .download(&page, "#tep", dir.path(), Duration::from_secs(30))
+            .await
+            .unwrap();
+        assert_eq!(download.suggested_file_name, "Báo cáo.bin");
+        assert_eq!(download.url, format!("{url}tep"));
+        assert_eq!(
+            download.path.file_name().unwrap().to_str(),
+            Some("Báo cáo.bin")
+        );
+        assert_eq!(std::fs::read(&download.path).unwrap(), b"12345678");
+        assert_eq!(listing(dir.path()), vec!["Báo cáo.bin".to_string()]);
+
+        let other = tempfile::tempdir().unwrap();
+        let error = browser
+            .download(&page, "#khong", other.path(), Duration::from_secs(2))
+            .await
+            .unwrap_err();
+        assert!(
+            format!("{error:#}").contains("did not complete within"),
+            "{error:#}"
+        );
+        let error = browser
+            .download(&page, "#thieu", other.path(), Duration::from_secs(2))
+            .await
+            .unwrap_err();
+        assert!(format!("{error:#}").contains("#thieu"), "{error:#}");
         page.close().await.unwrap();
         browser.close().await.unwrap();
     }

@@ -60,6 +60,23 @@ fn every_format_renders_a_file_of_its_kind() {
                         .filter(|n| n.starts_with("word/media/") && n.ends_with(".png"))
                         .count();
                     assert_eq!(images, report.figures().count());
+                    let mut xml = String::new();
+                    zip::ZipArchive::new(std::io::Cursor::new(&file.bytes))
+                        .unwrap()
+                        .by_name("word/document.xml")
+                        .unwrap()
+                        .read_to_string(&mut xml)
+                        .unwrap();
+                    // Every data table repeats its header row on each page; every table,
+                    // the header and the signature included, has fixed column widths.
+                    assert_eq!(
+                        xml.matches("<w:tblHeader />").count(),
+                        report.tables().count()
+                    );
+                    assert_eq!(
+                        xml.matches("<w:tblLayout w:type=\"fixed\"").count(),
+                        report.tables().count() + 2
+                    );
                 }
             }
             Format::Html => {

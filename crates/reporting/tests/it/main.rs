@@ -9,6 +9,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod browser;
 mod cli;
 mod docx_reader;
 mod errors;
@@ -72,6 +73,10 @@ const CHECKS: &[(&str, Check)] = &[
     (
         "http::reporting_serves_health_and_the_dashboard_beside_the_reports",
         |e| Box::pin(http::reporting_serves_health_and_the_dashboard_beside_the_reports(e)),
+    ),
+    (
+        "browser::the_reports_page_downloads_word_and_excel_in_chromium",
+        |e| Box::pin(browser::the_reports_page_downloads_word_and_excel_in_chromium(e)),
     ),
     ("cli::the_command_writes_a_report_file", |e| {
         Box::pin(cli::the_command_writes_a_report_file(e))
