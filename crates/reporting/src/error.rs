@@ -208,6 +208,12 @@ fn capitalise(s: &str) -> String {
     }
 }
 
+impl From<wire::convert::district_views::UnreadableAnswer> for ReportError {
+    fn from(e: wire::convert::district_views::UnreadableAnswer) -> Self {
+        ReportError::Internal(e.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -7,12 +7,11 @@
 //! budget of each calendar year the period touches, and every live activity of the period
 //! (for the channels and highlights of each content area).
 
-mod from_pb;
-
 use chrono::{Datelike, NaiveDate};
 use domain::district::resolve_period;
 use tonic::transport::Channel;
 use tracing::debug;
+use wire::convert::district_views as from_pb;
 use wire::pb;
 use wire::pb::district_aggregator_client::DistrictAggregatorClient;
 
@@ -108,7 +107,7 @@ pub async fn gather(
                 })
                 .await
                 .map_err(failed)?;
-            from_pb::plan_view(v.into_inner())
+            Ok::<_, ReportError>(from_pb::plan_view(v.into_inner())?)
         },
         async {
             let v = client
@@ -118,7 +117,7 @@ pub async fn gather(
                 })
                 .await
                 .map_err(failed)?;
-            from_pb::completeness(v.into_inner())
+            Ok::<_, ReportError>(from_pb::completeness(v.into_inner())?)
         },
         async {
             let v = client
@@ -129,7 +128,7 @@ pub async fn gather(
                 })
                 .await
                 .map_err(failed)?;
-            from_pb::responsiveness(v.into_inner())
+            Ok::<_, ReportError>(from_pb::responsiveness(v.into_inner())?)
         },
         async {
             let v = client
@@ -139,7 +138,7 @@ pub async fn gather(
                 })
                 .await
                 .map_err(failed)?;
-            from_pb::commendation(v.into_inner())
+            Ok::<_, ReportError>(from_pb::commendation(v.into_inner())?)
         },
         async {
             let mut budgets = Vec::with_capacity(years.len());

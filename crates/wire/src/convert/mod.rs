@@ -18,6 +18,7 @@ mod budget;
 mod cases;
 mod commendation;
 pub mod district;
+pub mod district_views;
 mod enums;
 pub mod parse;
 mod plan;

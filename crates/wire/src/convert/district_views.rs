@@ -1,9 +1,12 @@
-//! The aggregator's answers, from protobuf into the domain's view types — reporting's edge.
+//! The aggregator's answers, from protobuf back into the domain's view types: what a client
+//! of `DistrictAggregator` (reporting) converts at its edge.
 //!
-//! Field by field, the inverse of `wire::convert::district`'s `*_to_pb`. An answer that does
-//! not read (a malformed date) is the aggregator's fault, not the caller's: it becomes
-//! [`ReportError::Internal`] naming the field.
+//! Field by field, the inverse of [`super::district`]'s `*_to_pb`. An answer that does not
+//! read (a malformed date) is the aggregator's fault, not the client's caller's: it is an
+//! [`UnreadableAnswer`] naming the field, not a `DomainError`.
 
+use crate::convert::parse;
+use crate::pb;
 use chrono::NaiveDate;
 use domain::district::views::{
     ActivityLine, BudgetRow, BudgetTotal, BudgetView, CaseKind, CaseLine, CaseStats, CaseStatus,
@@ -11,15 +14,22 @@ use domain::district::views::{
     NominationLine, PeriodRange, PlanAreaSummary, PlanRow, PlanSchoolSummary, PlanView,
     ResponsivenessView, SchoolCompleteness, SchoolResponsiveness, TargetStatus,
 };
-use wire::convert::parse;
-use wire::pb;
 
-use crate::error::ReportError;
+/// A field of an aggregator's answer that does not read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the aggregator's {field} does not read: {detail}")]
+pub struct UnreadableAnswer {
+    pub field: String,
+    pub detail: String,
+}
 
-type Result<T> = std::result::Result<T, ReportError>;
+type Result<T> = std::result::Result<T, UnreadableAnswer>;
 
-fn bad(what: &str, detail: impl std::fmt::Display) -> ReportError {
-    ReportError::Internal(format!("the aggregator's {what} does not read: {detail}"))
+fn bad(what: &str, detail: impl std::fmt::Display) -> UnreadableAnswer {
+    UnreadableAnswer {
+        field: what.to_owned(),
+        detail: detail.to_string(),
+    }
 }
 
 fn date(what: &str, value: &str) -> Result<NaiveDate> {
