@@ -1,8 +1,9 @@
-//! Making sure the external programs the tests run are installed.
+//! Making sure the external programs the tests and the demo run are installed.
 //!
 //! Integration tests use real servers (see the `test-harness` crate), so `cargo xtask test`
 //! installs them with apt when missing: a fresh Debian machine needs only cargo. The list of
 //! what is needed lives in [`REQUIREMENTS`]; add an entry there when tests need another program.
+//! `cargo xtask demo` installs only what the running system needs (not the tests' browser).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -16,22 +17,34 @@ pub struct Requirement {
     pub package: &'static str,
     /// Programs that must all be found (on `PATH` or in [`EXTRA_DIRS`]).
     pub programs: &'static [&'static str],
+    /// Whether the demo needs it too, or only the tests.
+    pub for_demo: bool,
 }
 
-/// Everything the test suite needs from the system.
+/// What the programs are needed for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    Tests,
+    Demo,
+}
+
+/// Everything the tests and the demo need from the system.
 pub const REQUIREMENTS: &[Requirement] = &[
     Requirement {
         package: "nats-server",
         programs: &["nats-server"],
+        for_demo: true,
     },
     Requirement {
         package: "postgresql",
         programs: &["initdb", "postgres"],
+        for_demo: true,
     },
     // The dashboard's tests drive a real headless browser.
     Requirement {
         package: "chromium",
         programs: &["chromium"],
+        for_demo: false,
     },
 ];
 
@@ -40,16 +53,17 @@ pub const REQUIREMENTS: &[Requirement] = &[
 /// Must match where `test-harness` looks.
 const EXTRA_DIRS: &[&str] = &["/usr/sbin", "/sbin", "/usr/lib/postgresql/*/bin"];
 
-/// Installs the packages of any [`REQUIREMENTS`] whose programs are missing.
-pub fn ensure_installed() -> anyhow::Result<()> {
-    let missing = missing_packages();
+/// Installs the packages of any [`REQUIREMENTS`] needed for `purpose` whose programs are
+/// missing.
+pub fn ensure_installed(purpose: Purpose) -> anyhow::Result<()> {
+    let missing = missing_packages(purpose);
     if missing.is_empty() {
         return Ok(());
     }
     let packages = missing.join(" ");
     let prefix = privilege_prefix().with_context(|| {
         format!(
-            "the tests need these Debian packages, which are missing: {packages}\n\
+            "these Debian packages are needed and missing: {packages}\n\
              install them (`apt-get install {packages}`) or run this as root"
         )
     })?;
@@ -59,7 +73,7 @@ pub fn ensure_installed() -> anyhow::Result<()> {
     install.extend(missing.iter().copied());
     run_apt(&prefix, &install)?;
 
-    let still_missing = missing_packages();
+    let still_missing = missing_packages(purpose);
     anyhow::ensure!(
         still_missing.is_empty(),
         "installed {packages}, but programs are still missing for: {}",
@@ -69,9 +83,10 @@ pub fn ensure_installed() -> anyhow::Result<()> {
 }
 
 /// Packages with at least one program not found.
-fn missing_packages() -> Vec<&'static str> {
+fn missing_packages(purpose: Purpose) -> Vec<&'static str> {
     REQUIREMENTS
         .iter()
+        .filter(|r| purpose == Purpose::Tests || r.for_demo)
         .filter(|r| r.programs.iter().any(|p| find_program(p).is_none()))
         .map(|r| r.package)
         .collect()

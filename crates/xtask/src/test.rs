@@ -13,7 +13,8 @@ use crate::install;
 
 /// Runs the whole test suite; returns cargo's exit code.
 pub fn run(cargo_args: &[String]) -> anyhow::Result<ExitCode> {
-    install::ensure_installed().context("preparing the external programs the tests need")?;
+    install::ensure_installed(install::Purpose::Tests)
+        .context("preparing the external programs the tests need")?;
 
     // `CARGO` is set when we run under `cargo run` (the `cargo xtask` alias).
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());

@@ -45,7 +45,7 @@ pub struct Options {
 const SEED: u64 = 2017;
 
 pub fn run(options: Options) -> anyhow::Result<ExitCode> {
-    install::ensure_installed()?;
+    install::ensure_installed(install::Purpose::Demo)?;
     build_binaries()?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(demo(options))?;
