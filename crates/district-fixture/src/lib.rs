@@ -247,13 +247,25 @@ pub fn outgoing(envelope: &Envelope, outbox_head: Option<u64>) -> anyhow::Result
     })
 }
 
-/// Publishes envelopes in the order given, one author run at a time, as relays do.
+/// Publishes envelopes in the order given, one author run at a time, as relays do; each
+/// message's `Nats-Msg-Id` is its event id.
 pub async fn publish(js: &jetstream::Context, envelopes: &[Envelope]) -> anyhow::Result<()> {
+    publish_with_ids(js, envelopes, |e| e.id).await
+}
+
+/// [`publish`] with the `Nats-Msg-Id` `msg_id` gives each envelope: fresh ids make copies
+/// JetStream cannot recognise, as a school re-sending after the duplicate window does.
+pub async fn publish_with_ids(
+    js: &jetstream::Context,
+    envelopes: &[Envelope],
+    msg_id: impl Fn(&Envelope) -> uuid::Uuid,
+) -> anyhow::Result<()> {
     let heads: std::collections::BTreeMap<String, u64> = heads(envelopes).into_iter().collect();
     let mut run: Vec<OutgoingEvent> = Vec::new();
     for envelope in envelopes {
         let head = heads.get(&author_code(&envelope.school)).copied();
-        let next = outgoing(envelope, head)?;
+        let mut next = outgoing(envelope, head)?;
+        next.headers.id = msg_id(envelope);
         let breaks_run = run.last().is_some_and(|last| {
             last.subject != next.subject || last.seq >= next.seq || run.len() >= PUBLISH_RUN
         });

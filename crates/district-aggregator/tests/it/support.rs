@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use async_nats::jetstream;
-use bytes::Bytes;
 use chrono::{DateTime, NaiveDate, Utc};
 use district_aggregator::config::{
     DatabaseSettings, DistrictSettings, GrpcSettings, IngestSettings, Settings,
@@ -20,8 +19,6 @@ use domain::district::{DistrictEvent, Enrolment, SchoolLevel};
 use domain::event::{ActivityDetails, ActivityRecorded, Event, PlanAdopted};
 use domain::{Actor, Author, ContentArea, Envelope, Role, SchoolRef, Slug};
 use event_bus::connect::NatsSettings;
-use event_bus::headers::{CloudEventHeaders, source_for};
-use event_bus::publish::{OutgoingEvent, publish_in_order};
 use event_bus::subjects::{SchoolAddress, district_own_subject, events_subject};
 use sqlx::{PgPool, Row};
 use test_harness::{NatsServer, Postgres};
@@ -358,67 +355,15 @@ pub fn subject_of(envelope: &Envelope) -> String {
     }
 }
 
-/// The message a school (or the office) publishes for `envelope`; `msg_id` is its
-/// `Nats-Msg-Id` (the event id, unless a test simulates a re-send after JetStream's window).
-pub fn outgoing(envelope: &Envelope, msg_id: Uuid, outbox_head: Option<u64>) -> OutgoingEvent {
-    let source = match &envelope.school {
-        Author::School(code) => {
-            source_for(&SchoolAddress::parse(PROVINCE, DISTRICT, code.as_str()).expect("valid"))
-        }
-        Author::DistrictOffice => format!("/truyenthong/{PROVINCE}/{DISTRICT}/_district"),
-    };
-    OutgoingEvent {
-        subject: subject_of(envelope),
-        headers: CloudEventHeaders {
-            id: msg_id,
-            source,
-            event_type: envelope.event_type.clone(),
-            time: envelope.occurred_at,
-        },
-        body: Bytes::from(envelope.to_json()),
-        seq: envelope.seq,
-        outbox_head,
-    }
-}
-
 /// Publishes envelopes one author run at a time, in the order given, each with its own id.
 pub async fn publish(js: &jetstream::Context, envelopes: &[Envelope]) -> anyhow::Result<()> {
-    publish_as(js, envelopes, |e| e.id).await
+    district_fixture::publish(js, envelopes).await
 }
 
 /// Publishes envelopes with fresh `Nats-Msg-Id`s: copies JetStream cannot recognise, as after
 /// its duplicate window.
 pub async fn republish(js: &jetstream::Context, envelopes: &[Envelope]) -> anyhow::Result<()> {
-    publish_as(js, envelopes, |_| Uuid::now_v7()).await
-}
-
-async fn publish_as(
-    js: &jetstream::Context,
-    envelopes: &[Envelope],
-    msg_id: impl Fn(&Envelope) -> Uuid,
-) -> anyhow::Result<()> {
-    let head = envelopes.iter().map(|e| e.seq).max();
-    let mut run: Vec<OutgoingEvent> = Vec::new();
-    for envelope in envelopes {
-        let next = outgoing(envelope, msg_id(envelope), head);
-        let breaks_run = run.last().is_some_and(|last| {
-            last.subject != next.subject || last.seq >= next.seq || run.len() >= 200
-        });
-        if breaks_run {
-            flush(js, &mut run).await?;
-        }
-        run.push(next);
-    }
-    flush(js, &mut run).await
-}
-
-async fn flush(js: &jetstream::Context, run: &mut Vec<OutgoingEvent>) -> anyhow::Result<()> {
-    let outcome = publish_in_order(js, run, Duration::from_secs(5)).await;
-    if let Some(error) = outcome.error {
-        anyhow::bail!("publishing failed after {} acks: {error}", outcome.acked);
-    }
-    run.clear();
-    Ok(())
+    district_fixture::publish_with_ids(js, envelopes, |_| Uuid::now_v7()).await
 }
 
 /// Publishes raw bytes on a subject, as a broken or hostile publisher would.
