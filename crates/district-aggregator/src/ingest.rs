@@ -405,14 +405,15 @@ impl Ingest {
                 }
             }
         }
+        let first = received.first().map(|r| r.stream_seq).unwrap_or_default();
+        let last = received.last().map(|r| r.stream_seq).unwrap_or_default();
+        let decoded = self.decode_batch(received);
         let mut failures: u32 = 0;
         let report = loop {
-            match self.apply_batch(&received).await {
+            match self.apply_decoded(&decoded).await {
                 Ok(report) => break report,
                 Err(e) => {
                     failures = failures.saturating_add(1);
-                    let first = received.first().map(|r| r.stream_seq).unwrap_or_default();
-                    let last = received.last().map(|r| r.stream_seq).unwrap_or_default();
                     error!(error = %e, first_stream_seq = first, last_stream_seq = last, failures, "batch not committed; will retry");
                     self.state.update(|c| c.last_error = Some(e.to_string()));
                     // Keep JetStream from redelivering what we still hold.
@@ -467,17 +468,27 @@ impl Ingest {
     /// per event) when PostgreSQL refuses a value. Public so that a rebuild can feed the
     /// stream into a fresh schema the same way.
     pub async fn apply_batch(&mut self, received: &[Received]) -> Result<BatchReport, IngestError> {
-        let decoded: Vec<Decoded> = received
-            .iter()
-            .cloned()
+        let decoded = self.decode_batch(received.to_vec());
+        self.apply_decoded(&decoded).await
+    }
+
+    /// Decodes and checks the addressing of each message ([`crate::decode`]); done once per
+    /// batch, whatever the retries of [`Ingest::apply_decoded`].
+    pub fn decode_batch(&self, received: Vec<Received>) -> Vec<Decoded> {
+        received
+            .into_iter()
             .map(|r| self.decoder.decode(r))
-            .collect();
-        match self.apply_once(&decoded, false).await {
+            .collect()
+    }
+
+    /// [`Ingest::apply_batch`] of messages already decoded.
+    pub async fn apply_decoded(&mut self, decoded: &[Decoded]) -> Result<BatchReport, IngestError> {
+        match self.apply_once(decoded, false).await {
             Ok(report) => Ok(report),
             Err(e) if e.is_data_error() => {
                 warn!(error = %e, "PostgreSQL refused a value; applying the batch event by event");
                 self.states.clear();
-                let result = self.apply_once(&decoded, true).await;
+                let result = self.apply_once(decoded, true).await;
                 if result.is_err() {
                     self.states.clear();
                 }
@@ -519,6 +530,17 @@ impl Ingest {
             careful,
             ..Run::default()
         };
+        // The views of every author of the batch, in two queries rather than two each.
+        let mut authors: Vec<&Author> = decoded
+            .iter()
+            .filter_map(|m| match m {
+                Decoded::Candidate(c) => Some(&c.author),
+                Decoded::Rejected(_) => None,
+            })
+            .collect();
+        authors.sort_unstable_by_key(|a| a.as_str());
+        authors.dedup();
+        load_views(&mut tx, &mut run, &authors).await?;
         for message in decoded {
             run.report.messages += 1;
             match message {
@@ -533,17 +555,11 @@ impl Ingest {
                     );
                     run.report.dead_lettered += 1;
                 }
-                Decoded::Candidate(candidate) => {
-                    self.offer(&mut tx, &mut run, candidate.clone()).await?
-                }
+                Decoded::Candidate(candidate) => self.offer(&mut tx, &mut run, candidate).await?,
             }
         }
         run.writes.flush(&mut tx).await?;
-        for (author, view) in &run.views {
-            if view.dirty {
-                write_position(&mut tx, author, view).await?;
-            }
-        }
+        write_positions(&mut tx, &run.views).await?;
         if self.record_contacts {
             write_contacts(&mut tx, decoded).await?;
         }
@@ -572,48 +588,9 @@ impl Ingest {
     ) -> Result<&'r mut AuthorView, IngestError> {
         let key = author.as_str();
         if !run.views.contains_key(key) {
-            let row = sqlx::query(
-                "SELECT p.applied_seq, p.applied_events, p.rejected_events, p.last_event_id, \
-                        EXISTS (SELECT 1 FROM schools s WHERE s.code = $1) AS enrolled \
-                 FROM (SELECT 1) AS one LEFT JOIN positions p ON p.author = $1",
-            )
-            .bind(key)
-            .fetch_one(&mut *conn)
-            .await?;
-            let held_rows = sqlx::query("SELECT seq, reason FROM held WHERE author = $1")
-                .bind(key)
-                .fetch_all(&mut *conn)
-                .await?;
-            let mut held = BTreeMap::new();
-            for r in held_rows {
-                let seq: i64 = r.try_get("seq")?;
-                let reason: String = r.try_get("reason")?;
-                let reason = if reason == "gap" {
-                    HeldReason::Gap
-                } else {
-                    HeldReason::NotEnrolled
-                };
-                held.insert(from_i64(seq), reason);
-            }
-            let view = AuthorView {
-                applied_seq: from_i64(row.try_get::<Option<i64>, _>("applied_seq")?.unwrap_or(0)),
-                applied_events: from_i64(
-                    row.try_get::<Option<i64>, _>("applied_events")?
-                        .unwrap_or(0),
-                ),
-                rejected_events: from_i64(
-                    row.try_get::<Option<i64>, _>("rejected_events")?
-                        .unwrap_or(0),
-                ),
-                last_event_id: row.try_get("last_event_id")?,
-                enrolled: matches!(author, Author::DistrictOffice)
-                    || row.try_get::<bool, _>("enrolled")?,
-                held,
-                dirty: false,
-            };
-            run.views.insert(key.to_owned(), view);
+            load_views(conn, run, &[author]).await?;
         }
-        Ok(run.views.get_mut(key).expect("inserted above"))
+        Ok(run.views.get_mut(key).expect("loaded above"))
     }
 
     /// Places one message in its author's sequence, then applies whatever became due.
@@ -621,25 +598,25 @@ impl Ingest {
         &mut self,
         conn: &mut PgConnection,
         run: &mut Run,
-        candidate: Candidate,
+        candidate: &Candidate,
     ) -> Result<(), IngestError> {
-        let author = candidate.author.clone();
+        let author = &candidate.author;
         let seq = candidate.seq;
-        let view = self.view(conn, run, &author).await?;
+        let view = self.view(conn, run, author).await?;
         if seq <= view.applied_seq || view.held.contains_key(&seq) {
             debug!(%author, seq, applied_seq = view.applied_seq, "duplicate");
             run.report.duplicates += 1;
             return Ok(());
         }
         if !view.enrolled {
-            hold(conn, &candidate, HeldReason::NotEnrolled).await?;
+            hold(conn, candidate, HeldReason::NotEnrolled).await?;
             view.held.insert(seq, HeldReason::NotEnrolled);
             debug!(%author, seq, "held: school not enrolled");
             run.report.held += 1;
             return Ok(());
         }
         if seq > view.applied_seq + 1 {
-            hold(conn, &candidate, HeldReason::Gap).await?;
+            hold(conn, candidate, HeldReason::Gap).await?;
             view.held.insert(seq, HeldReason::Gap);
             debug!(%author, seq, applied_seq = view.applied_seq, "held: gap");
             run.report.held += 1;
@@ -687,7 +664,7 @@ impl Ingest {
             debug!(%author, seq = next, "applying a held event");
             match self.decoder.decode(received) {
                 Decoded::Candidate(c) if c.author == *author && c.seq == next => {
-                    self.apply_due(conn, run, c, drain).await?;
+                    self.apply_due(conn, run, &c, drain).await?;
                 }
                 other => {
                     // It was readable when held; if it no longer is (a newer build with
@@ -722,7 +699,7 @@ impl Ingest {
         &mut self,
         conn: &mut PgConnection,
         run: &mut Run,
-        candidate: Candidate,
+        candidate: &Candidate,
         drain: &mut Vec<Author>,
     ) -> Result<(), IngestError> {
         let author = candidate.author.clone();
@@ -827,6 +804,62 @@ impl Ingest {
     }
 }
 
+/// Loads the views of `authors` (none already loaded) into `run`.
+async fn load_views(
+    conn: &mut PgConnection,
+    run: &mut Run,
+    authors: &[&Author],
+) -> Result<(), IngestError> {
+    if authors.is_empty() {
+        return Ok(());
+    }
+    let keys: Vec<&str> = authors.iter().map(|a| a.as_str()).collect();
+    let rows = sqlx::query(
+        "SELECT a.author, p.applied_seq, p.applied_events, p.rejected_events, p.last_event_id, \
+                EXISTS (SELECT 1 FROM schools s WHERE s.code = a.author) AS enrolled \
+         FROM unnest($1::text[]) AS a(author) LEFT JOIN positions p ON p.author = a.author",
+    )
+    .bind(&keys)
+    .fetch_all(&mut *conn)
+    .await?;
+    let held_rows = sqlx::query("SELECT author, seq, reason FROM held WHERE author = ANY($1)")
+        .bind(&keys)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut held: HashMap<String, BTreeMap<u64, HeldReason>> = HashMap::new();
+    for r in held_rows {
+        let seq: i64 = r.try_get("seq")?;
+        let reason: String = r.try_get("reason")?;
+        let reason = if reason == "gap" {
+            HeldReason::Gap
+        } else {
+            HeldReason::NotEnrolled
+        };
+        held.entry(r.try_get("author")?)
+            .or_default()
+            .insert(from_i64(seq), reason);
+    }
+    for row in rows {
+        let author: String = row.try_get("author")?;
+        let count = |column: &str| -> Result<u64, sqlx::Error> {
+            Ok(from_i64(
+                row.try_get::<Option<i64>, _>(column)?.unwrap_or(0),
+            ))
+        };
+        let view = AuthorView {
+            applied_seq: count("applied_seq")?,
+            applied_events: count("applied_events")?,
+            rejected_events: count("rejected_events")?,
+            last_event_id: row.try_get("last_event_id")?,
+            enrolled: author == Author::DISTRICT_TOKEN || row.try_get::<bool, _>("enrolled")?,
+            held: held.remove(&author).unwrap_or_default(),
+            dirty: false,
+        };
+        run.views.insert(author, view);
+    }
+    Ok(())
+}
+
 fn advance(view: &mut AuthorView, seq: u64, event_id: Option<Uuid>, applied: bool) {
     view.applied_seq = seq;
     if applied {
@@ -846,22 +879,34 @@ pub fn backoff(failures: u32, max: Duration) -> Duration {
     Duration::from_millis(100u64.saturating_mul(1 << exp)).min(max)
 }
 
-async fn write_position(
+/// Writes back the positions that moved, in one statement.
+async fn write_positions(
     conn: &mut PgConnection,
-    author: &str,
-    view: &AuthorView,
+    views: &HashMap<String, AuthorView>,
 ) -> Result<(), sqlx::Error> {
+    let mut dirty: Vec<(&String, &AuthorView)> = views.iter().filter(|(_, v)| v.dirty).collect();
+    // A stable lock order, should two writers ever meet here.
+    dirty.sort_unstable_by_key(|(author, _)| *author);
+    if dirty.is_empty() {
+        return Ok(());
+    }
+    let authors: Vec<&str> = dirty.iter().map(|(a, _)| a.as_str()).collect();
+    let column = |f: fn(&AuthorView) -> u64| -> Vec<i64> {
+        dirty.iter().map(|(_, v)| to_i64(f(v))).collect()
+    };
+    let last_event_ids: Vec<Option<Uuid>> = dirty.iter().map(|(_, v)| v.last_event_id).collect();
     sqlx::query(
         "INSERT INTO positions (author, applied_seq, applied_events, rejected_events, last_event_id) \
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (author) DO UPDATE SET applied_seq = EXCLUDED.applied_seq, \
+         SELECT * FROM unnest($1::text[], $2::int8[], $3::int8[], $4::int8[], $5::uuid[]) \
+         ON CONFLICT (author) DO UPDATE SET applied_seq = EXCLUDED.applied_seq, \
          applied_events = EXCLUDED.applied_events, rejected_events = EXCLUDED.rejected_events, \
          last_event_id = EXCLUDED.last_event_id",
     )
-    .bind(author)
-    .bind(to_i64(view.applied_seq))
-    .bind(to_i64(view.applied_events))
-    .bind(to_i64(view.rejected_events))
-    .bind(view.last_event_id)
+    .bind(authors)
+    .bind(column(|v| v.applied_seq))
+    .bind(column(|v| v.applied_events))
+    .bind(column(|v| v.rejected_events))
+    .bind(last_event_ids)
     .execute(conn)
     .await?;
     Ok(())
@@ -940,7 +985,7 @@ async fn dead_letter(
 }
 
 /// Last contact and outbox backlog of each author heard from in the batch (its newest
-/// message wins; an older redelivery never moves it back).
+/// message wins; an older redelivery never moves it back), in one statement.
 async fn write_contacts(conn: &mut PgConnection, decoded: &[Decoded]) -> Result<(), sqlx::Error> {
     let mut latest: HashMap<&str, &Decoded> = HashMap::new();
     for message in decoded {
@@ -951,6 +996,18 @@ async fn write_contacts(conn: &mut PgConnection, decoded: &[Decoded]) -> Result<
             }
         }
     }
+    if latest.is_empty() {
+        return Ok(());
+    }
+    let mut latest: Vec<(&str, &Decoded)> = latest.into_iter().collect();
+    // A stable lock order, should two writers ever meet here.
+    latest.sort_unstable_by_key(|(author, _)| *author);
+    let mut authors = Vec::with_capacity(latest.len());
+    let mut contact_at = Vec::with_capacity(latest.len());
+    let mut seqs = Vec::with_capacity(latest.len());
+    let mut heads = Vec::with_capacity(latest.len());
+    let mut backlogs = Vec::with_capacity(latest.len());
+    let mut stream_seqs = Vec::with_capacity(latest.len());
     for (author, message) in latest {
         let r = message.received();
         let seq = message.seq();
@@ -958,22 +1015,29 @@ async fn write_contacts(conn: &mut PgConnection, decoded: &[Decoded]) -> Result<
             (Some(head), Some(seq)) => Some(head.saturating_sub(seq)),
             _ => None,
         };
-        sqlx::query(
-            "INSERT INTO ops.contacts (author, last_contact_at, last_seq, outbox_head, backlog, last_stream_seq) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (author) DO UPDATE SET \
-             last_contact_at = EXCLUDED.last_contact_at, last_seq = EXCLUDED.last_seq, outbox_head = EXCLUDED.outbox_head, \
-             backlog = EXCLUDED.backlog, last_stream_seq = EXCLUDED.last_stream_seq \
-             WHERE ops.contacts.last_stream_seq < EXCLUDED.last_stream_seq",
-        )
-        .bind(author)
-        .bind(r.received_at)
-        .bind(seq.map(to_i64))
-        .bind(r.outbox_head.map(to_i64))
-        .bind(backlog.map(to_i64))
-        .bind(to_i64(r.stream_seq))
-        .execute(&mut *conn)
-        .await?;
+        authors.push(author);
+        contact_at.push(r.received_at);
+        seqs.push(seq.map(to_i64));
+        heads.push(r.outbox_head.map(to_i64));
+        backlogs.push(backlog.map(to_i64));
+        stream_seqs.push(to_i64(r.stream_seq));
     }
+    sqlx::query(
+        "INSERT INTO ops.contacts (author, last_contact_at, last_seq, outbox_head, backlog, last_stream_seq) \
+         SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::int8[], $4::int8[], $5::int8[], $6::int8[]) \
+         ON CONFLICT (author) DO UPDATE SET \
+         last_contact_at = EXCLUDED.last_contact_at, last_seq = EXCLUDED.last_seq, outbox_head = EXCLUDED.outbox_head, \
+         backlog = EXCLUDED.backlog, last_stream_seq = EXCLUDED.last_stream_seq \
+         WHERE ops.contacts.last_stream_seq < EXCLUDED.last_stream_seq",
+    )
+    .bind(authors)
+    .bind(contact_at)
+    .bind(seqs)
+    .bind(heads)
+    .bind(backlogs)
+    .bind(stream_seqs)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 

@@ -18,17 +18,20 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use domain::calendar::local_date;
-use domain::district::folding::activity_search_text;
+use domain::district::folding::activity_search_words;
 use domain::district::{DistrictEvent, DistrictPlan, DistrictState, Enrolment, SchoolLevel};
 use domain::event::{ActivityDetails, BudgetLine, Event};
 use domain::school::{ActivitySnapshot, BudgetYearSnapshot, CaseSnapshot, NominationSnapshot};
 use domain::{AnyEvent, DecisionContext, Envelope, SchoolState, SchoolStateSnapshot, Slug, Vnd};
-use serde_json::json;
 use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
 use crate::db::{from_i64, to_i64};
-use crate::write_buffer::{Statement, Table, WriteBuffer, timestamp};
+use crate::write_buffer::{
+    ActivityCorrection, ActivityRetraction, ActivityRow, Award, DutyRow, ExpenseRow,
+    FeedbackAnswer, FeedbackRow, NominationRow, PressAnswer, PressIssueRow, ReporterVisitRow,
+    SchoolEventRow, Statement, WriteBuffer,
+};
 
 /// Why a projection write failed. The event is not at fault: the batch is retried.
 #[derive(Debug, thiserror::Error)]
@@ -393,33 +396,46 @@ fn apply_school_event(
     }
     let school = envelope.school.as_str();
     let seq = to_i64(envelope.seq);
-    writes.insert(Table::SchoolEvents, school_event_row(envelope));
+    writes.school_event(school_event_row(envelope));
     let mut effects = Effects::default();
     let area = |a: Option<domain::ContentArea>| a.map(|a| i16::from(a.number()));
+    let owned = || school.to_owned();
     match event {
         Event::PlanAdopted(_) | Event::PlanAmended(_) => {}
-        Event::DutyAssigned(e) => writes.insert(
-            Table::Duties,
-            json!({
-                "school": school, "seq": seq, "role": e.role.code(), "person": e.person,
-                "duty": e.duty, "since": e.since,
-            }),
-        ),
+        Event::DutyAssigned(e) => writes.duty(DutyRow {
+            school: owned(),
+            seq,
+            role: e.role.code().to_owned(),
+            person: e.person.clone(),
+            duty: e.duty.clone(),
+            since: e.since,
+        }),
         Event::ActivityRecorded(e) => {
             let d = &e.details;
-            writes.insert(
-                Table::Activities,
-                json!({
-                    "school": school, "activity_id": e.activity_id, "date": d.date,
-                    "area": i16::from(d.area.number()), "topic": d.topic.as_ref().map(|t| t.as_str()),
-                    "channel": d.channel.code(), "title": d.title, "summary": d.summary,
-                    "audience": d.audience, "reach": d.reach, "partner": d.partner,
-                    "evidence_url": d.evidence_url, "responsible": d.responsible.code(),
-                    "live": true, "search": activity_search_text(d), "recorded_seq": seq,
-                    "updated_seq": seq, "recorded_at": timestamp(envelope.recorded_at),
-                    "occurred_at": timestamp(envelope.occurred_at),
-                }),
-            );
+            let fields = ActivityFields::of(d);
+            writes.activity(ActivityRow {
+                school: owned(),
+                activity_id: e.activity_id,
+                date: d.date,
+                area: fields.area,
+                topic: fields.topic,
+                channel: fields.channel,
+                title: d.title.clone(),
+                summary: d.summary.clone(),
+                audience: d.audience.clone(),
+                reach: fields.reach,
+                partner: d.partner.clone(),
+                evidence_url: d.evidence_url.clone(),
+                responsible: fields.responsible,
+                live: true,
+                words: fields.words,
+                recorded_seq: seq,
+                updated_seq: seq,
+                recorded_at: envelope.recorded_at,
+                occurred_at: envelope.occurred_at,
+                corrections: 0,
+                retracted_reason: None,
+            });
             effects.activity = Some(Box::new(activity_update(
                 envelope,
                 e.activity_id,
@@ -428,28 +444,25 @@ fn apply_school_event(
         }
         Event::ActivityCorrected(e) => {
             let d = &e.details;
-            writes.update(
-                sqlx::query(
-                    "UPDATE activities SET date = $3, area = $4, topic = $5, channel = $6, title = $7, summary = $8, \
-                     audience = $9, reach = $10, partner = $11, evidence_url = $12, responsible = $13, search = $14, \
-                     updated_seq = $15, corrections = corrections + 1 WHERE school = $1 AND activity_id = $2",
-                )
-                .bind(school.to_owned())
-                .bind(e.activity_id)
-                .bind(d.date)
-                .bind(i16::from(d.area.number()))
-                .bind(d.topic.as_ref().map(|t| t.as_str().to_owned()))
-                .bind(d.channel.code())
-                .bind(d.title.clone())
-                .bind(d.summary.clone())
-                .bind(d.audience.clone())
-                .bind(d.reach.map(i64::from))
-                .bind(d.partner.clone())
-                .bind(d.evidence_url.clone())
-                .bind(d.responsible.code())
-                .bind(activity_search_text(d))
-                .bind(seq),
-            );
+            let fields = ActivityFields::of(d);
+            writes.correct_activity(ActivityCorrection {
+                school: owned(),
+                activity_id: e.activity_id,
+                date: d.date,
+                area: fields.area,
+                topic: fields.topic,
+                channel: fields.channel,
+                title: d.title.clone(),
+                summary: d.summary.clone(),
+                audience: d.audience.clone(),
+                reach: fields.reach,
+                partner: d.partner.clone(),
+                evidence_url: d.evidence_url.clone(),
+                responsible: fields.responsible,
+                words: fields.words,
+                corrections: 1,
+                updated_seq: seq,
+            });
             effects.activity = Some(Box::new(activity_update(
                 envelope,
                 e.activity_id,
@@ -457,128 +470,136 @@ fn apply_school_event(
             )));
         }
         Event::ActivityRetracted(e) => {
-            writes.update(
-                sqlx::query(
-                    "UPDATE activities SET live = false, retracted_reason = $3, updated_seq = $4 \
-                     WHERE school = $1 AND activity_id = $2",
-                )
-                .bind(school.to_owned())
-                .bind(e.activity_id)
-                .bind(e.reason.clone())
-                .bind(seq),
-            );
+            writes.retract_activity(ActivityRetraction {
+                school: owned(),
+                activity_id: e.activity_id,
+                reason: e.reason.clone(),
+                updated_seq: seq,
+            });
             let change = ActivityChange::Retracted {
                 reason: e.reason.clone(),
             };
             effects.activity = Some(Box::new(activity_update(envelope, e.activity_id, change)));
         }
-        Event::FeedbackReceived(e) => writes.insert(
-            Table::Feedback,
-            json!({
-                "school": school, "feedback_id": e.feedback_id, "received_on": e.received_on,
-                "channel": e.channel.code(), "citizen": e.citizen, "subject": e.subject,
-                "content": e.content, "area": area(e.area), "received_seq": seq,
-            }),
-        ),
-        Event::FeedbackAnswered(e) => writes.update(
-            sqlx::query(
-                "UPDATE feedback SET answered_on = $3, answer_channel = $4, answer = $5, answered_seq = $6 \
-                 WHERE school = $1 AND feedback_id = $2",
-            )
-            .bind(school.to_owned())
-            .bind(e.feedback_id)
-            .bind(e.answered_on)
-            .bind(e.channel.code())
-            .bind(e.answer.clone())
-            .bind(seq),
-        ),
-        Event::PressIssueRaised(e) => writes.insert(
-            Table::PressIssues,
-            json!({
-                "school": school, "issue_id": e.issue_id, "raised_on": e.raised_on,
-                "outlet": e.outlet, "title": e.title, "summary": e.summary, "url": e.url,
-                "area": area(e.area), "raised_seq": seq,
-            }),
-        ),
-        Event::PressIssueAnswered(e) => writes.update(
-            sqlx::query(
-                "UPDATE press_issues SET answered_on = $3, answer_channel = $4, response = $5, answered_seq = $6 \
-                 WHERE school = $1 AND issue_id = $2",
-            )
-            .bind(school.to_owned())
-            .bind(e.issue_id)
-            .bind(e.answered_on)
-            .bind(e.channel.code())
-            .bind(e.response.clone())
-            .bind(seq),
-        ),
-        Event::ReporterVisitHosted(e) => writes.insert(
-            Table::ReporterVisits,
-            json!({
-                "school": school, "visit_id": e.visit_id, "date": e.date, "outlet": e.outlet,
-                "reporter": e.reporter, "purpose": e.purpose, "area": area(e.area), "seq": seq,
-            }),
-        ),
-        Event::NomineeNominated(e) => writes.insert(
-            Table::Nominations,
-            json!({
-                "school": school, "nomination_id": e.nomination_id, "date": e.date,
-                "nominee_kind": e.nominee_kind.code(), "nominee": e.nominee,
-                "achievement": e.achievement, "proposed_level": e.proposed_level.code(),
-                "nominated_seq": seq,
-            }),
-        ),
-        Event::CommendationAwarded(e) => writes.update(
-            sqlx::query(
-                "UPDATE nominations SET awarded_level = $3, decision_number = $4, decision_date = $5, awarded_seq = $6 \
-                 WHERE school = $1 AND nomination_id = $2",
-            )
-            .bind(school.to_owned())
-            .bind(e.nomination_id)
-            .bind(e.level.code())
-            .bind(e.decision_number.clone())
-            .bind(e.decision_date)
-            .bind(seq),
-        ),
-        Event::EmulationCriteriaAdopted(e) => writes.update(
+        Event::FeedbackReceived(e) => writes.feedback(FeedbackRow {
+            school: owned(),
+            feedback_id: e.feedback_id,
+            received_on: e.received_on,
+            channel: e.channel.code().to_owned(),
+            citizen: e.citizen.clone(),
+            subject: e.subject.clone(),
+            content: e.content.clone(),
+            area: area(e.area),
+            received_seq: seq,
+            answered_on: None,
+            answer_channel: None,
+            answer: None,
+            answered_seq: None,
+        }),
+        Event::FeedbackAnswered(e) => writes.answer_feedback(FeedbackAnswer {
+            school: owned(),
+            feedback_id: e.feedback_id,
+            answered_on: e.answered_on,
+            answer_channel: e.channel.code().to_owned(),
+            answer: e.answer.clone(),
+            answered_seq: seq,
+        }),
+        Event::PressIssueRaised(e) => writes.press_issue(PressIssueRow {
+            school: owned(),
+            issue_id: e.issue_id,
+            raised_on: e.raised_on,
+            outlet: e.outlet.clone(),
+            title: e.title.clone(),
+            summary: e.summary.clone(),
+            url: e.url.clone(),
+            area: area(e.area),
+            raised_seq: seq,
+            answered_on: None,
+            answer_channel: None,
+            response: None,
+            answered_seq: None,
+        }),
+        Event::PressIssueAnswered(e) => writes.answer_press_issue(PressAnswer {
+            school: owned(),
+            issue_id: e.issue_id,
+            answered_on: e.answered_on,
+            answer_channel: e.channel.code().to_owned(),
+            response: e.response.clone(),
+            answered_seq: seq,
+        }),
+        Event::ReporterVisitHosted(e) => writes.reporter_visit(ReporterVisitRow {
+            school: owned(),
+            visit_id: e.visit_id,
+            date: e.date,
+            outlet: e.outlet.clone(),
+            reporter: e.reporter.clone(),
+            purpose: e.purpose.clone(),
+            area: area(e.area),
+            seq,
+        }),
+        Event::NomineeNominated(e) => writes.nomination(NominationRow {
+            school: owned(),
+            nomination_id: e.nomination_id,
+            date: e.date,
+            nominee_kind: e.nominee_kind.code().to_owned(),
+            nominee: e.nominee.clone(),
+            achievement: e.achievement.clone(),
+            proposed_level: e.proposed_level.code().to_owned(),
+            nominated_seq: seq,
+            awarded_level: None,
+            decision_number: None,
+            decision_date: None,
+            awarded_seq: None,
+        }),
+        Event::CommendationAwarded(e) => writes.award(Award {
+            school: owned(),
+            nomination_id: e.nomination_id,
+            awarded_level: e.level.code().to_owned(),
+            decision_number: e.decision_number.clone(),
+            decision_date: e.decision_date,
+            awarded_seq: seq,
+        }),
+        Event::EmulationCriteriaAdopted(e) => writes.upsert(
             sqlx::query(
                 "INSERT INTO emulation_criteria (school, school_year, adopted_on, criteria, seq) VALUES ($1, $2, $3, $4, $5) \
                  ON CONFLICT (school, school_year) DO UPDATE \
                  SET adopted_on = EXCLUDED.adopted_on, criteria = EXCLUDED.criteria, seq = EXCLUDED.seq",
             )
-            .bind(school.to_owned())
+            .bind(owned())
             .bind(e.school_year)
             .bind(e.adopted_on)
             .bind(json(&e.criteria))
             .bind(seq),
         ),
-        Event::BudgetEstimated(e) => writes.update(
+        Event::BudgetEstimated(e) => writes.upsert(
             sqlx::query(
                 "INSERT INTO budgets (school, year, estimated, estimated_on, lines, estimates) VALUES ($1, $2, $3, $4, $5, 1) \
                  ON CONFLICT (school, year) DO UPDATE SET estimated = EXCLUDED.estimated, \
                  estimated_on = EXCLUDED.estimated_on, lines = EXCLUDED.lines, estimates = budgets.estimates + 1",
             )
-            .bind(school.to_owned())
+            .bind(owned())
             .bind(e.year)
             .bind(e.total().dong())
             .bind(e.estimated_on)
             .bind(json(&e.lines)),
         ),
-        Event::ExpenseRecorded(e) => writes.insert(
-            Table::Expenses,
-            json!({
-                "school": school, "expense_id": e.expense_id, "spent_on": e.spent_on,
-                "item": e.item, "amount": e.amount.dong(), "activity_id": e.activity_id,
-                "voucher": e.voucher, "seq": seq,
-            }),
-        ),
-        Event::BudgetSettled(e) => writes.update(
+        Event::ExpenseRecorded(e) => writes.expense(ExpenseRow {
+            school: owned(),
+            expense_id: e.expense_id,
+            spent_on: e.spent_on,
+            item: e.item.clone(),
+            amount: e.amount.dong(),
+            activity_id: e.activity_id,
+            voucher: e.voucher.clone(),
+            seq,
+        }),
+        Event::BudgetSettled(e) => writes.upsert(
             sqlx::query(
                 "INSERT INTO budgets (school, year, settled_amount, settled_on, note) VALUES ($1, $2, $3, $4, $5) \
                  ON CONFLICT (school, year) DO UPDATE SET settled_amount = EXCLUDED.settled_amount, \
                  settled_on = EXCLUDED.settled_on, note = EXCLUDED.note",
             )
-            .bind(school.to_owned())
+            .bind(owned())
             .bind(e.year)
             .bind(e.settled_amount.dong())
             .bind(e.settled_on)
@@ -591,7 +612,7 @@ fn apply_school_event(
         && let Some(statement) =
             plan_upsert(school, seq, state, matches!(event, Event::PlanAmended(_)))
     {
-        writes.update(statement);
+        writes.upsert(statement);
     }
     Outcome::Applied(effects)
 }
@@ -629,19 +650,48 @@ fn plan_upsert(school: &str, seq: i64, state: &SchoolState, amended: bool) -> Op
 }
 
 /// The `school_events` row of a school's event.
-fn school_event_row(envelope: &Envelope) -> serde_json::Value {
+fn school_event_row(envelope: &Envelope) -> SchoolEventRow {
     let occurred_on = local_date(envelope.occurred_at);
     let recorded_on = local_date(envelope.recorded_at);
     let delay = (recorded_on - occurred_on).num_days().max(0);
-    json!({
-        "school": envelope.school.as_str(), "seq": to_i64(envelope.seq), "event_id": envelope.id,
-        "type": envelope.event_type, "schema": i32::try_from(envelope.schema).unwrap_or(i32::MAX),
-        "occurred_at": timestamp(envelope.occurred_at), "recorded_at": timestamp(envelope.recorded_at),
-        "occurred_on": occurred_on, "recorded_on": recorded_on,
-        "delay_days": i32::try_from(delay).unwrap_or(i32::MAX),
-        "actor_role": envelope.actor.role.code(), "actor_person": envelope.actor.person,
-        "data": envelope.data,
-    })
+    SchoolEventRow {
+        school: envelope.school.as_str().to_owned(),
+        seq: to_i64(envelope.seq),
+        event_id: envelope.id,
+        r#type: envelope.event_type.clone(),
+        schema: i32::try_from(envelope.schema).unwrap_or(i32::MAX),
+        occurred_at: envelope.occurred_at,
+        recorded_at: envelope.recorded_at,
+        occurred_on,
+        recorded_on,
+        delay_days: i32::try_from(delay).unwrap_or(i32::MAX),
+        actor_role: envelope.actor.role.code().to_owned(),
+        actor_person: envelope.actor.person.clone(),
+        data: envelope.data.to_string(),
+    }
+}
+
+/// The columns of an activity's details that are codes or derived, as stored.
+struct ActivityFields {
+    area: i16,
+    topic: Option<String>,
+    channel: String,
+    reach: Option<i64>,
+    responsible: String,
+    words: String,
+}
+
+impl ActivityFields {
+    fn of(d: &ActivityDetails) -> Self {
+        Self {
+            area: i16::from(d.area.number()),
+            topic: d.topic.as_ref().map(|t| t.as_str().to_owned()),
+            channel: d.channel.code().to_owned(),
+            reach: d.reach.map(i64::from),
+            responsible: d.responsible.code().to_owned(),
+            words: activity_search_words(d).join(" "),
+        }
+    }
 }
 
 /// Validates a district office event against the district's state and, when valid, writes it

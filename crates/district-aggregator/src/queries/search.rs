@@ -1,9 +1,10 @@
 //! Activity search: live activities matching a filter, by date descending, school code,
 //! activity id, paged by the sort key of the last row (`views::ActivityCursor`).
 //!
-//! Free text is matched word by word on the stored folded text (`activities.search`, written
-//! at ingest with `folding::activity_search_text`): each word of `folding::query_words` must
-//! occur, which is `search LIKE '%word%'` (served by the trigram index).
+//! Free text is matched word by word on the stored folded words (`activities.words`, a
+//! `tsvector` written at ingest from `folding::activity_search_words`): each word of
+//! `folding::query_words` must begin one of them, which is `words @@ 'w1':* & 'w2':*`
+//! (served by the GIN index), exactly `folding::matches_all_words` of the reference model.
 
 use chrono::NaiveDate;
 use domain::district::folding::query_words;
@@ -32,18 +33,18 @@ type Row = (
     String,
 );
 
-/// A word as a `LIKE` pattern matching it anywhere: `%`, `_` and `\` taken literally.
-fn contains_pattern(word: &str) -> String {
-    let mut pattern = String::with_capacity(word.len() + 2);
-    pattern.push('%');
-    for c in word.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
+/// Every word as a prefix, all required, as `tsquery` text: `'an':* & 'hoa':*`. The words are
+/// quoted lexemes, never parsed into operators (quotes and backslashes escaped), and no text
+/// search configuration touches them: they are already folded as the stored words are.
+fn prefix_query(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|w| {
+            let escaped = w.replace('\\', "\\\\").replace('\'', "''");
+            format!("'{escaped}':*")
+        })
+        .collect::<Vec<_>>()
+        .join(" & ")
 }
 
 pub async fn search_activities(
@@ -93,9 +94,10 @@ pub async fn search_activities(
             .push(" AND ")
             .push_bind(range.end());
     }
-    for word in &words {
-        q.push(" AND a.search LIKE ")
-            .push_bind(contains_pattern(word));
+    if !words.is_empty() {
+        q.push(" AND a.words @@ ")
+            .push_bind(prefix_query(&words))
+            .push("::tsquery");
     }
     if let Some(c) = &cursor {
         // Strictly after the cursor in (date DESC, school, id) order.
@@ -172,9 +174,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn like_patterns_take_words_literally() {
-        assert_eq!(contains_pattern("an"), "%an%");
-        assert_eq!(contains_pattern("100%"), "%100\\%%");
-        assert_eq!(contains_pattern("a_b\\c"), "%a\\_b\\\\c%");
+    fn query_words_become_required_prefixes_taken_literally() {
+        let words = |ws: &[&str]| ws.iter().map(|w| w.to_string()).collect::<Vec<_>>();
+        assert_eq!(prefix_query(&words(&["an", "hoa"])), "'an':* & 'hoa':*");
+        assert_eq!(
+            prefix_query(&words(&["o'neil", "a\\b"])),
+            "'o''neil':* & 'a\\\\b':*"
+        );
     }
 }

@@ -199,9 +199,9 @@ async fn each_event_applies_once_in_order_and_duplicates_change_nothing() {
             .await
             .unwrap();
     assert_eq!(title, "Hội nghị cha mẹ học sinh về hướng nghiệp");
-    // Folded for the search: "huong nghiep" and "khuyen hoc" find it.
+    // Folded into words for the search: "huong nghiep" and "khuyen hoc" find it.
     let found = env
-        .count("SELECT count(*) FROM live.activities WHERE live AND search LIKE '%huong nghiep%' AND search LIKE '%khuyen hoc%'")
+        .count("SELECT count(*) FROM live.activities WHERE live AND words @@ 'huong & nghiep & khuyen & hoc'::tsquery")
         .await
         .unwrap();
     assert_eq!(found, 1);

@@ -25,7 +25,7 @@ use crate::codes::{Author, Slug};
 use crate::district::decide::DistrictState;
 use crate::district::event::DistrictEvent;
 use crate::district::facts::{DistrictPlan, Enrolment};
-use crate::district::folding::activity_search_text;
+use crate::district::folding::activity_search_words;
 use crate::envelope::{AnyEvent, Envelope};
 use crate::event::{ActivityDetails, CommendationAwarded, Event, NomineeNominated};
 use crate::school::{DecisionContext, SchoolState};
@@ -80,8 +80,8 @@ struct Stream {
 pub(super) struct ActivityRow {
     pub(super) details: ActivityDetails,
     pub(super) live: bool,
-    /// [`activity_search_text`] of `details`.
-    pub(super) search: String,
+    /// [`activity_search_words`] of `details`.
+    pub(super) words: Vec<String>,
 }
 
 /// A citizen's feedback or a press issue.
@@ -135,7 +135,7 @@ impl SchoolData {
                 self.activities.insert(
                     e.activity_id,
                     ActivityRow {
-                        search: activity_search_text(&e.details),
+                        words: activity_search_words(&e.details),
                         details: e.details.clone(),
                         live: true,
                     },
@@ -143,7 +143,7 @@ impl SchoolData {
             }
             Event::ActivityCorrected(e) => {
                 if let Some(row) = self.activities.get_mut(&e.activity_id) {
-                    row.search = activity_search_text(&e.details);
+                    row.words = activity_search_words(&e.details);
                     row.details = e.details.clone();
                 }
             }

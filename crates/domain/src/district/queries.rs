@@ -438,7 +438,7 @@ impl DistrictModel {
                     && filter.channel.is_none_or(|c| c == d.channel)
                     && filter.responsible.is_none_or(|r| r == d.responsible)
                     && range.is_none_or(|r| r.contains(d.date))
-                    && folding::matches_all_words(&words, &row.search)
+                    && folding::matches_all_words(&words, &row.words)
                     && cursor
                         .as_ref()
                         .is_none_or(|c| c.precedes(d.date, code.as_str(), *id));

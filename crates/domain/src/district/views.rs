@@ -377,8 +377,8 @@ pub struct ActivityFilter {
     pub responsible: Option<Role>,
     /// Activities dated in the period (refused like every view's period).
     pub period: Option<Period>,
-    /// Every word of it, folded, must appear in the folded title, summary, audience or
-    /// partner ([`super::folding::activity_search_text`]). Blank means no text filter.
+    /// Every word of it, folded, must begin a word of the folded title, summary, audience or
+    /// partner ([`super::folding::matches_all_words`]). Blank means no text filter.
     pub text: Option<String>,
 }
 
