@@ -211,6 +211,11 @@ impl Ingest {
         }
     }
 
+    /// How this ingest decodes and checks the addressing of messages.
+    pub fn decoder(&self) -> &Decoder {
+        &self.decoder
+    }
+
     /// Loads the gaps standing in the projection (held events from before a restart), so the
     /// replayer asks for them without waiting for new traffic.
     pub async fn load_gaps(&self) -> Result<(), IngestError> {

@@ -371,7 +371,7 @@ pub async fn apply_event(
                 writes.flush(conn).await?;
             }
             let state = states.school(conn, school, applied_seq).await?;
-            Ok(apply_school_event(writes, envelope, &event, state))
+            Ok(apply_school_event(writes, envelope, event, state))
         }
         AnyEvent::District(event) => {
             let state = states.district(conn, applied_seq).await?;
@@ -385,22 +385,21 @@ pub async fn apply_event(
 fn apply_school_event(
     writes: &mut WriteBuffer,
     envelope: &Envelope,
-    event: &Event,
+    event: Event,
     state: &mut SchoolState,
 ) -> Outcome {
     let ctx = DecisionContext {
         today: local_date(envelope.recorded_at),
     };
-    if let Err(e) = state.check(event, ctx) {
+    if let Err(e) = state.check(&event, ctx) {
         return Outcome::Refused(format!("refused by the rules as of {}: {e}", ctx.today));
     }
     let school = envelope.school.as_str();
     let seq = to_i64(envelope.seq);
     writes.school_event(school_event_row(envelope));
-    let mut effects = Effects::default();
     let area = |a: Option<domain::ContentArea>| a.map(|a| i16::from(a.number()));
     let owned = || school.to_owned();
-    match event {
+    match &event {
         Event::PlanAdopted(_) | Event::PlanAmended(_) => {}
         Event::DutyAssigned(e) => writes.duty(DutyRow {
             school: owned(),
@@ -436,11 +435,6 @@ fn apply_school_event(
                 corrections: 0,
                 retracted_reason: None,
             });
-            effects.activity = Some(Box::new(activity_update(
-                envelope,
-                e.activity_id,
-                ActivityChange::Recorded(d.clone()),
-            )));
         }
         Event::ActivityCorrected(e) => {
             let d = &e.details;
@@ -463,11 +457,6 @@ fn apply_school_event(
                 corrections: 1,
                 updated_seq: seq,
             });
-            effects.activity = Some(Box::new(activity_update(
-                envelope,
-                e.activity_id,
-                ActivityChange::Corrected(d.clone()),
-            )));
         }
         Event::ActivityRetracted(e) => {
             writes.retract_activity(ActivityRetraction {
@@ -476,10 +465,6 @@ fn apply_school_event(
                 reason: e.reason.clone(),
                 updated_seq: seq,
             });
-            let change = ActivityChange::Retracted {
-                reason: e.reason.clone(),
-            };
-            effects.activity = Some(Box::new(activity_update(envelope, e.activity_id, change)));
         }
         Event::FeedbackReceived(e) => writes.feedback(FeedbackRow {
             school: owned(),
@@ -606,7 +591,7 @@ fn apply_school_event(
             .bind(e.note.clone()),
         ),
     }
-    state.apply(event);
+    state.apply(&event);
     let plan_changed = matches!(event, Event::PlanAdopted(_) | Event::PlanAmended(_));
     if plan_changed
         && let Some(statement) =
@@ -614,7 +599,20 @@ fn apply_school_event(
     {
         writes.upsert(statement);
     }
-    Outcome::Applied(effects)
+    // The details move into the broadcast; the rows above took copies.
+    let change = match event {
+        Event::ActivityRecorded(e) => Some((e.activity_id, ActivityChange::Recorded(e.details))),
+        Event::ActivityCorrected(e) => Some((e.activity_id, ActivityChange::Corrected(e.details))),
+        Event::ActivityRetracted(e) => Some((
+            e.activity_id,
+            ActivityChange::Retracted { reason: e.reason },
+        )),
+        _ => None,
+    };
+    Outcome::Applied(Effects {
+        activity: change.map(|(id, change)| Box::new(activity_update(envelope, id, change))),
+        enrolled: None,
+    })
 }
 
 /// The upsert of the school's plan as the state now holds it (adopted, with every amendment).

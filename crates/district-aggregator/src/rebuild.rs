@@ -4,9 +4,9 @@
 //! 1. **Replay.** A fresh projection schema `rebuild_<timestamp>` is created with
 //!    `public.create_projection`. The whole district stream is read with an *ephemeral ordered*
 //!    JetStream consumer (deliver all, no acks, no durable state: nothing the live ingest uses
-//!    is touched) and applied with [`Ingest::apply_batch`] — the live ingest's own code path,
+//!    is touched) and applied with [`Ingest::apply_decoded`] — the live ingest's own code path,
 //!    sequencer and projection alike — pointed at the new schema, in large batches. A reader
-//!    task pulls the stream while the previous batch commits. The rebuild's connections run
+//!    task pulls and decodes the stream while the previous batch commits. The rebuild's connections run
 //!    with `synchronous_commit = off` (a crash only loses rebuild progress; the swap itself
 //!    commits durably, and WAL order makes everything before it durable with it). The
 //!    secondary indexes (not the primary keys and unique constraints the upserts rely on) are
@@ -67,7 +67,7 @@ use tracing::{info, warn};
 
 use crate::config::Settings;
 use crate::db::{self, LIVE_SCHEMA};
-use crate::decode::Received;
+use crate::decode::{Decoded, Decoder, Received};
 use crate::gaps::Gaps;
 use crate::ingest::{self, Ingest};
 use crate::state::IngestState;
@@ -408,15 +408,6 @@ async fn build_and_swap(
         Vec::new()
     };
 
-    let (tx, rx) = mpsc::channel(4);
-    let reader = tokio::spawn(read_stream(
-        js.clone(),
-        target.stream_name.to_owned(),
-        target.filter.to_owned(),
-        options.batch_size.max(1),
-        tx,
-    ));
-    let _reader = AbortOnDrop(reader);
     let mut ingest = Ingest::new(
         pool.clone(),
         js.clone(),
@@ -427,6 +418,17 @@ async fn build_and_swap(
         broadcast::channel(1).0,
     );
     ingest.record_contacts = false;
+    // The reader decodes too, so decoding overlaps the previous batch's commit.
+    let (tx, rx) = mpsc::channel(4);
+    let reader = tokio::spawn(read_stream(
+        js.clone(),
+        target.stream_name.to_owned(),
+        target.filter.to_owned(),
+        options.batch_size.max(1),
+        ingest.decoder().clone(),
+        tx,
+    ));
+    let _reader = AbortOnDrop(reader);
     let mut applier = Applier {
         ingest,
         rx,
@@ -687,7 +689,7 @@ fn is_lock_conflict(e: &sqlx::Error) -> bool {
 /// Feeds stream messages to the projection in batches.
 struct Applier {
     ingest: Ingest,
-    rx: mpsc::Receiver<Result<Vec<Received>, String>>,
+    rx: mpsc::Receiver<Result<Vec<Decoded>, String>>,
     batch_size: usize,
     idle_timeout: Duration,
     /// The highest stream sequence applied.
@@ -725,7 +727,7 @@ impl Applier {
             }
             self.apply(&batch).await?;
             self.applied += batch.len() as u64;
-            if let Some(last) = batch.iter().map(|r| r.stream_seq).max() {
+            if let Some(last) = batch.iter().map(|d| d.received().stream_seq).max() {
                 self.reached = self.reached.max(last);
             }
             on_batch(self.applied);
@@ -735,15 +737,18 @@ impl Applier {
 
     /// One batch, retried with backoff while PostgreSQL is unavailable. Values PostgreSQL
     /// refuses are dead-lettered by the ingest itself, as live.
-    async fn apply(&mut self, batch: &[Received]) -> anyhow::Result<()> {
+    async fn apply(&mut self, batch: &[Decoded]) -> anyhow::Result<()> {
         const ATTEMPTS: u32 = 8;
         let mut failures = 0;
         loop {
-            match self.ingest.apply_batch(batch).await {
+            match self.ingest.apply_decoded(batch).await {
                 Ok(_) => return Ok(()),
                 Err(e) => {
                     failures += 1;
-                    let first = batch.first().map(|r| r.stream_seq).unwrap_or_default();
+                    let first = batch
+                        .first()
+                        .map(|d| d.received().stream_seq)
+                        .unwrap_or_default();
                     if failures >= ATTEMPTS {
                         return Err(e).with_context(|| {
                             format!(
@@ -767,7 +772,8 @@ async fn read_stream(
     stream_name: String,
     filter: String,
     chunk: usize,
-    tx: mpsc::Sender<Result<Vec<Received>, String>>,
+    decoder: Decoder,
+    tx: mpsc::Sender<Result<Vec<Decoded>, String>>,
 ) {
     const MAX_FAILURES: u32 = 10;
     let mut next_seq = 1_u64;
@@ -810,7 +816,7 @@ async fn read_stream(
                     {
                         Ok(received) => {
                             next_seq = received.stream_seq + 1;
-                            out.push(received);
+                            out.push(decoder.decode(received));
                         }
                         Err(e) => {
                             error = Some(e);

@@ -125,6 +125,15 @@ impl AnyEvent {
             Event::from_data(event_type, data).map(AnyEvent::School)
         }
     }
+
+    /// [`Self::from_data`] of borrowed `data`.
+    pub fn from_data_ref(event_type: &str, data: &serde_json::Value) -> Result<Self, DecodeError> {
+        if DistrictEvent::TYPES.iter().any(|(n, _)| *n == event_type) {
+            DistrictEvent::from_data_ref(event_type, data).map(AnyEvent::District)
+        } else {
+            Event::from_data_ref(event_type, data).map(AnyEvent::School)
+        }
+    }
 }
 
 impl Envelope {
@@ -222,8 +231,13 @@ impl Envelope {
     /// types must come from a school and district types from `_district`
     /// ([`DecodeError::WrongAuthor`] otherwise).
     pub fn decode_any(&self) -> Result<AnyEvent, DecodeError> {
-        let data = upcast::upcast(&self.event_type, self.schema, self.data.clone())?;
-        let event = AnyEvent::from_data(&self.event_type, data)?;
+        // Most events are at the current schema: read them without copying the JSON tree.
+        let event = if upcast::current_schema(&self.event_type)? == self.schema {
+            AnyEvent::from_data_ref(&self.event_type, &self.data)?
+        } else {
+            let data = upcast::upcast(&self.event_type, self.schema, self.data.clone())?;
+            AnyEvent::from_data(&self.event_type, data)?
+        };
         match (&self.school, &event) {
             (Author::School(_), AnyEvent::School(_))
             | (Author::DistrictOffice, AnyEvent::District(_)) => Ok(event),

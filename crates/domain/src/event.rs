@@ -244,6 +244,23 @@ macro_rules! events {
                     other => Err($crate::envelope::DecodeError::UnknownType(other.to_string())),
                 }
             }
+
+            /// [`Self::from_data`] of borrowed `data`: copies the strings it keeps, not the
+            /// whole JSON tree.
+            pub fn from_data_ref(
+                event_type: &str,
+                data: &serde_json::Value,
+            ) -> Result<$enum, $crate::envelope::DecodeError> {
+                match event_type {
+                    $($name => <$payload as serde::Deserialize>::deserialize(data)
+                        .map($enum::$variant)
+                        .map_err(|e| $crate::envelope::DecodeError::Data {
+                            event_type: $name.into(),
+                            reason: e.to_string(),
+                        }),)+
+                    other => Err($crate::envelope::DecodeError::UnknownType(other.to_string())),
+                }
+            }
         }
     };
 }
