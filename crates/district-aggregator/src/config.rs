@@ -127,6 +127,10 @@ pub struct IngestSettings {
     /// this is on by default.
     #[serde(default = "default_true")]
     pub ensure_stream: bool,
+    /// Prepare the next batch in memory while the previous one commits (see
+    /// `ingest::pipeline`). Off, each batch is applied and committed before the next starts.
+    #[serde(default = "default_true")]
+    pub pipeline: bool,
 }
 
 impl Default for IngestSettings {
@@ -145,6 +149,7 @@ impl Default for IngestSettings {
             replay_max_interval_ms: default_replay_max_interval_ms(),
             replay_timeout_ms: default_replay_timeout_ms(),
             ensure_stream: true,
+            pipeline: true,
         }
     }
 }

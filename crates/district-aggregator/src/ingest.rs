@@ -44,6 +44,9 @@ use crate::projection::{self, ActivityUpdate, Outcome, ProjectionError, States};
 use crate::state::IngestState;
 use crate::write_buffer::WriteBuffer;
 use domain::Author;
+use pipeline::Landed;
+
+mod pipeline;
 
 /// How long a pull request lives on the server before the client renews it.
 const PULL_EXPIRES: Duration = Duration::from_secs(30);
@@ -55,6 +58,10 @@ pub enum IngestError {
     Projection(#[from] ProjectionError),
     #[error("the projection database failed: {0}")]
     Sql(#[from] sqlx::Error),
+    /// A pipelined batch was prepared against a projection schema that a rebuild has since
+    /// replaced; it is applied again against the new one.
+    #[error("the projection schema was swapped while the batch was prepared")]
+    SchemaSwapped,
 }
 
 impl IngestError {
@@ -63,7 +70,8 @@ impl IngestError {
     fn is_data_error(&self) -> bool {
         let sql = match self {
             IngestError::Sql(e) | IngestError::Projection(ProjectionError::Sql(e)) => e,
-            IngestError::Projection(ProjectionError::Corrupt { .. }) => return false,
+            IngestError::Projection(ProjectionError::Corrupt { .. })
+            | IngestError::SchemaSwapped => return false,
         };
         is_data_error(sql)
     }
@@ -119,7 +127,7 @@ pub struct AuthorPosition {
 }
 
 /// One author's position and held events, as seen inside the current transaction.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct AuthorView {
     applied_seq: u64,
     applied_events: u64,
@@ -173,6 +181,9 @@ pub struct Ingest {
     pub record_contacts: bool,
     decoder: Decoder,
     states: States,
+    /// Each author's view as the last committed batch left it (or, while a pipelined batch is
+    /// in flight, as it will leave it): what the pipelined path prepares against.
+    views: HashMap<String, AuthorView>,
     /// The OID of the schema named `schema` when the last batch ran. A rebuild swaps a new
     /// schema in under the same name (holding this ingest's advisory lock): the decision
     /// states cached in memory then describe the old one and are dropped.
@@ -207,6 +218,7 @@ impl Ingest {
             record_contacts: true,
             decoder,
             states: States::default(),
+            views: HashMap::new(),
             schema_oid: None,
         }
     }
@@ -251,7 +263,14 @@ impl Ingest {
             warn!(error = %e, "cannot load standing gaps; they are found again as events arrive");
         }
         let mut failures: u32 = 0;
+        // The pipelined batch whose commit is running, if any (see [`pipeline`]).
+        let mut in_flight: Option<pipeline::InFlight> = None;
         'connect: loop {
+            if let Some(flight) = in_flight.take()
+                && matches!(self.land(flight, &mut shutdown).await, Landed::Shutdown)
+            {
+                break 'connect;
+            }
             let consumer = match self.consumer().await {
                 Ok(consumer) => consumer,
                 Err(e) => {
@@ -286,6 +305,15 @@ impl Ingest {
             loop {
                 let first = tokio::select! {
                     _ = shutdown.recv() => break 'connect,
+                    // An idle stream must not keep the batch in flight unacknowledged.
+                    result = pipeline::finished(&mut in_flight) => {
+                        if let Some(flight) = in_flight.take()
+                            && matches!(self.settle(flight, result, &mut shutdown).await, Landed::Shutdown)
+                        {
+                            break 'connect;
+                        }
+                        continue;
+                    }
                     next = messages.next() => next,
                 };
                 let mut batch = Vec::with_capacity(self.settings.batch_size);
@@ -324,13 +352,35 @@ impl Ingest {
                         }
                     }
                 }
-                if !self.handle(batch, &mut shutdown).await {
-                    break 'connect;
+                let (decoded, ackable) = self.decode_messages(batch);
+                // Prepared while the previous batch commits; dropped if that commit fails.
+                let mut prepared = if self.settings.pipeline {
+                    self.prepare(&decoded)
+                } else {
+                    None
+                };
+                if let Some(flight) = in_flight.take() {
+                    match self.land(flight, &mut shutdown).await {
+                        Landed::Committed => {}
+                        Landed::Redone => prepared = None,
+                        Landed::Shutdown => break 'connect,
+                    }
+                }
+                match prepared {
+                    Some(prepared) => in_flight = Some(self.launch(prepared, decoded, ackable)),
+                    None => {
+                        if !self.commit_carefully(decoded, ackable, &mut shutdown).await {
+                            break 'connect;
+                        }
+                    }
                 }
                 if broken {
                     continue 'connect;
                 }
             }
+        }
+        if let Some(flight) = in_flight.take() {
+            self.finish_on_shutdown(flight).await;
         }
         info!("ingest stopped");
     }
@@ -390,13 +440,12 @@ impl Ingest {
         }
     }
 
-    /// Applies and acknowledges one batch of messages. Returns `false` when shutdown came
-    /// before the batch could be committed (it is then left unacknowledged, for redelivery).
-    async fn handle(
-        &mut self,
+    /// The messages of a batch decoded, beside the ones to acknowledge (a message without
+    /// JetStream metadata cannot be placed and is left alone).
+    fn decode_messages(
+        &self,
         messages: Vec<jetstream::Message>,
-        shutdown: &mut broadcast::Receiver<()>,
-    ) -> bool {
+    ) -> (Vec<Decoded>, Vec<jetstream::Message>) {
         let mut received = Vec::with_capacity(messages.len());
         let mut ackable = Vec::with_capacity(messages.len());
         for message in messages {
@@ -410,9 +459,26 @@ impl Ingest {
                 }
             }
         }
-        let first = received.first().map(|r| r.stream_seq).unwrap_or_default();
-        let last = received.last().map(|r| r.stream_seq).unwrap_or_default();
-        let decoded = self.decode_batch(received);
+        (self.decode_batch(received), ackable)
+    }
+
+    /// Applies and acknowledges one batch on the careful path, retrying until it commits.
+    /// Returns `false` when shutdown came before the batch could be committed (it is then
+    /// left unacknowledged, for redelivery).
+    async fn commit_carefully(
+        &mut self,
+        decoded: Vec<Decoded>,
+        ackable: Vec<jetstream::Message>,
+        shutdown: &mut broadcast::Receiver<()>,
+    ) -> bool {
+        let first = decoded
+            .first()
+            .map(|d| d.received().stream_seq)
+            .unwrap_or_default();
+        let last = decoded
+            .last()
+            .map(|d| d.received().stream_seq)
+            .unwrap_or_default();
         let mut failures: u32 = 0;
         let report = loop {
             match self.apply_decoded(&decoded).await {
@@ -431,14 +497,26 @@ impl Ingest {
                 }
             }
         };
-        for message in &ackable {
+        self.acknowledge(&ackable).await;
+        self.after_commit(report);
+        true
+    }
+
+    /// Acknowledges the messages of a committed batch.
+    async fn acknowledge(&self, ackable: &[jetstream::Message]) {
+        for message in ackable {
             if let Err(e) = message.ack().await {
                 // Committed already: a redelivery will be a duplicate.
                 warn!(error = %e, "ack failed; the message will come again and be recognised");
             }
         }
-        self.after_commit(report);
-        true
+    }
+
+    /// Drops the cached decision states and positions; they are read again from the
+    /// projection when next needed.
+    fn forget_caches(&mut self) {
+        self.states.clear();
+        self.views.clear();
     }
 
     fn after_commit(&self, report: BatchReport) {
@@ -492,15 +570,15 @@ impl Ingest {
             Ok(report) => Ok(report),
             Err(e) if e.is_data_error() => {
                 warn!(error = %e, "PostgreSQL refused a value; applying the batch event by event");
-                self.states.clear();
+                self.forget_caches();
                 let result = self.apply_once(decoded, true).await;
                 if result.is_err() {
-                    self.states.clear();
+                    self.forget_caches();
                 }
                 result
             }
             Err(e) => {
-                self.states.clear();
+                self.forget_caches();
                 Err(e)
             }
         }
@@ -528,7 +606,7 @@ impl Ingest {
             if self.schema_oid.is_some() {
                 info!(schema = %self.schema, "the projection schema was swapped (a rebuild); cached states dropped");
             }
-            self.states.clear();
+            self.forget_caches();
             self.schema_oid = oid;
         }
         let mut run = Run {
@@ -564,11 +642,16 @@ impl Ingest {
             }
         }
         run.writes.flush(&mut tx).await?;
-        write_positions(&mut tx, &run.views).await?;
+        write_positions(&mut tx, run.views.iter()).await?;
         if self.record_contacts {
-            write_contacts(&mut tx, decoded).await?;
+            write_contact_rows(&mut tx, ContactRows::of(decoded)).await?;
         }
         tx.commit().await?;
+        for (author, view) in &run.views {
+            let mut view = view.clone();
+            view.dirty = false;
+            self.views.insert(author.clone(), view);
+        }
         let mut report = run.report;
         let mut positions: Vec<_> = run
             .views
@@ -885,11 +968,11 @@ pub fn backoff(failures: u32, max: Duration) -> Duration {
 }
 
 /// Writes back the positions that moved, in one statement.
-async fn write_positions(
+async fn write_positions<'v>(
     conn: &mut PgConnection,
-    views: &HashMap<String, AuthorView>,
+    views: impl Iterator<Item = (&'v String, &'v AuthorView)>,
 ) -> Result<(), sqlx::Error> {
-    let mut dirty: Vec<(&String, &AuthorView)> = views.iter().filter(|(_, v)| v.dirty).collect();
+    let mut dirty: Vec<(&String, &AuthorView)> = views.filter(|(_, v)| v.dirty).collect();
     // A stable lock order, should two writers ever meet here.
     dirty.sort_unstable_by_key(|(author, _)| *author);
     if dirty.is_empty() {
@@ -989,43 +1072,56 @@ async fn dead_letter(
     Ok(())
 }
 
-/// Last contact and outbox backlog of each author heard from in the batch (its newest
-/// message wins; an older redelivery never moves it back), in one statement.
-async fn write_contacts(conn: &mut PgConnection, decoded: &[Decoded]) -> Result<(), sqlx::Error> {
-    let mut latest: HashMap<&str, &Decoded> = HashMap::new();
-    for message in decoded {
-        if let Some(author) = message.author() {
-            let entry = latest.entry(author.as_str()).or_insert(message);
-            if message.received().stream_seq > entry.received().stream_seq {
-                *entry = message;
+/// Last contact and outbox backlog of each author heard from in a batch (its newest message
+/// wins), one array per column.
+#[derive(Debug, Default)]
+struct ContactRows {
+    authors: Vec<String>,
+    contact_at: Vec<chrono::DateTime<Utc>>,
+    seqs: Vec<Option<i64>>,
+    heads: Vec<Option<i64>>,
+    backlogs: Vec<Option<i64>>,
+    stream_seqs: Vec<i64>,
+}
+
+impl ContactRows {
+    fn of(decoded: &[Decoded]) -> Self {
+        let mut latest: HashMap<&str, &Decoded> = HashMap::new();
+        for message in decoded {
+            if let Some(author) = message.author() {
+                let entry = latest.entry(author.as_str()).or_insert(message);
+                if message.received().stream_seq > entry.received().stream_seq {
+                    *entry = message;
+                }
             }
         }
+        let mut latest: Vec<(&str, &Decoded)> = latest.into_iter().collect();
+        // A stable lock order, should two writers ever meet here.
+        latest.sort_unstable_by_key(|(author, _)| *author);
+        let mut rows = ContactRows::default();
+        for (author, message) in latest {
+            let r = message.received();
+            let seq = message.seq();
+            let backlog = match (r.outbox_head, seq) {
+                (Some(head), Some(seq)) => Some(head.saturating_sub(seq)),
+                _ => None,
+            };
+            rows.authors.push(author.to_owned());
+            rows.contact_at.push(r.received_at);
+            rows.seqs.push(seq.map(to_i64));
+            rows.heads.push(r.outbox_head.map(to_i64));
+            rows.backlogs.push(backlog.map(to_i64));
+            rows.stream_seqs.push(to_i64(r.stream_seq));
+        }
+        rows
     }
-    if latest.is_empty() {
+}
+
+/// Records last contact and backlog (an older redelivery never moves them back), in one
+/// statement.
+async fn write_contact_rows(conn: &mut PgConnection, rows: ContactRows) -> Result<(), sqlx::Error> {
+    if rows.authors.is_empty() {
         return Ok(());
-    }
-    let mut latest: Vec<(&str, &Decoded)> = latest.into_iter().collect();
-    // A stable lock order, should two writers ever meet here.
-    latest.sort_unstable_by_key(|(author, _)| *author);
-    let mut authors = Vec::with_capacity(latest.len());
-    let mut contact_at = Vec::with_capacity(latest.len());
-    let mut seqs = Vec::with_capacity(latest.len());
-    let mut heads = Vec::with_capacity(latest.len());
-    let mut backlogs = Vec::with_capacity(latest.len());
-    let mut stream_seqs = Vec::with_capacity(latest.len());
-    for (author, message) in latest {
-        let r = message.received();
-        let seq = message.seq();
-        let backlog = match (r.outbox_head, seq) {
-            (Some(head), Some(seq)) => Some(head.saturating_sub(seq)),
-            _ => None,
-        };
-        authors.push(author);
-        contact_at.push(r.received_at);
-        seqs.push(seq.map(to_i64));
-        heads.push(r.outbox_head.map(to_i64));
-        backlogs.push(backlog.map(to_i64));
-        stream_seqs.push(to_i64(r.stream_seq));
     }
     sqlx::query(
         "INSERT INTO ops.contacts (author, last_contact_at, last_seq, outbox_head, backlog, last_stream_seq) \
@@ -1035,12 +1131,12 @@ async fn write_contacts(conn: &mut PgConnection, decoded: &[Decoded]) -> Result<
          backlog = EXCLUDED.backlog, last_stream_seq = EXCLUDED.last_stream_seq \
          WHERE ops.contacts.last_stream_seq < EXCLUDED.last_stream_seq",
     )
-    .bind(authors)
-    .bind(contact_at)
-    .bind(seqs)
-    .bind(heads)
-    .bind(backlogs)
-    .bind(stream_seqs)
+    .bind(rows.authors)
+    .bind(rows.contact_at)
+    .bind(rows.seqs)
+    .bind(rows.heads)
+    .bind(rows.backlogs)
+    .bind(rows.stream_seqs)
     .execute(&mut *conn)
     .await?;
     Ok(())

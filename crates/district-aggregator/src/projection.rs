@@ -380,6 +380,27 @@ pub async fn apply_event(
     }
 }
 
+/// [`apply_event`] without the database, for the ingest's pipelined path: `None` when the
+/// event needs it — the school's state is not cached as of `applied_seq`, the event is the
+/// district office's, or it does not decode (a dead letter: the careful path stores those).
+/// A refused event comes back as [`Outcome::Refused`], its state untouched.
+pub fn apply_cached(
+    states: &mut States,
+    writes: &mut WriteBuffer,
+    envelope: &Envelope,
+    applied_seq: u64,
+) -> Option<Outcome> {
+    let school = envelope.school.as_str();
+    if !states.is_fresh(school, applied_seq) {
+        return None;
+    }
+    let AnyEvent::School(event) = envelope.decode_any().ok()? else {
+        return None;
+    };
+    let state = &mut states.schools.get_mut(school)?.state;
+    Some(apply_school_event(writes, envelope, event, state))
+}
+
 /// Validates a school's due event against `state` and, when valid, adds what it writes to
 /// `writes` and folds it into `state`.
 fn apply_school_event(
@@ -687,7 +708,7 @@ impl ActivityFields {
             channel: d.channel.code().to_owned(),
             reach: d.reach.map(i64::from),
             responsible: d.responsible.code().to_owned(),
-            words: activity_search_words(d).join(" "),
+            words: activity_search_words(d).into_string(),
         }
     }
 }

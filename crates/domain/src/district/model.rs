@@ -25,7 +25,7 @@ use crate::codes::{Author, Slug};
 use crate::district::decide::DistrictState;
 use crate::district::event::DistrictEvent;
 use crate::district::facts::{DistrictPlan, Enrolment};
-use crate::district::folding::activity_search_words;
+use crate::district::folding::{SearchWords, activity_search_words};
 use crate::envelope::{AnyEvent, Envelope};
 use crate::event::{ActivityDetails, CommendationAwarded, Event, NomineeNominated};
 use crate::school::{DecisionContext, SchoolState};
@@ -81,7 +81,7 @@ pub(super) struct ActivityRow {
     pub(super) details: ActivityDetails,
     pub(super) live: bool,
     /// [`activity_search_words`] of `details`.
-    pub(super) words: Vec<String>,
+    pub(super) words: SearchWords,
 }
 
 /// A citizen's feedback or a press issue.
