@@ -934,6 +934,30 @@ async fn write_experiments(pool: &PgPool, accounts: &Accounts) -> anyhow::Result
     Ok(())
 }
 
+/// Which projection tables were read by sequential scan, and how many rows that read: the
+/// ingest should look rows up by key only.
+async fn scans_during_ingest(pool: &PgPool) -> anyhow::Result<String> {
+    let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+        "SELECT relname::text, seq_scan, seq_tup_read, coalesce(idx_scan, 0) FROM pg_stat_user_tables \
+         WHERE schemaname = $1 AND seq_tup_read > 0 ORDER BY seq_tup_read DESC LIMIT 6",
+    )
+    .bind(LIVE_SCHEMA)
+    .fetch_all(pool)
+    .await?;
+    let tables: Vec<String> = rows
+        .iter()
+        .map(|(t, scans, read, idx)| format!("{t} {scans} scans / {read} rows ({idx} index scans)"))
+        .collect();
+    Ok(format!(
+        "sequential scans of projection tables: {}",
+        if tables.is_empty() {
+            "none".to_owned()
+        } else {
+            tables.join("; ")
+        }
+    ))
+}
+
 // ---------------------------------------------------------------------------------------
 // Filling the projection to ≥ 1M events by copying rows under other school codes.
 
@@ -1579,6 +1603,7 @@ async fn bench() -> anyhow::Result<()> {
             1000.0 * ms / (messages as f64 / n.max(1) as f64).max(1.0)
         );
     }
+    println!("    {}", scans_during_ingest(&pool).await?);
     let ratio = ingest_rate / raw_rate;
     println!("  ratio ingest / raw = {ratio:.3}");
     if knobs.experiments {

@@ -54,6 +54,24 @@ pub async fn use_projection(conn: &mut PgConnection, schema: &str) -> Result<(),
     Ok(())
 }
 
+/// [`use_projection`] for a transaction that writes a batch: its bulk statements are also
+/// planned for the arrays they are given. A generic plan assumes `unnest` yields 100 rows and
+/// may join a batch's few dozen changes to a whole table by hashing it; a custom plan sees
+/// the real count and looks each row up by its key.
+pub async fn use_projection_for_writes(
+    conn: &mut PgConnection,
+    schema: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "SELECT set_config('search_path', format('%I, public', $1::text), true), \
+                set_config('plan_cache_mode', 'force_custom_plan', true)",
+    )
+    .bind(schema)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Postgres `bigint`s are i64; seqs never come near the limit, saturate rather than wrap.
 pub fn to_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)

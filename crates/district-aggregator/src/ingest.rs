@@ -38,7 +38,7 @@ use tracing::{debug, error, info, warn};
 use uuid::Uuid;
 
 use crate::config::{DistrictSettings, IngestSettings};
-use crate::db::{from_i64, to_i64, use_projection};
+use crate::db::{from_i64, to_i64, use_projection, use_projection_for_writes};
 use crate::decode::{Candidate, Decoded, Decoder, Received, Rejected};
 use crate::projection::{self, ActivityUpdate, Outcome, ProjectionError, States};
 use crate::state::IngestState;
@@ -590,7 +590,7 @@ impl Ingest {
         careful: bool,
     ) -> Result<BatchReport, IngestError> {
         let mut tx = self.pool.begin().await?;
-        use_projection(&mut tx, &self.schema).await?;
+        use_projection_for_writes(&mut tx, &self.schema).await?;
         // One writer per projection at a time, should two aggregators share a database.
         sqlx::query("SELECT pg_advisory_xact_lock(hashtext('truyenthong.ingest.' || $1))")
             .bind(&self.schema)

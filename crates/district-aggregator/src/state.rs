@@ -25,6 +25,10 @@ pub struct IngestCounters {
     pub held: u64,
     /// Messages that went to the dead letters (unreadable, misaddressed, or refused).
     pub dead_lettered: u64,
+    /// Batches committed on the pipelined path (prepared while the one before committed).
+    pub pipelined: u64,
+    /// Pipelined batches whose commit failed and that were applied again carefully.
+    pub redone: u64,
     pub last_commit_at: Option<DateTime<Utc>>,
     /// The last failure to commit a batch, cleared by the next success.
     pub last_error: Option<String>,

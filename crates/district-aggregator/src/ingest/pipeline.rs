@@ -26,13 +26,13 @@ use async_nats::jetstream;
 use sqlx::PgPool;
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
-use tracing::warn;
+use tracing::{debug, warn};
 
 use super::{
     AuthorPosition, AuthorView, BatchReport, ContactRows, Ingest, IngestError, advance,
     write_contact_rows, write_positions,
 };
-use crate::db::use_projection;
+use crate::db::use_projection_for_writes;
 use crate::decode::Decoded;
 use crate::projection::{self, Outcome};
 use crate::write_buffer::WriteBuffer;
@@ -68,44 +68,61 @@ impl Ingest {
     /// [`Ingest::apply_decoded`] would; `None` (with the caches dropped, since states may have
     /// moved) when a message needs the database.
     pub(super) fn prepare(&mut self, decoded: &[Decoded]) -> Option<Prepared> {
-        let prepared = self.try_prepare(decoded);
-        if prepared.is_none() {
-            self.forget_caches();
+        match self.try_prepare(decoded) {
+            Ok(prepared) => Some(prepared),
+            Err(why) => {
+                debug!(
+                    why,
+                    messages = decoded.len(),
+                    "batch takes the careful path"
+                );
+                self.forget_caches();
+                None
+            }
         }
-        prepared
     }
 
-    fn try_prepare(&mut self, decoded: &[Decoded]) -> Option<Prepared> {
-        self.schema_oid?;
+    fn try_prepare(&mut self, decoded: &[Decoded]) -> Result<Prepared, &'static str> {
+        if self.schema_oid.is_none() {
+            return Err("no batch committed yet");
+        }
         let mut writes = WriteBuffer::new();
         let mut views: BTreeMap<String, AuthorView> = BTreeMap::new();
         let mut report = BatchReport::default();
         for message in decoded {
             report.messages += 1;
             let Decoded::Candidate(candidate) = message else {
-                return None;
+                return Err("a message to dead-letter");
             };
             let author = candidate.author.as_str();
             if !views.contains_key(author) {
-                views.insert(author.to_owned(), self.views.get(author)?.clone());
+                let cached = self.views.get(author).ok_or("an author not seen yet")?;
+                views.insert(author.to_owned(), cached.clone());
             }
-            let view = views.get_mut(author)?;
-            if !view.enrolled || !view.held.is_empty() {
-                return None;
+            let Some(view) = views.get_mut(author) else {
+                return Err("an author not seen yet");
+            };
+            if !view.enrolled {
+                return Err("an author not enrolled");
+            }
+            if !view.held.is_empty() {
+                return Err("an author with events held");
             }
             if candidate.seq <= view.applied_seq {
                 report.duplicates += 1;
                 continue;
             }
             if candidate.seq != view.applied_seq + 1 {
-                return None;
+                return Err("a gap");
             }
-            match projection::apply_cached(
+            let outcome = projection::apply_cached(
                 &mut self.states,
                 &mut writes,
                 &candidate.envelope,
                 view.applied_seq,
-            )? {
+            )
+            .ok_or("a decision state not cached, or an event that needs the database")?;
+            match outcome {
                 Outcome::Applied(effects) if effects.enrolled.is_none() => {
                     report.applied += 1;
                     if let Some(update) = effects.activity {
@@ -114,7 +131,7 @@ impl Ingest {
                     advance(view, candidate.seq, Some(candidate.event_id), true);
                     self.states.advanced(author, candidate.seq);
                 }
-                _ => return None,
+                _ => return Err("an event refused, or an enrolment"),
             }
         }
         report.positions = views
@@ -129,7 +146,7 @@ impl Ingest {
         for (author, view) in &views {
             self.views.insert(author.clone(), view.clone());
         }
-        Some(Prepared {
+        Ok(Prepared {
             writes,
             views,
             report,
@@ -177,6 +194,7 @@ impl Ingest {
         match (&mut flight.job).await {
             Ok(Ok(())) => {
                 self.acknowledge(&flight.ackable).await;
+                self.state.update(|c| c.pipelined += 1);
                 self.after_commit(flight.report);
             }
             Ok(Err(error)) => {
@@ -202,11 +220,13 @@ impl Ingest {
         match outcome {
             Ok(()) => {
                 self.acknowledge(&flight.ackable).await;
+                self.state.update(|c| c.pipelined += 1);
                 self.after_commit(flight.report);
                 Landed::Committed
             }
             Err(error) => {
                 warn!(%error, messages = flight.decoded.len(), "pipelined commit failed; applying the batch again on the careful path");
+                self.state.update(|c| c.redone += 1);
                 self.forget_caches();
                 if self
                     .commit_carefully(flight.decoded, flight.ackable, shutdown)
@@ -241,7 +261,7 @@ async fn commit(
     contacts: Option<ContactRows>,
 ) -> Result<(), IngestError> {
     let mut tx = pool.begin().await?;
-    use_projection(&mut tx, &schema).await?;
+    use_projection_for_writes(&mut tx, &schema).await?;
     sqlx::query("SELECT pg_advisory_xact_lock(hashtext('truyenthong.ingest.' || $1))")
         .bind(&schema)
         .execute(&mut *tx)

@@ -153,3 +153,66 @@ async fn ingest_waits_out_a_postgres_outage_and_loses_nothing() {
     );
     running.stop().await.unwrap();
 }
+
+/// A pipelined batch (prepared while the one before it committed) whose commit fails is
+/// applied again on the careful path: nothing of it is lost, nothing applied twice, and the
+/// batches after it flow as before.
+#[tokio::test]
+async fn a_failed_pipelined_commit_is_applied_again_exactly_once() {
+    let env = Env::start().await.unwrap();
+    let mut district = DistrictLog::new();
+    district.enrol(AN_HOA, "Trường THCS An Hòa");
+    let log = SchoolLog::with_plan_and_activities(AN_HOA, 399); // seqs 1..=400
+    let mut settings = env.settings();
+    settings.ingest.batch_size = 50;
+    let running = Running::start(settings).await.unwrap();
+    publish(&env.js, &district.envelopes).await.unwrap();
+    // The first batches warm the caches the pipelined path prepares against.
+    publish(&env.js, &log.envelopes[..100]).await.unwrap();
+    env.wait_applied(AN_HOA, 100).await.unwrap();
+
+    // The next insert of activities fails once, inside whichever commit carries it (a
+    // sequence is not rolled back with the failed transaction; the redo inserts again).
+    sqlx::raw_sql(
+        "CREATE SEQUENCE public.fail_once; \
+         CREATE FUNCTION public.fail_once() RETURNS trigger LANGUAGE plpgsql AS $$ \
+         BEGIN IF nextval('public.fail_once') = 1 THEN \
+           RAISE EXCEPTION 'injected failure' USING ERRCODE = '40001'; END IF; RETURN NULL; END $$; \
+         CREATE TRIGGER fail_once AFTER INSERT ON live.activities \
+           FOR EACH STATEMENT EXECUTE FUNCTION public.fail_once();",
+    )
+    .execute(&env.db)
+    .await
+    .unwrap();
+    let pipelined_before = running.state.counters().pipelined;
+    assert!(
+        pipelined_before > 0,
+        "the warm-up never took the pipelined path"
+    );
+    publish(&env.js, &log.envelopes[100..]).await.unwrap();
+    env.wait_applied(AN_HOA, 400).await.unwrap();
+    env.wait_consumed().await.unwrap();
+
+    let counters = running.state.counters();
+    assert_eq!(counters.redone, 1, "{counters:?}");
+    assert!(counters.pipelined > pipelined_before, "{counters:?}");
+    assert_eq!(env.position(AN_HOA).await.unwrap(), (400, 400, 0));
+    assert_eq!(
+        env.count("SELECT count(*) FROM live.activities WHERE school = 'thcs-an-hoa'")
+            .await
+            .unwrap(),
+        399
+    );
+    assert_eq!(
+        env.count("SELECT count(*) FROM live.school_events")
+            .await
+            .unwrap(),
+        400
+    );
+    let fired: i64 = sqlx::query_scalar("SELECT last_value FROM public.fail_once")
+        .fetch_one(&env.db)
+        .await
+        .unwrap();
+    assert!(fired >= 2, "the failing insert was not tried again");
+    running.stop().await.unwrap();
+}
