@@ -45,7 +45,7 @@
 //! It ends with a summary block: PASS/MISS per target. Other knobs: `BENCH_QUERIES` (2000),
 //! `BENCH_SQL_QUERIES` (20), `BENCH_COPIES` (4: extra copies for the query fill),
 //! `BENCH_EXPERIMENTS=1` (after the ingest, what one `INSERT` per row costs PostgreSQL against
-//! one multi-row `INSERT … unnest` per transaction, and what the trigram index costs),
+//! one multi-row `INSERT … unnest` per transaction, and what the search index costs),
 //! `BENCH_CHILD_LOG` (the aggregator's `RUST_LOG`, default
 //! `info,district_aggregator::ingest=debug`, whose one line per committed batch gives the
 //! batch sizes and cycle times; the log goes to a file whose path is printed).
@@ -805,8 +805,8 @@ type SchoolEventRow = (
 );
 
 /// The same `school_events` rows written into two fresh projections, 500 per transaction:
-/// one `INSERT` per row (as the ingest writes) and one `INSERT … SELECT FROM unnest(…)` per
-/// transaction; then the cost of the activities' trigram index, server-side.
+/// one `INSERT` per row (as the ingest once wrote) and one `INSERT … SELECT FROM unnest(…)` per
+/// transaction; then the cost of the activities' search (GIN) index, server-side.
 async fn write_experiments(pool: &PgPool, accounts: &Accounts) -> anyhow::Result<()> {
     const N: i64 = 100_000;
     println!(
@@ -898,7 +898,7 @@ async fn write_experiments(pool: &PgPool, accounts: &Accounts) -> anyhow::Result
         cpu0.describe(&cpu1, "")
     );
 
-    // The activities' trigram index, server-side (no client in the way).
+    // The activities' search (GIN) index, server-side (no client in the way).
     let copy = |schema: &str| {
         format!(
             "INSERT INTO {schema}.activities SELECT * FROM live.activities ORDER BY school, activity_id LIMIT {N}"
@@ -922,7 +922,7 @@ async fn write_experiments(pool: &PgPool, accounts: &Accounts) -> anyhow::Result
     sqlx::query(&copy("exp_unnest")).execute(pool).await?;
     let without_gin = t.elapsed();
     println!(
-        "    activities, INSERT … SELECT server-side: {:.1} µs per row with the trigram index, {:.1} µs without",
+        "    activities, INSERT … SELECT server-side: {:.1} µs per row with the search (GIN) index, {:.1} µs without",
         with_gin.as_secs_f64() * 1e6 / copied.max(1.0),
         without_gin.as_secs_f64() * 1e6 / copied.max(1.0)
     );
