@@ -23,6 +23,10 @@
 //! stops (then JetStream redelivers it). If the failure is the data's — PostgreSQL refused a
 //! value — the retry runs each event under a savepoint and dead-letters the one it refuses,
 //! so no single event can wedge the district.
+//!
+//! In the steady state a batch is not applied inside its transaction but prepared in memory
+//! while the batch before it commits, then committed with the same writes ([`pipeline`]);
+//! everything above holds there too, and anything unusual comes back to this careful path.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
