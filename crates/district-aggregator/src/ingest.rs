@@ -25,7 +25,7 @@
 //! so no single event can wedge the district.
 //!
 //! In the steady state a batch is not applied inside its transaction but prepared in memory
-//! while the batch before it commits, then committed with the same writes ([`pipeline`]);
+//! while the batch before it commits, then committed with the same writes (`ingest/pipeline.rs`);
 //! everything above holds there too, and anything unusual comes back to this careful path.
 
 use std::collections::{BTreeMap, HashMap};
