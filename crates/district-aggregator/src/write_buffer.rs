@@ -474,6 +474,27 @@ impl<C> Changes<C> {
     }
 }
 
+/// A change to the row `key`: made to the pending row when the batch created it (`apply`),
+/// else kept for the bulk update, merged with an earlier change to the same row (`merge`).
+fn change<R, C>(
+    pending: &mut Pending<R>,
+    changes: &mut Changes<C>,
+    key: Key,
+    c: C,
+    merge: impl FnOnce(&mut C, C),
+    apply: impl FnOnce(&mut R, C),
+) {
+    match pending.get_mut(&key) {
+        Some(row) => apply(row, c),
+        None => changes.put(key, c, merge),
+    }
+}
+
+/// The later change wins whole.
+fn replace<C>(old: &mut C, new: C) {
+    *old = new;
+}
+
 /// The writes of the events applied since the last flush.
 #[derive(Default)]
 pub struct WriteBuffer {
@@ -547,74 +568,100 @@ impl WriteBuffer {
 
     pub fn correct_activity(&mut self, c: ActivityCorrection) {
         let key = (c.school.clone(), c.activity_id);
-        if let Some(row) = self.activities.get_mut(&key) {
-            row.date = c.date;
-            row.area = c.area;
-            row.topic = c.topic;
-            row.channel = c.channel;
-            row.title = c.title;
-            row.summary = c.summary;
-            row.audience = c.audience;
-            row.reach = c.reach;
-            row.partner = c.partner;
-            row.evidence_url = c.evidence_url;
-            row.responsible = c.responsible;
-            row.words = c.words;
-            row.corrections += c.corrections;
-            row.updated_seq = c.updated_seq;
-            return;
-        }
-        self.corrections.put(key, c, |old, new| {
+        let merge = |old: &mut ActivityCorrection, new: ActivityCorrection| {
             let corrections = old.corrections + new.corrections;
             *old = ActivityCorrection { corrections, ..new };
-        });
+        };
+        change(
+            &mut self.activities,
+            &mut self.corrections,
+            key,
+            c,
+            merge,
+            |row, c| {
+                row.date = c.date;
+                row.area = c.area;
+                row.topic = c.topic;
+                row.channel = c.channel;
+                row.title = c.title;
+                row.summary = c.summary;
+                row.audience = c.audience;
+                row.reach = c.reach;
+                row.partner = c.partner;
+                row.evidence_url = c.evidence_url;
+                row.responsible = c.responsible;
+                row.words = c.words;
+                row.corrections += c.corrections;
+                row.updated_seq = c.updated_seq;
+            },
+        );
     }
 
     pub fn retract_activity(&mut self, r: ActivityRetraction) {
         let key = (r.school.clone(), r.activity_id);
-        if let Some(row) = self.activities.get_mut(&key) {
-            row.live = false;
-            row.retracted_reason = Some(r.reason);
-            row.updated_seq = r.updated_seq;
-            return;
-        }
-        self.retractions.put(key, r, |old, new| *old = new);
+        change(
+            &mut self.activities,
+            &mut self.retractions,
+            key,
+            r,
+            replace,
+            |row, r| {
+                row.live = false;
+                row.retracted_reason = Some(r.reason);
+                row.updated_seq = r.updated_seq;
+            },
+        );
     }
 
     pub fn answer_feedback(&mut self, a: FeedbackAnswer) {
         let key = (a.school.clone(), a.feedback_id);
-        if let Some(row) = self.feedback.get_mut(&key) {
-            row.answered_on = Some(a.answered_on);
-            row.answer_channel = Some(a.answer_channel);
-            row.answer = Some(a.answer);
-            row.answered_seq = Some(a.answered_seq);
-            return;
-        }
-        self.feedback_answers.put(key, a, |old, new| *old = new);
+        change(
+            &mut self.feedback,
+            &mut self.feedback_answers,
+            key,
+            a,
+            replace,
+            |row, a| {
+                row.answered_on = Some(a.answered_on);
+                row.answer_channel = Some(a.answer_channel);
+                row.answer = Some(a.answer);
+                row.answered_seq = Some(a.answered_seq);
+            },
+        );
     }
 
     pub fn answer_press_issue(&mut self, a: PressAnswer) {
         let key = (a.school.clone(), a.issue_id);
-        if let Some(row) = self.press_issues.get_mut(&key) {
-            row.answered_on = Some(a.answered_on);
-            row.answer_channel = Some(a.answer_channel);
-            row.response = Some(a.response);
-            row.answered_seq = Some(a.answered_seq);
-            return;
-        }
-        self.press_answers.put(key, a, |old, new| *old = new);
+        change(
+            &mut self.press_issues,
+            &mut self.press_answers,
+            key,
+            a,
+            replace,
+            |row, a| {
+                row.answered_on = Some(a.answered_on);
+                row.answer_channel = Some(a.answer_channel);
+                row.response = Some(a.response);
+                row.answered_seq = Some(a.answered_seq);
+            },
+        );
     }
 
     pub fn award(&mut self, a: Award) {
         let key = (a.school.clone(), a.nomination_id);
-        if let Some(row) = self.nominations.get_mut(&key) {
-            row.awarded_level = Some(a.awarded_level);
-            row.decision_number = Some(a.decision_number);
-            row.decision_date = Some(a.decision_date);
-            row.awarded_seq = Some(a.awarded_seq);
-            return;
-        }
-        self.awards.put(key, a, |old, new| *old = new);
+        change(
+            &mut self.nominations,
+            &mut self.awards,
+            key,
+            a,
+            replace,
+            |row, a| {
+                row.awarded_level = Some(a.awarded_level);
+                row.decision_number = Some(a.decision_number);
+                row.decision_date = Some(a.decision_date);
+                row.awarded_seq = Some(a.awarded_seq);
+            },
+        );
     }
 
     /// An upsert (budgets, emulation criteria, plans), run after everything else, in the
