@@ -7,7 +7,7 @@
 //! seq; and every event is valid. That is the steady state of a district. Anything else — a
 //! gap, a dead letter, a refused event, a district office event, an author not seen since
 //! start — sends the batch down the careful path ([`Ingest::apply_decoded`]), after the batch
-//! in flight has landed, with the speculative caches dropped.
+//! in flight has landed; the states it had moved in memory are dropped, the others kept.
 //!
 //! **Speculation.** The batch is prepared against the positions and states as the batch in
 //! flight *will* leave them. If that commit fails, nothing prepared on top of it is used: the
@@ -65,10 +65,12 @@ pub(super) enum Landed {
 
 impl Ingest {
     /// Applies `decoded` in memory against the cached positions and states, as
-    /// [`Ingest::apply_decoded`] would; `None` (with the caches dropped, since states may have
-    /// moved) when a message needs the database.
+    /// [`Ingest::apply_decoded`] would; `None` when a message needs the database. Then the
+    /// states this attempt moved are dropped (they are restored from the projection when next
+    /// needed); the other authors' stay.
     pub(super) fn prepare(&mut self, decoded: &[Decoded]) -> Option<Prepared> {
-        match self.try_prepare(decoded) {
+        let mut moved = Vec::new();
+        match self.try_prepare(decoded, &mut moved) {
             Ok(prepared) => Some(prepared),
             Err(why) => {
                 debug!(
@@ -76,13 +78,19 @@ impl Ingest {
                     messages = decoded.len(),
                     "batch takes the careful path"
                 );
-                self.forget_caches();
+                for author in moved {
+                    self.states.forget(&author);
+                }
                 None
             }
         }
     }
 
-    fn try_prepare(&mut self, decoded: &[Decoded]) -> Result<Prepared, &'static str> {
+    fn try_prepare(
+        &mut self,
+        decoded: &[Decoded],
+        moved: &mut Vec<String>,
+    ) -> Result<Prepared, &'static str> {
         if self.schema_oid.is_none() {
             return Err("no batch committed yet");
         }
@@ -130,6 +138,9 @@ impl Ingest {
                     }
                     advance(view, candidate.seq, Some(candidate.event_id), true);
                     self.states.advanced(author, candidate.seq);
+                    if !moved.iter().any(|a| a == author) {
+                        moved.push(author.to_owned());
+                    }
                 }
                 _ => return Err("an event refused, or an enrolment"),
             }
