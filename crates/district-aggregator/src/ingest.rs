@@ -551,14 +551,6 @@ impl Ingest {
         }
     }
 
-    /// Applies decoded messages in one transaction, switching to careful mode (a savepoint
-    /// per event) when PostgreSQL refuses a value. Public so that a rebuild can feed the
-    /// stream into a fresh schema the same way.
-    pub async fn apply_batch(&mut self, received: &[Received]) -> Result<BatchReport, IngestError> {
-        let decoded = self.decode_batch(received.to_vec());
-        self.apply_decoded(&decoded).await
-    }
-
     /// Decodes and checks the addressing of each message ([`crate::decode`]); done once per
     /// batch, whatever the retries of [`Ingest::apply_decoded`].
     pub fn decode_batch(&self, received: Vec<Received>) -> Vec<Decoded> {
@@ -568,7 +560,9 @@ impl Ingest {
             .collect()
     }
 
-    /// [`Ingest::apply_batch`] of messages already decoded.
+    /// Applies decoded messages in one transaction, switching to careful mode (a savepoint
+    /// per event) when PostgreSQL refuses a value. Public so that a rebuild can feed the
+    /// stream into a fresh schema the same way.
     pub async fn apply_decoded(&mut self, decoded: &[Decoded]) -> Result<BatchReport, IngestError> {
         match self.apply_once(decoded, false).await {
             Ok(report) => Ok(report),

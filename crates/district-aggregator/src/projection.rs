@@ -430,54 +430,13 @@ fn apply_school_event(
             duty: e.duty.clone(),
             since: e.since,
         }),
-        Event::ActivityRecorded(e) => {
-            let d = &e.details;
-            let fields = ActivityFields::of(d);
-            writes.activity(ActivityRow {
-                school: owned(),
-                activity_id: e.activity_id,
-                date: d.date,
-                area: fields.area,
-                topic: fields.topic,
-                channel: fields.channel,
-                title: d.title.clone(),
-                summary: d.summary.clone(),
-                audience: d.audience.clone(),
-                reach: fields.reach,
-                partner: d.partner.clone(),
-                evidence_url: d.evidence_url.clone(),
-                responsible: fields.responsible,
-                live: true,
-                words: fields.words,
-                recorded_seq: seq,
-                updated_seq: seq,
-                recorded_at: envelope.recorded_at,
-                occurred_at: envelope.occurred_at,
-                corrections: 0,
-                retracted_reason: None,
-            });
-        }
+        Event::ActivityRecorded(e) => writes.activity(ActivityRow::recorded(
+            stored_details(school, e.activity_id, &e.details, seq),
+            envelope.recorded_at,
+            envelope.occurred_at,
+        )),
         Event::ActivityCorrected(e) => {
-            let d = &e.details;
-            let fields = ActivityFields::of(d);
-            writes.correct_activity(ActivityCorrection {
-                school: owned(),
-                activity_id: e.activity_id,
-                date: d.date,
-                area: fields.area,
-                topic: fields.topic,
-                channel: fields.channel,
-                title: d.title.clone(),
-                summary: d.summary.clone(),
-                audience: d.audience.clone(),
-                reach: fields.reach,
-                partner: d.partner.clone(),
-                evidence_url: d.evidence_url.clone(),
-                responsible: fields.responsible,
-                words: fields.words,
-                corrections: 1,
-                updated_seq: seq,
-            });
+            writes.correct_activity(stored_details(school, e.activity_id, &e.details, seq))
         }
         Event::ActivityRetracted(e) => {
             writes.retract_activity(ActivityRetraction {
@@ -690,26 +649,31 @@ fn school_event_row(envelope: &Envelope) -> SchoolEventRow {
     }
 }
 
-/// The columns of an activity's details that are codes or derived, as stored.
-struct ActivityFields {
-    area: i16,
-    topic: Option<String>,
-    channel: String,
-    reach: Option<i64>,
-    responsible: String,
-    words: String,
-}
-
-impl ActivityFields {
-    fn of(d: &ActivityDetails) -> Self {
-        Self {
-            area: i16::from(d.area.number()),
-            topic: d.topic.as_ref().map(|t| t.as_str().to_owned()),
-            channel: d.channel.code().to_owned(),
-            reach: d.reach.map(i64::from),
-            responsible: d.responsible.code().to_owned(),
-            words: activity_search_words(d).into_string(),
-        }
+/// An activity's details as the `activities` columns store them (codes, folded search
+/// words), set by the event at `seq`: what a correction writes, and a recording too.
+fn stored_details(
+    school: &str,
+    activity_id: Uuid,
+    d: &ActivityDetails,
+    seq: i64,
+) -> ActivityCorrection {
+    ActivityCorrection {
+        school: school.to_owned(),
+        activity_id,
+        date: d.date,
+        area: i16::from(d.area.number()),
+        topic: d.topic.as_ref().map(|t| t.as_str().to_owned()),
+        channel: d.channel.code().to_owned(),
+        title: d.title.clone(),
+        summary: d.summary.clone(),
+        audience: d.audience.clone(),
+        reach: d.reach.map(i64::from),
+        partner: d.partner.clone(),
+        evidence_url: d.evidence_url.clone(),
+        responsible: d.responsible.code().to_owned(),
+        words: activity_search_words(d).into_string(),
+        corrections: 1,
+        updated_seq: seq,
     }
 }
 

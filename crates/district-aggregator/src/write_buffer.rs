@@ -397,6 +397,53 @@ columns! {
     }
 }
 
+impl ActivityRow {
+    /// A new live activity with the fields `details` sets (its `updated_seq` is the recording's
+    /// seq).
+    pub fn recorded(
+        details: ActivityCorrection,
+        recorded_at: DateTime<Utc>,
+        occurred_at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            school: details.school,
+            activity_id: details.activity_id,
+            date: details.date,
+            area: details.area,
+            topic: details.topic,
+            channel: details.channel,
+            title: details.title,
+            summary: details.summary,
+            audience: details.audience,
+            reach: details.reach,
+            partner: details.partner,
+            evidence_url: details.evidence_url,
+            responsible: details.responsible,
+            live: true,
+            words: details.words,
+            recorded_seq: details.updated_seq,
+            updated_seq: details.updated_seq,
+            recorded_at,
+            occurred_at,
+            corrections: 0,
+            retracted_reason: None,
+        }
+    }
+
+    /// The row with `c`'s fields, counting its corrections; what the recording set stays.
+    fn correct(&mut self, c: ActivityCorrection) {
+        let corrections = self.corrections + c.corrections;
+        let corrected = Self::recorded(c, self.recorded_at, self.occurred_at);
+        *self = Self {
+            live: self.live,
+            recorded_seq: self.recorded_seq,
+            corrections,
+            retracted_reason: self.retracted_reason.take(),
+            ..corrected
+        };
+    }
+}
+
 type Key = (String, Uuid);
 
 /// New rows of one table in the order they came, findable by key for changes made later in
@@ -578,22 +625,7 @@ impl WriteBuffer {
             key,
             c,
             merge,
-            |row, c| {
-                row.date = c.date;
-                row.area = c.area;
-                row.topic = c.topic;
-                row.channel = c.channel;
-                row.title = c.title;
-                row.summary = c.summary;
-                row.audience = c.audience;
-                row.reach = c.reach;
-                row.partner = c.partner;
-                row.evidence_url = c.evidence_url;
-                row.responsible = c.responsible;
-                row.words = c.words;
-                row.corrections += c.corrections;
-                row.updated_seq = c.updated_seq;
-            },
+            ActivityRow::correct,
         );
     }
 
@@ -791,29 +823,8 @@ mod tests {
     fn a_change_to_a_row_of_the_same_batch_changes_the_pending_row() {
         let mut writes = WriteBuffer::new();
         let c = correction(1, "old", 3);
-        writes.activity(ActivityRow {
-            school: c.school.clone(),
-            activity_id: c.activity_id,
-            date: c.date,
-            area: 1,
-            topic: None,
-            channel: c.channel.clone(),
-            title: "old".into(),
-            summary: String::new(),
-            audience: None,
-            reach: None,
-            partner: None,
-            evidence_url: None,
-            responsible: c.responsible.clone(),
-            live: true,
-            words: "old".into(),
-            recorded_seq: 3,
-            updated_seq: 3,
-            recorded_at: DateTime::from_timestamp(0, 0).unwrap(),
-            occurred_at: DateTime::from_timestamp(0, 0).unwrap(),
-            corrections: 0,
-            retracted_reason: None,
-        });
+        let at = DateTime::from_timestamp(0, 0).unwrap();
+        writes.activity(ActivityRow::recorded(c.clone(), at, at));
         writes.correct_activity(correction(1, "new", 4));
         writes.retract_activity(ActivityRetraction {
             school: c.school.clone(),
