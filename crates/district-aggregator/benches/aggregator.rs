@@ -86,6 +86,11 @@ use uuid::Uuid;
 use wire::pb;
 use wire::pb::district_aggregator_client::DistrictAggregatorClient;
 
+/// The allocator the aggregator binary uses (this binary also runs as the aggregator process,
+/// and the rebuild and the raw baseline run here): both sides measured alike.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const PROVINCE: &str = "dong-thap";
 const DISTRICT: &str = "tam-nong";
 const SEED: u64 = 2017;

@@ -131,6 +131,12 @@ pub struct IngestSettings {
     /// `ingest::pipeline`). Off, each batch is applied and committed before the next starts.
     #[serde(default = "default_true")]
     pub pipeline: bool,
+    /// A pipelined batch is split by school into this many parts, committed at once in their
+    /// own transactions (the parts share no school, so no part depends on another). One
+    /// PostgreSQL backend per transaction: with 2 or more, the projection's writes use more
+    /// than one core.
+    #[serde(default = "default_parallel_commits")]
+    pub parallel_commits: usize,
 }
 
 impl Default for IngestSettings {
@@ -150,6 +156,7 @@ impl Default for IngestSettings {
             replay_timeout_ms: default_replay_timeout_ms(),
             ensure_stream: true,
             pipeline: true,
+            parallel_commits: default_parallel_commits(),
         }
     }
 }
@@ -189,6 +196,9 @@ fn default_replay_max_interval_ms() -> u64 {
 }
 fn default_replay_timeout_ms() -> u64 {
     5_000
+}
+fn default_parallel_commits() -> usize {
+    2
 }
 fn default_true() -> bool {
     true
@@ -258,6 +268,11 @@ impl Settings {
         )
         .map_err(|e| SettingsError::District(e.to_string()))?;
         let i = &self.ingest;
+        if i.parallel_commits == 0 {
+            return Err(SettingsError::Ingest(
+                "ingest.parallel_commits must be at least 1".into(),
+            ));
+        }
         if i.batch_size == 0 {
             return Err(SettingsError::Ingest(
                 "ingest.batch_size must be at least 1".into(),

@@ -25,8 +25,9 @@
 //! so no single event can wedge the district.
 //!
 //! In the steady state a batch is not applied inside its transaction but prepared in memory
-//! while the batch before it commits, then committed with the same writes (`ingest/pipeline.rs`);
-//! everything above holds there too, and anything unusual comes back to this careful path.
+//! while the batch before it commits, then committed with the same writes, split by school
+//! into parts that commit in parallel, each with its own positions ([`pipeline`]); everything
+//! above holds there too (per part), and anything unusual comes back to this careful path.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -50,7 +51,7 @@ use crate::write_buffer::WriteBuffer;
 use domain::Author;
 use pipeline::Landed;
 
-mod pipeline;
+pub(crate) mod pipeline;
 
 /// How long a pull request lives on the server before the client renews it.
 const PULL_EXPIRES: Duration = Duration::from_secs(30);
@@ -66,6 +67,11 @@ pub enum IngestError {
     /// replaced; it is applied again against the new one.
     #[error("the projection schema was swapped while the batch was prepared")]
     SchemaSwapped,
+    /// A pipelined part's commit task ended without an outcome (it panicked or was
+    /// cancelled); whether it committed is unknown, so it is applied again (a duplicate, if
+    /// it had).
+    #[error("the commit task failed: {0}")]
+    CommitTask(String),
 }
 
 impl IngestError {
@@ -75,7 +81,8 @@ impl IngestError {
         let sql = match self {
             IngestError::Sql(e) | IngestError::Projection(ProjectionError::Sql(e)) => e,
             IngestError::Projection(ProjectionError::Corrupt { .. })
-            | IngestError::SchemaSwapped => return false,
+            | IngestError::SchemaSwapped
+            | IngestError::CommitTask(_) => return false,
         };
         is_data_error(sql)
     }

@@ -4,16 +4,19 @@
 //! 1. **Replay.** A fresh projection schema `rebuild_<timestamp>` is created with
 //!    `public.create_projection`. The whole district stream is read with an *ephemeral ordered*
 //!    JetStream consumer (deliver all, no acks, no durable state: nothing the live ingest uses
-//!    is touched) and applied with [`Ingest::apply_decoded`] — the live ingest's own code path,
-//!    sequencer and projection alike — pointed at the new schema, in large batches. A reader
-//!    task pulls and decodes the stream while the previous batch commits. The rebuild's connections run
+//!    is touched) and applied by the live ingest's own code, sequencer and projection alike,
+//!    pointed at the new schema, in large batches: like the live ingest, a batch is prepared
+//!    in memory while the one before commits in parallel parts ([`crate::ingest::pipeline`]),
+//!    and what needs the database goes through [`Ingest::apply_decoded`]. A reader task pulls
+//!    and decodes the stream meanwhile. The rebuild's connections run
 //!    with `synchronous_commit = off` (a crash only loses rebuild progress; the swap itself
 //!    commits durably, and WAL order makes everything before it durable with it). The
 //!    secondary indexes (not the primary keys and unique constraints the upserts rely on) are
 //!    dropped for the bulk load and recreated from their own definitions afterwards, then
 //!    every table is analysed, so the new views are fast from their first query.
 //! 2. **Catch up and swap.** One transaction takes the advisory lock the live ingest takes in
-//!    every batch transaction (`pg_advisory_xact_lock(hashtext('truyenthong.ingest.live'))`):
+//!    every batch transaction (`pg_advisory_xact_lock(hashtext('truyenthong.ingest.live'))`;
+//!    the parts of a pipelined batch hold it shared, and wait for an exclusive holder):
 //!    from then on the live ingest cannot commit. *Under the lock* it reads the highest stream
 //!    sequence the live projection has committed (`ops.contacts.last_stream_seq`, written in
 //!    every batch for every message with an author, and the dead letters for the rest) and
@@ -69,6 +72,7 @@ use crate::config::Settings;
 use crate::db::{self, LIVE_SCHEMA};
 use crate::decode::{Decoded, Decoder, Received};
 use crate::gaps::Gaps;
+use crate::ingest::pipeline::InFlight;
 use crate::ingest::{self, Ingest};
 use crate::state::IngestState;
 
@@ -227,7 +231,8 @@ pub async fn run(
     settings.validate()?;
     let connect = pg_options(settings)?;
     let pool = PgPoolOptions::new()
-        .max_connections(3)
+        // The swap transaction, plus the parallel commits of a batch.
+        .max_connections(2 + settings.ingest.parallel_commits as u32)
         .acquire_timeout(
             settings
                 .database
@@ -434,6 +439,7 @@ async fn build_and_swap(
         rx,
         batch_size: options.batch_size.max(1),
         idle_timeout: options.idle_timeout,
+        in_flight: None,
         reached: 0,
         applied: 0,
         waited: Duration::ZERO,
@@ -686,15 +692,21 @@ fn is_lock_conflict(e: &sqlx::Error) -> bool {
     }
 }
 
-/// Feeds stream messages to the projection in batches.
+/// Feeds stream messages to the projection in batches, the way the live ingest does: a batch
+/// is prepared in memory while the one before commits, in parts committed in parallel
+/// ([`crate::ingest::pipeline`]); what cannot be prepared so (the first batch, a district
+/// event, a dead letter, a gap) or whose commit failed is applied on the careful path, with
+/// retries.
 struct Applier {
     ingest: Ingest,
     rx: mpsc::Receiver<Result<Vec<Decoded>, String>>,
     batch_size: usize,
     idle_timeout: Duration,
-    /// The highest stream sequence applied.
+    /// The batch committing in the background, and its highest stream sequence.
+    in_flight: Option<(InFlight, u64)>,
+    /// The highest stream sequence applied (committed).
     reached: u64,
-    /// Messages applied.
+    /// Messages applied (committed).
     applied: u64,
     /// Time spent waiting for the stream.
     waited: Duration,
@@ -702,9 +714,9 @@ struct Applier {
 
 impl Applier {
     /// Applies messages until stream sequence `target` is applied, calling `on_batch` with the
-    /// running count after each batch.
+    /// running count after each batch. Returns with nothing in flight.
     async fn catch_up(&mut self, target: u64, mut on_batch: impl FnMut(u64)) -> anyhow::Result<()> {
-        while self.reached < target {
+        while self.reached.max(self.in_flight_end()) < target {
             let waiting = Instant::now();
             let received = tokio::time::timeout(self.idle_timeout, self.rx.recv()).await;
             self.waited += waiting.elapsed();
@@ -725,18 +737,58 @@ impl Applier {
                     Err(_) => break,
                 }
             }
-            self.apply(&batch).await?;
-            self.applied += batch.len() as u64;
-            if let Some(last) = batch.iter().map(|d| d.received().stream_seq).max() {
-                self.reached = self.reached.max(last);
+            let last = batch
+                .iter()
+                .map(|d| d.received().stream_seq)
+                .max()
+                .unwrap_or(0);
+            // Prepared while the batch before commits; dropped if that commit fails.
+            let mut prepared = self.ingest.prepare(&batch);
+            if self.land().await? {
+                prepared = None;
+            }
+            match prepared {
+                Some(prepared) => {
+                    let flight = self.ingest.launch(prepared, batch, Vec::new());
+                    self.in_flight = Some((flight, last));
+                }
+                None => {
+                    self.apply(&batch).await?;
+                    self.applied += batch.len() as u64;
+                    self.reached = self.reached.max(last);
+                }
             }
             on_batch(self.applied);
         }
+        self.land().await?;
         Ok(())
     }
 
-    /// One batch, retried with backoff while PostgreSQL is unavailable. Values PostgreSQL
-    /// refuses are dead-lettered by the ingest itself, as live.
+    /// The highest stream sequence of the batch in flight (0 when none).
+    fn in_flight_end(&self) -> u64 {
+        self.in_flight.as_ref().map_or(0, |(_, last)| *last)
+    }
+
+    /// Waits for the batch in flight, if any, and applies again what of it failed. `true`
+    /// when something failed (then the caches were dropped, and what was prepared on top of
+    /// that batch must not be used).
+    async fn land(&mut self) -> anyhow::Result<bool> {
+        let Some((flight, last)) = self.in_flight.take() else {
+            return Ok(false);
+        };
+        let messages = flight.messages() as u64;
+        let failed = self.ingest.land_replay(flight).await;
+        let redone = !failed.is_empty();
+        if redone {
+            self.apply(&failed).await?;
+        }
+        self.applied += messages;
+        self.reached = self.reached.max(last);
+        Ok(redone)
+    }
+
+    /// One batch on the careful path, retried with backoff while PostgreSQL is unavailable.
+    /// Values PostgreSQL refuses are dead-lettered by the ingest itself, as live.
     async fn apply(&mut self, batch: &[Decoded]) -> anyhow::Result<()> {
         const ATTEMPTS: u32 = 8;
         let mut failures = 0;

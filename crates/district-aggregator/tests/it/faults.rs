@@ -216,3 +216,87 @@ async fn a_failed_pipelined_commit_is_applied_again_exactly_once() {
     assert!(fired >= 2, "the failing insert was not tried again");
     running.stop().await.unwrap();
 }
+
+/// A pipelined batch is committed in parts, one per group of schools. When one part fails,
+/// the other stays committed and acknowledged; only the failed part is applied again, and
+/// both schools end exact.
+#[tokio::test]
+async fn a_failed_part_is_applied_again_and_the_committed_part_is_kept() {
+    let env = Env::start().await.unwrap();
+    let mut district = DistrictLog::new();
+    district.enrol(AN_HOA, "Trường THCS An Hòa");
+    district.enrol(PHU_CUONG, "Trường THCS Phú Cường");
+    let an_hoa = SchoolLog::with_plan_and_activities(AN_HOA, 299); // seqs 1..=300
+    let phu_cuong = SchoolLog::with_plan_and_activities(PHU_CUONG, 299);
+    let mut settings = env.settings();
+    settings.ingest.batch_size = 50;
+    settings.ingest.parallel_commits = 2;
+    let running = Running::start(settings).await.unwrap();
+    publish(&env.js, &district.envelopes).await.unwrap();
+    // Both schools in every batch: interleaved in runs of 10.
+    let publish_range = |from: usize, to: usize| {
+        let (a, p) = (&an_hoa.envelopes[from..to], &phu_cuong.envelopes[from..to]);
+        let js = env.js.clone();
+        async move {
+            for (a, p) in a.chunks(10).zip(p.chunks(10)) {
+                publish(&js, a).await?;
+                publish(&js, p).await?;
+            }
+            anyhow::Ok(())
+        }
+    };
+    publish_range(0, 100).await.unwrap();
+    env.wait_applied(AN_HOA, 100).await.unwrap();
+    env.wait_applied(PHU_CUONG, 100).await.unwrap();
+
+    // The next activity of Phú Cường fails once: only the part that carries it fails.
+    sqlx::raw_sql(
+        "CREATE SEQUENCE public.fail_once; \
+         CREATE FUNCTION public.fail_once() RETURNS trigger LANGUAGE plpgsql AS $$ \
+         BEGIN IF nextval('public.fail_once') = 1 THEN \
+           RAISE EXCEPTION 'injected failure' USING ERRCODE = '40001'; END IF; RETURN NULL; END $$; \
+         CREATE TRIGGER fail_once AFTER INSERT ON live.activities FOR EACH ROW \
+           WHEN (NEW.school = 'thcs-phu-cuong') EXECUTE FUNCTION public.fail_once();",
+    )
+    .execute(&env.db)
+    .await
+    .unwrap();
+    let before = running.state.counters();
+    assert!(
+        before.pipelined > 0,
+        "the warm-up never took the pipelined path"
+    );
+    publish_range(100, 300).await.unwrap();
+    env.wait_applied(AN_HOA, 300).await.unwrap();
+    env.wait_applied(PHU_CUONG, 300).await.unwrap();
+    env.wait_consumed().await.unwrap();
+
+    let counters = running.state.counters();
+    assert_eq!(counters.redone, 1, "{counters:?}");
+    // The committed part was not applied again: the redo met no duplicate.
+    assert_eq!(counters.duplicates, 0, "{counters:?}");
+    assert!(counters.pipelined > before.pipelined, "{counters:?}");
+    for school in [AN_HOA, PHU_CUONG] {
+        assert_eq!(
+            env.position(school).await.unwrap(),
+            (300, 300, 0),
+            "{school}"
+        );
+        assert_eq!(
+            env.count(&format!(
+                "SELECT count(*) FROM live.activities WHERE school = '{school}'"
+            ))
+            .await
+            .unwrap(),
+            299,
+            "{school}"
+        );
+    }
+    assert_eq!(
+        env.count("SELECT count(*) FROM live.school_events")
+            .await
+            .unwrap(),
+        600
+    );
+    running.stop().await.unwrap();
+}
