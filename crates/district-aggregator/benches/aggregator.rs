@@ -226,8 +226,9 @@ fn child_log_filter() -> String {
         .unwrap_or_else(|_| "info,district_aggregator::ingest=debug".into())
 }
 
-/// `(batches, messages, mean ms between consecutive commits)` from the aggregator's
-/// `batch committed` debug lines.
+/// `(commits, messages, mean ms between consecutive commits)` from the aggregator's
+/// `batch committed` debug lines (one per careful batch, and one per part of a pipelined
+/// batch, whose parts commit in parallel).
 fn batch_stats(log: &Path) -> Option<(usize, u64, f64)> {
     let text = std::fs::read_to_string(log).ok()?;
     let mut stamps = Vec::new();
@@ -1603,7 +1604,7 @@ async fn bench() -> anyhow::Result<()> {
     );
     if let Some((n, messages, ms)) = ingest.batches {
         println!(
-            "    {n} batches committed, {:.0} messages per batch, one every {ms:.1} ms ({:.0} µs per message)",
+            "    {n} commits (a pipelined batch commits in parallel parts), {:.0} messages per commit, one every {ms:.1} ms ({:.0} µs per message)",
             messages as f64 / n.max(1) as f64,
             1000.0 * ms / (messages as f64 / n.max(1) as f64).max(1.0)
         );

@@ -164,14 +164,18 @@ impl Default for IngestSettings {
 fn default_consumer() -> String {
     "district-aggregator".into()
 }
+/// Per-statement and per-transaction costs are spread over more events: at 2,000 the
+/// bench's ingest ran ~17% faster than at 500 (and PostgreSQL spent ~10% less per event),
+/// for ~40 MiB more peak memory.
 fn default_batch_size() -> usize {
-    500
+    2_000
 }
 fn default_batch_wait_ms() -> u64 {
     100
 }
+/// A batch committing, the next being prepared, and two more buffered.
 fn default_max_ack_pending() -> i64 {
-    2_000
+    8_000
 }
 fn default_ack_wait_ms() -> u64 {
     60_000
