@@ -807,7 +807,7 @@ type SchoolEventRow = (
     i32,
     String,
     String,
-    serde_json::Value,
+    String,
 );
 
 /// The same `school_events` rows written into two fresh projections, 500 per transaction:
@@ -876,7 +876,7 @@ async fn write_experiments(pool: &PgPool, accounts: &Accounts) -> anyhow::Result
         let col = |f: &dyn Fn(&SchoolEventRow) -> String| chunk.iter().map(f).collect::<Vec<_>>();
         let mut tx = pool.begin().await?;
         sqlx::query(
-            "INSERT INTO exp_unnest.school_events (school, seq, event_id, type, schema, occurred_at, recorded_at,              occurred_on, recorded_on, delay_days, actor_role, actor_person, data)              SELECT * FROM unnest($1::text[], $2::int8[], $3::uuid[], $4::text[], $5::int4[], $6::timestamptz[],              $7::timestamptz[], $8::date[], $9::date[], $10::int4[], $11::text[], $12::text[], $13::jsonb[])",
+            "INSERT INTO exp_unnest.school_events (school, seq, event_id, type, schema, occurred_at, recorded_at,              occurred_on, recorded_on, delay_days, actor_role, actor_person, data)              SELECT * FROM unnest($1::text[], $2::int8[], $3::uuid[], $4::text[], $5::int4[], $6::timestamptz[],              $7::timestamptz[], $8::date[], $9::date[], $10::int4[], $11::text[], $12::text[], $13::text[])",
         )
         .bind(col(&|r| r.0.clone()))
         .bind(chunk.iter().map(|r| r.1).collect::<Vec<_>>())

@@ -243,7 +243,8 @@ async fn build(conn: &mut PgConnection) -> Result<Index, QueryError> {
     Ok(index)
 }
 
-type EventRow = (String, i64, String, i32, serde_json::Value);
+/// `school_events.data` is JSON text (the migration `event_data_as_text`).
+type EventRow = (String, i64, String, i32, String);
 
 /// Brings `index` to the snapshot's positions; `false` when it is ahead of them.
 async fn refresh(conn: &mut PgConnection, index: &mut Index) -> Result<bool, QueryError> {
@@ -284,13 +285,15 @@ async fn refresh(conn: &mut PgConnection, index: &mut Index) -> Result<bool, Que
     let events = rows
         .into_iter()
         .map(|(school, seq, event_type, schema, data)| {
+            let corrupt = |e: &dyn std::fmt::Display| {
+                QueryError::Corrupt(format!("school {school} seq {seq} in school_events: {e}"))
+            };
             let schema = u32::try_from(schema).unwrap_or(0);
+            let data = serde_json::from_str(&data).map_err(|e| corrupt(&e))?;
             upcast::upcast(&event_type, schema, data)
                 .and_then(|data| Event::from_data(&event_type, data))
                 .map(|event| (school.clone(), event))
-                .map_err(|e| {
-                    QueryError::Corrupt(format!("school {school} seq {seq} in school_events: {e}"))
-                })
+                .map_err(|e| corrupt(&e))
         })
         .collect::<Result<Vec<_>, _>>()?;
     let applied = events.len();

@@ -147,17 +147,24 @@ async fn bad_messages_are_dead_lettered_with_reason_and_bytes_and_block_nothing(
     running.stop().await.unwrap();
 }
 
-/// A value PostgreSQL itself refuses (a NUL character, which `jsonb` cannot hold) must not
-/// wedge the district: the batch is retried event by event and only that event is
-/// dead-lettered.
+/// A value PostgreSQL itself refuses (here: a constraint the test adds on one activity) must
+/// not wedge the district: the batch is retried event by event and only that event is
+/// dead-lettered. A NUL character in an event's data, which `jsonb` could not hold, is stored
+/// (the data is kept as JSON text).
 #[tokio::test]
 async fn a_value_postgres_refuses_is_dead_lettered_alone() {
     let env = Env::start().await.unwrap();
     let mut district = DistrictLog::new();
     district.enrol(AN_HOA, "Trường THCS An Hòa");
     let mut log = SchoolLog::with_plan_and_activities(AN_HOA, 5); // seqs 1..=6
-    log.envelopes[2].data["note"] = "a\u{0}b".into();
+    log.envelopes[4].data["note"] = "a\u{0}b".into();
     let running = Running::start(env.settings()).await.unwrap();
+    sqlx::raw_sql(
+        "ALTER TABLE live.activities ADD CONSTRAINT refuse_seq_3 CHECK (recorded_seq <> 3)",
+    )
+    .execute(&env.db)
+    .await
+    .unwrap();
     publish(&env.js, &district.envelopes).await.unwrap();
     publish(&env.js, &log.envelopes).await.unwrap();
 
@@ -180,5 +187,13 @@ async fn a_value_postgres_refuses_is_dead_lettered_alone() {
             .unwrap(),
         4
     );
+    let data: String =
+        sqlx::query_scalar("SELECT data FROM live.school_events WHERE school = $1 AND seq = 5")
+            .bind(AN_HOA)
+            .fetch_one(&env.db)
+            .await
+            .unwrap();
+    let data: serde_json::Value = serde_json::from_str(&data).unwrap();
+    assert_eq!(data["note"], "a\u{0}b");
     running.stop().await.unwrap();
 }
