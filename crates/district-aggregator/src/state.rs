@@ -13,9 +13,10 @@ use crate::gaps::{Gap, Gaps};
 /// Counters since the aggregator started.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IngestCounters {
-    /// Batches committed.
+    /// Transactions committed: one per careful batch, one per part of a pipelined batch (whose
+    /// parts, split by school, commit in parallel).
     pub batches: u64,
-    /// Messages in those batches.
+    /// Messages in those transactions.
     pub messages: u64,
     /// Events applied to the projection.
     pub applied: u64,
@@ -25,9 +26,11 @@ pub struct IngestCounters {
     pub held: u64,
     /// Messages that went to the dead letters (unreadable, misaddressed, or refused).
     pub dead_lettered: u64,
-    /// Batches committed on the pipelined path (prepared while the one before committed).
+    /// Batches committed on the pipelined path (prepared while the one before committed), all
+    /// their parts committed.
     pub pipelined: u64,
-    /// Pipelined batches whose commit failed and that were applied again carefully.
+    /// Pipelined batches with a part whose commit failed, and which was applied again
+    /// carefully.
     pub redone: u64,
     pub last_commit_at: Option<DateTime<Utc>>,
     /// The last failure to commit a batch, cleared by the next success.
