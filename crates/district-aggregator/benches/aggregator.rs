@@ -1676,6 +1676,12 @@ async fn bench() -> anyhow::Result<()> {
                 report.ingest_held.as_millis()
             );
             println!(
+                "    batches: {} pipelined (prepared while the one before committed), {} careful; {:.2} s of the replay waiting for the stream",
+                report.batches_pipelined,
+                report.batches_careful,
+                report.stream_wait.as_secs_f64()
+            );
+            println!(
                 "    progress (applied@ev/s per interval): {}",
                 trace.join(" ")
             );

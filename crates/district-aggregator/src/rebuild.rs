@@ -206,6 +206,10 @@ pub struct RebuildReport {
     pub tail: u64,
     /// The last stream sequence the new projection had applied at the swap.
     pub swapped_at_stream_seq: u64,
+    /// Batches prepared in memory and committed in parallel parts, and batches applied on the
+    /// careful path (the first, district events, dead letters, failed parts).
+    pub batches_pipelined: u64,
+    pub batches_careful: u64,
     /// How long the live ingest was held in the round that swapped, and how many attempts
     /// to lock the live tables that round took.
     pub ingest_held: Duration,
@@ -443,6 +447,8 @@ async fn build_and_swap(
         reached: 0,
         applied: 0,
         waited: Duration::ZERO,
+        pipelined: 0,
+        careful: 0,
     };
 
     // 1. Replay what the stream held at the start.
@@ -541,6 +547,8 @@ async fn build_and_swap(
                     stream_wait,
                     tail: applier.applied - replayed,
                     swapped_at_stream_seq: applier.reached,
+                    batches_pipelined: applier.pipelined,
+                    batches_careful: applier.careful,
                     ingest_held: locked_at.elapsed(),
                     swap_attempts: attempts,
                     indexing_elapsed,
@@ -710,6 +718,9 @@ struct Applier {
     applied: u64,
     /// Time spent waiting for the stream.
     waited: Duration,
+    /// Batches that took the pipelined path, and batches applied carefully.
+    pipelined: u64,
+    careful: u64,
 }
 
 impl Applier {
@@ -751,8 +762,10 @@ impl Applier {
                 Some(prepared) => {
                     let flight = self.ingest.launch(prepared, batch, Vec::new());
                     self.in_flight = Some((flight, last));
+                    self.pipelined += 1;
                 }
                 None => {
+                    self.careful += 1;
                     self.apply(&batch).await?;
                     self.applied += batch.len() as u64;
                     self.reached = self.reached.max(last);
@@ -780,6 +793,7 @@ impl Applier {
         let failed = self.ingest.land_replay(flight).await;
         let redone = !failed.is_empty();
         if redone {
+            self.careful += 1;
             self.apply(&failed).await?;
         }
         self.applied += messages;
