@@ -282,17 +282,9 @@ impl Ingest {
     /// At shutdown: acknowledges the parts in flight whose commits succeed, and leaves the
     /// others for redelivery (no retries once shutdown has begun).
     pub(super) async fn finish_on_shutdown(&mut self, mut flight: InFlight) {
-        let outcomes = outcomes(&mut flight.job, flight.parts.len()).await;
-        for (part, outcome) in flight.parts.into_iter().zip(outcomes) {
-            match outcome {
-                Ok(()) => {
-                    self.acknowledge(&part.ackable).await;
-                    self.after_commit(part.report);
-                }
-                Err(error) => {
-                    warn!(%error, messages = part.decoded.len(), "a pipelined commit failed at shutdown; its messages will be redelivered")
-                }
-            }
+        let result = (&mut flight.job).await;
+        for (part, error) in self.keep_committed(flight.parts, result).await {
+            warn!(%error, messages = part.decoded.len(), "a pipelined commit failed at shutdown; its messages will be redelivered");
         }
     }
 
@@ -301,16 +293,11 @@ impl Ingest {
     /// order per author, for the caller to apply again on the careful path. The caches are
     /// dropped when a part failed.
     pub(crate) async fn land_replay(&mut self, mut flight: InFlight) -> Vec<Decoded> {
-        let outcomes = outcomes(&mut flight.job, flight.parts.len()).await;
+        let result = (&mut flight.job).await;
         let mut failed = Vec::new();
-        for (part, outcome) in flight.parts.into_iter().zip(outcomes) {
-            match outcome {
-                Ok(()) => self.after_commit(part.report),
-                Err(error) => {
-                    warn!(%error, messages = part.decoded.len(), "pipelined commit of the replay failed; applying its messages again");
-                    failed.extend(part.decoded);
-                }
-            }
+        for (part, error) in self.keep_committed(flight.parts, result).await {
+            warn!(%error, messages = part.decoded.len(), "pipelined commit of the replay failed; applying its messages again");
+            failed.extend(part.decoded);
         }
         if !failed.is_empty() {
             self.forget_caches();
@@ -326,25 +313,11 @@ impl Ingest {
         result: Result<Vec<Result<(), IngestError>>, tokio::task::JoinError>,
         shutdown: &mut broadcast::Receiver<()>,
     ) -> Landed {
-        let parts = flight.parts.len();
-        let outcomes = match result {
-            Ok(outcomes) if outcomes.len() == parts => outcomes,
-            Ok(_) => failed_all(parts, "the commit task lost a part".into()),
-            Err(join) => failed_all(parts, join.to_string()),
-        };
         let mut redo: (Vec<Decoded>, Vec<jetstream::Message>) = Default::default();
-        for (part, outcome) in flight.parts.into_iter().zip(outcomes) {
-            match outcome {
-                Ok(()) => {
-                    self.acknowledge(&part.ackable).await;
-                    self.after_commit(part.report);
-                }
-                Err(error) => {
-                    warn!(%error, messages = part.decoded.len(), "pipelined commit failed; applying its messages again on the careful path");
-                    redo.0.extend(part.decoded);
-                    redo.1.extend(part.ackable);
-                }
-            }
+        for (part, error) in self.keep_committed(flight.parts, result).await {
+            warn!(%error, messages = part.decoded.len(), "pipelined commit failed; applying its messages again on the careful path");
+            redo.0.extend(part.decoded);
+            redo.1.extend(part.ackable);
         }
         if redo.0.is_empty() {
             self.state.update(|c| c.pipelined += 1);
@@ -358,6 +331,33 @@ impl Ingest {
             Landed::Shutdown
         }
     }
+
+    /// Acknowledges and reports the parts whose commit succeeded; returns the others with
+    /// why they failed (all of them when the commit task itself failed: whether they
+    /// committed is then unknown, and applying them again is a no-op if they had).
+    async fn keep_committed(
+        &mut self,
+        parts: Vec<PartInFlight>,
+        result: Result<Vec<Result<(), IngestError>>, tokio::task::JoinError>,
+    ) -> Vec<(PartInFlight, IngestError)> {
+        let count = parts.len();
+        let outcomes = match result {
+            Ok(outcomes) if outcomes.len() == count => outcomes,
+            Ok(_) => failed_all(count, "the commit task lost a part".into()),
+            Err(join) => failed_all(count, join.to_string()),
+        };
+        let mut failed = Vec::new();
+        for (part, outcome) in parts.into_iter().zip(outcomes) {
+            match outcome {
+                Ok(()) => {
+                    self.acknowledge(&part.ackable).await;
+                    self.after_commit(part.report);
+                }
+                Err(error) => failed.push((part, error)),
+            }
+        }
+        failed
+    }
 }
 
 /// Each of `parts` outcomes failed with `reason`.
@@ -365,18 +365,6 @@ fn failed_all(parts: usize, reason: String) -> Vec<Result<(), IngestError>> {
     (0..parts)
         .map(|_| Err(IngestError::CommitTask(reason.clone())))
         .collect()
-}
-
-/// The outcomes of the commit task, each part failed when the task itself failed.
-async fn outcomes(
-    job: &mut JoinHandle<Vec<Result<(), IngestError>>>,
-    parts: usize,
-) -> Vec<Result<(), IngestError>> {
-    match job.await {
-        Ok(outcomes) if outcomes.len() == parts => outcomes,
-        Ok(_) => failed_all(parts, "the commit task lost a part".into()),
-        Err(join) => failed_all(parts, join.to_string()),
-    }
 }
 
 /// Which part each message goes to, given the messages' authors: at most `parts` parts,
