@@ -645,7 +645,7 @@ fn school_event_row(envelope: &Envelope) -> SchoolEventRow {
         delay_days: i32::try_from(delay).unwrap_or(i32::MAX),
         actor_role: envelope.actor.role.code().to_owned(),
         actor_person: envelope.actor.person.clone(),
-        data: envelope.data.to_string(),
+        data: envelope.data.as_str().to_owned(),
     }
 }
 
@@ -707,7 +707,7 @@ async fn apply_district_event(
     .bind(envelope.recorded_at)
     .bind(envelope.actor.role.code())
     .bind(&envelope.actor.person)
-    .bind(&envelope.data)
+    .bind(envelope.data.to_value())
     .execute(&mut *conn)
     .await?;
     let mut effects = Effects::default();

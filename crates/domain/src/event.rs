@@ -221,12 +221,9 @@ macro_rules! events {
                 match self { $($enum::$variant(_) => $schema,)+ }
             }
 
-            /// The event's `data`, as JSON.
-            pub fn to_data(&self) -> serde_json::Value {
-                let result = match self { $($enum::$variant(p) => serde_json::to_value(p),)+ };
-                // Serialising these plain structs cannot fail: no maps with non-string keys,
-                // no custom serialisers that refuse.
-                result.expect("event payloads always serialise")
+            /// The event's `data`, as JSON text.
+            pub fn to_data(&self) -> $crate::envelope::EventData {
+                match self { $($enum::$variant(p) => $crate::envelope::EventData::of(p),)+ }
             }
 
             /// Reads `data` written at the current schema of `event_type`.
@@ -245,14 +242,13 @@ macro_rules! events {
                 }
             }
 
-            /// [`Self::from_data`] of borrowed `data`: copies the strings it keeps, not the
-            /// whole JSON tree.
-            pub fn from_data_ref(
+            /// [`Self::from_data`] of `data` as JSON text, without building a tree.
+            pub fn from_json(
                 event_type: &str,
-                data: &serde_json::Value,
+                data: &str,
             ) -> Result<$enum, $crate::envelope::DecodeError> {
                 match event_type {
-                    $($name => <$payload as serde::Deserialize>::deserialize(data)
+                    $($name => serde_json::from_str::<$payload>(data)
                         .map($enum::$variant)
                         .map_err(|e| $crate::envelope::DecodeError::Data {
                             event_type: $name.into(),

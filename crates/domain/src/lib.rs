@@ -30,7 +30,7 @@ pub mod upcast;
 pub use calendar::{DateRange, Period};
 pub use codes::{Author, SchoolRef, Slug};
 pub use command::Command;
-pub use envelope::{Actor, AnyEvent, DecodeError, Envelope};
+pub use envelope::{Actor, AnyEvent, DecodeError, Envelope, EventData};
 pub use error::{DomainError, ErrorKind, Rule, Warning};
 pub use event::Event;
 pub use money::Vnd;

@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::NaiveDate;
 use domain::event::{ActivityDetails, Event};
-use domain::{DateRange, upcast};
+use domain::{AnyEvent, DateRange, EventData};
 use sqlx::PgConnection;
 use tokio::sync::{Mutex, MutexGuard};
 use tracing::{debug, info, warn};
@@ -289,11 +289,12 @@ async fn refresh(conn: &mut PgConnection, index: &mut Index) -> Result<bool, Que
                 QueryError::Corrupt(format!("school {school} seq {seq} in school_events: {e}"))
             };
             let schema = u32::try_from(schema).unwrap_or(0);
-            let data = serde_json::from_str(&data).map_err(|e| corrupt(&e))?;
-            upcast::upcast(&event_type, schema, data)
-                .and_then(|data| Event::from_data(&event_type, data))
-                .map(|event| (school.clone(), event))
-                .map_err(|e| corrupt(&e))
+            let data = EventData::parse(&data).map_err(|e| corrupt(&e))?;
+            match AnyEvent::from_data_at(&event_type, schema, &data) {
+                Ok(AnyEvent::School(event)) => Ok((school.clone(), event)),
+                Ok(AnyEvent::District(_)) => Err(corrupt(&"a district office event")),
+                Err(e) => Err(corrupt(&e)),
+            }
         })
         .collect::<Result<Vec<_>, _>>()?;
     let applied = events.len();

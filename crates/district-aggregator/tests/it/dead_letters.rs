@@ -51,7 +51,7 @@ async fn bad_messages_are_dead_lettered_with_reason_and_bytes_and_block_nothing(
     // 4. Too big: rejected before it is even parsed.
     let mut big = an_hoa.envelopes[0].clone();
     big.seq = 3;
-    big.data = serde_json::json!({ "padding": "x".repeat(MAX_MESSAGE_BYTES) });
+    big.data = (&serde_json::json!({ "padding": "x".repeat(MAX_MESSAGE_BYTES) })).into();
     let big_bytes = big.to_json();
     publish_raw(&env.js, &subject, big_bytes.clone())
         .await
@@ -157,7 +157,9 @@ async fn a_value_postgres_refuses_is_dead_lettered_alone() {
     let mut district = DistrictLog::new();
     district.enrol(AN_HOA, "Trường THCS An Hòa");
     let mut log = SchoolLog::with_plan_and_activities(AN_HOA, 5); // seqs 1..=6
-    log.envelopes[4].data["note"] = "a\u{0}b".into();
+    let mut data = log.envelopes[4].data.to_value();
+    data["note"] = "a\u{0}b".into();
+    log.envelopes[4].data = (&data).into();
     let running = Running::start(env.settings()).await.unwrap();
     sqlx::raw_sql(
         "ALTER TABLE live.activities ADD CONSTRAINT refuse_seq_3 CHECK (recorded_seq <> 3)",

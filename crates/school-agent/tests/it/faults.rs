@@ -115,6 +115,7 @@ async fn agent_killed_while_recording_and_relaying_keeps_every_ok() {
             (
                 e.seq,
                 e.data
+                    .to_value()
                     .get("activity_id")
                     .and_then(|v| v.as_str())
                     .unwrap_or_default()

@@ -162,7 +162,7 @@ fn an_invalid_event_is_dead_lettered_and_does_not_block_the_next() {
         AN_HOA,
         activity(2, d(2018, 2, 6), ContentArea::Tasks, Channel::Meeting),
     );
-    garbled.data = serde_json::json!({"activity_id": "not a uuid"});
+    garbled.data = (&serde_json::json!({"activity_id": "not a uuid"})).into();
     let fine = history.school(
         AN_HOA,
         activity(3, d(2018, 2, 7), ContentArea::Tasks, Channel::Meeting),
