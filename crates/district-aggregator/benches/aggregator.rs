@@ -482,7 +482,33 @@ struct CpuSample {
     extra: u64,
 }
 
+/// CPU microseconds per message of the processes of the run, between two samples.
+#[derive(Debug, Clone, Copy)]
+struct CpuPerMessage {
+    me: f64,
+    nats: f64,
+    pg: f64,
+}
+
+impl CpuPerMessage {
+    fn total(&self) -> f64 {
+        self.me + self.nats + self.pg
+    }
+}
+
 impl CpuSample {
+    /// What each process spent per message of `messages` between `self` and `later`.
+    fn per_message_us(&self, later: &CpuSample, messages: u64) -> CpuPerMessage {
+        let us = |a: u64, b: u64| {
+            b.saturating_sub(a) as f64 / CLOCK_TICKS * 1e6 / messages.max(1) as f64
+        };
+        CpuPerMessage {
+            me: us(self.me, later.me),
+            nats: us(self.nats, later.nats),
+            pg: us(self.pg, later.pg),
+        }
+    }
+
     /// "postgres 1.2 s (60%), …" between `self` and `later`, in CPU seconds and share of one
     /// core over the wall time.
     fn describe(&self, later: &CpuSample, extra_name: &str) -> String {
@@ -616,15 +642,18 @@ async fn raw_baseline(
     })
 }
 
-/// The ceiling of any replay on this machine: the whole stream read with an ordered consumer
-/// (as the rebuild reads it) and decoded as the ingest decodes it (`Received::from_message`,
-/// `Decoder::decode`, `Envelope::decode_any`), without a database. Messages per second.
+/// The ceiling of any replay on this machine: the whole stream read as the rebuild reads it
+/// (an ephemeral pull consumer without acks, `rebuild::READ_BATCH` messages per pull) and
+/// decoded as the ingest decodes it (`Received::from_message`, `Decoder::decode`,
+/// `Envelope::decode_any`), without a database. Messages per second.
 async fn read_and_decode(js: &jetstream::Context, total: u64, decode: bool) -> anyhow::Result<f64> {
     let stream = js.get_stream(stream_name(PROVINCE, DISTRICT)?).await?;
     let consumer = stream
-        .create_consumer(jetstream::consumer::pull::OrderedConfig {
+        .create_consumer(jetstream::consumer::pull::Config {
             filter_subject: district_events_filter(PROVINCE, DISTRICT)?,
             deliver_policy: jetstream::consumer::DeliverPolicy::All,
+            ack_policy: jetstream::consumer::AckPolicy::None,
+            inactive_threshold: Duration::from_secs(60),
             ..Default::default()
         })
         .await?;
@@ -634,20 +663,24 @@ async fn read_and_decode(js: &jetstream::Context, total: u64, decode: bool) -> a
         max_message_bytes: IngestSettings::default().max_message_bytes,
     };
     let started = Instant::now();
-    let mut messages = consumer.messages().await?;
+    let mut messages = consumer
+        .stream()
+        .max_messages_per_batch(rebuild::READ_BATCH)
+        .messages()
+        .await?;
     let mut n = 0_u64;
     let mut refused = 0_u64;
     while n < total {
-        let message = messages
+        let mut message = messages
             .next()
             .await
-            .context("the ordered consumer ended")?
-            .map_err(|e| anyhow::anyhow!("ordered consumer: {e}"))?;
+            .context("the consumer ended")?
+            .map_err(|e| anyhow::anyhow!("reading the stream: {e}"))?;
         n += 1;
         if !decode {
             continue;
         }
-        let received = district_aggregator::decode::Received::from_message(&message)
+        let received = district_aggregator::decode::Received::from_message(&mut message)
             .map_err(|e| anyhow::anyhow!(e))?;
         match decoder.decode(received) {
             district_aggregator::decode::Decoded::Candidate(c) => {
@@ -1646,12 +1679,30 @@ async fn bench() -> anyhow::Result<()> {
         thousands(stream_total),
         loadavg()
     );
+    let before_read = accounts.sample(None);
     let read_only = read_and_decode(&js, stream_total, false).await?;
+    let after_read = accounts.sample(None);
     let ceiling = read_and_decode(&js, stream_total, true).await?;
+    let after_decode = accounts.sample(None);
     println!(
-        "  ceiling without a database: reading the stream with an ordered consumer {} ev/s; reading and decoding each message as the ingest does {} ev/s",
+        "  ceiling without a database: reading the stream as the rebuild reads it {} ev/s; reading and decoding each message as the ingest does {} ev/s",
         thousands(read_only as u64),
         thousands(ceiling as u64)
+    );
+    let read_cost = before_read.per_message_us(&after_read, stream_total);
+    let decode_cost = after_read.per_message_us(&after_decode, stream_total);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let busy = |us: f64| us * TARGET_REBUILD / 1e6;
+    println!(
+        "  CPU per message: reading {:.1} µs (this process {:.1}, nats-server {:.1}); reading and decoding {:.1} µs. \
+         At {} ev/s that is {:.2} and {:.2} of this machine's {cores} cores before PostgreSQL does anything",
+        read_cost.total(),
+        read_cost.me,
+        read_cost.nats,
+        decode_cost.total(),
+        thousands(TARGET_REBUILD as u64),
+        busy(read_cost.total()),
+        busy(decode_cost.total()),
     );
     let cpu0 = accounts.sample(None);
     let mut trace: Vec<String> = Vec::new();

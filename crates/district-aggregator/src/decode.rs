@@ -23,8 +23,7 @@ pub struct Received {
     /// Its position in the district stream: unique, stable across redeliveries and rebuilds.
     pub stream_seq: u64,
     pub subject: String,
-    /// The headers as JSON: `{"name": ["value", …]}`.
-    pub headers: serde_json::Value,
+    pub headers: Headers,
     pub body: Bytes,
     /// When JetStream stored it (the arrival time at the district).
     pub received_at: DateTime<Utc>,
@@ -33,23 +32,44 @@ pub struct Received {
 }
 
 impl Received {
-    /// Reads a JetStream message. Fails only when the message carries no JetStream metadata
-    /// (it then cannot be acknowledged either).
-    pub fn from_message(message: &async_nats::jetstream::Message) -> Result<Self, String> {
+    /// Reads a JetStream message, taking its headers (acknowledging needs only its reply
+    /// subject). Fails only when the message carries no JetStream metadata (it then cannot be
+    /// acknowledged either).
+    pub fn from_message(message: &mut async_nats::jetstream::Message) -> Result<Self, String> {
         let info = message.info().map_err(|e| e.to_string())?;
         let nanos = info.published.unix_timestamp_nanos();
         let received_at = DateTime::from_timestamp_nanos(i64::try_from(nanos).unwrap_or(i64::MAX));
-        let headers = message.headers.as_ref();
+        let stream_seq = info.stream_sequence;
+        let headers = message.message.headers.take();
         Ok(Received {
-            stream_seq: info.stream_sequence,
+            stream_seq,
             subject: message.subject.to_string(),
-            headers: headers
-                .map(headers_json)
-                .unwrap_or_else(|| serde_json::json!({})),
+            outbox_head: headers.as_ref().and_then(outbox_head),
+            headers: Headers::Delivered(headers),
             body: message.payload.clone(),
             received_at,
-            outbox_head: headers.and_then(outbox_head),
         })
+    }
+}
+
+/// A message's headers, as NATS delivered them or as a held message stored them.
+///
+/// Only held messages and dead letters store headers, as JSON ([`Headers::to_json`]): the
+/// applied majority never pays for that copy.
+#[derive(Debug, Clone)]
+pub enum Headers {
+    Delivered(Option<HeaderMap>),
+    Stored(serde_json::Value),
+}
+
+impl Headers {
+    /// `{"name": ["value", …]}`; `{}` without headers.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Headers::Delivered(Some(headers)) => headers_json(headers),
+            Headers::Delivered(None) => serde_json::json!({}),
+            Headers::Stored(json) => json.clone(),
+        }
     }
 }
 

@@ -44,7 +44,7 @@ use uuid::Uuid;
 
 use crate::config::{DistrictSettings, IngestSettings};
 use crate::db::{from_i64, to_i64, use_projection, use_projection_for_writes};
-use crate::decode::{Candidate, Decoded, Decoder, Received, Rejected};
+use crate::decode::{Candidate, Decoded, Decoder, Headers, Received, Rejected};
 use crate::projection::{self, ActivityUpdate, Outcome, ProjectionError, States};
 use crate::state::IngestState;
 use crate::write_buffer::WriteBuffer;
@@ -459,8 +459,8 @@ impl Ingest {
     ) -> (Vec<Decoded>, Vec<jetstream::Message>) {
         let mut received = Vec::with_capacity(messages.len());
         let mut ackable = Vec::with_capacity(messages.len());
-        for message in messages {
-            match Received::from_message(&message) {
+        for mut message in messages {
+            match Received::from_message(&mut message) {
                 Ok(r) => {
                     received.push(r);
                     ackable.push(message);
@@ -749,7 +749,7 @@ impl Ingest {
             let received = Received {
                 stream_seq: from_i64(row.try_get("stream_seq")?),
                 subject: row.try_get("subject")?,
-                headers: row.try_get("headers")?,
+                headers: Headers::Stored(row.try_get("headers")?),
                 body: bytes::Bytes::from(row.try_get::<Vec<u8>, _>("body")?),
                 received_at: row.try_get("received_at")?,
                 outbox_head: None,
@@ -1022,7 +1022,7 @@ async fn hold(
     .bind(&c.event_type)
     .bind(&r.subject)
     .bind(to_i64(r.stream_seq))
-    .bind(&r.headers)
+    .bind(r.headers.to_json())
     .bind(r.body.as_ref())
     .bind(r.received_at)
     .execute(conn)
@@ -1070,7 +1070,7 @@ async fn dead_letter(
     // PostgreSQL text cannot hold NUL.
     .bind(facts.reason.replace('\0', "\u{FFFD}"))
     .bind(r.body.as_ref())
-    .bind(&r.headers)
+    .bind(r.headers.to_json())
     .bind(r.received_at)
     .execute(conn)
     .await?;

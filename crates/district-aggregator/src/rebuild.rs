@@ -2,9 +2,9 @@
 //! swapped in while the live service keeps answering (DESIGN invariant 4).
 //!
 //! 1. **Replay.** A fresh projection schema `rebuild_<timestamp>` is created with
-//!    `public.create_projection`. The whole district stream is read with an *ephemeral ordered*
-//!    JetStream consumer (deliver all, no acks, no durable state: nothing the live ingest uses
-//!    is touched) and applied by the live ingest's own code, sequencer and projection alike,
+//!    `public.create_projection`. The whole district stream is read with an *ephemeral* JetStream
+//!    pull consumer that checks its deliveries are in order (deliver all, no acks, no durable
+//!    state: nothing the live ingest uses is touched) and applied by the live ingest's own code, sequencer and projection alike,
 //!    pointed at the new schema, in large batches: like the live ingest, a batch is prepared
 //!    in memory while the one before commits in parallel parts ([`crate::ingest::pipeline`]),
 //!    and what needs the database goes through [`Ingest::apply_decoded`]. A reader task pulls
@@ -58,7 +58,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use async_nats::jetstream;
-use async_nats::jetstream::consumer::{DeliverPolicy, pull::OrderedConfig};
+use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
 use chrono::Utc;
 use futures::StreamExt;
 use secrecy::ExposeSecret;
@@ -830,9 +830,17 @@ impl Applier {
     }
 }
 
-/// Reads the district stream from the start with an ordered consumer, in chunks of what is
-/// ready, until the receiver goes away. Recreates the consumer after the last sequence seen
-/// when it fails; gives up (and says so) after repeated failures.
+/// Messages asked for per pull while reading the stream. The ordered consumer of async-nats
+/// pulls 500 at a time; pulling more per request read the stream about a quarter faster
+/// (≈ 95k against 120k msgs/s on the 2-core bench machine, client and server together).
+pub const READ_BATCH: usize = 5_000;
+/// How often the server must show it is alive while a pull waits.
+const READ_HEARTBEAT: Duration = Duration::from_secs(5);
+
+/// Reads the district stream from the start with an ephemeral pull consumer that needs no
+/// acknowledgements (as an ordered consumer, with larger pulls), in chunks of what is ready,
+/// until the receiver goes away. Recreates the consumer after the last sequence kept when it
+/// fails or a delivery is missing; gives up (and says so) after repeated failures.
 async fn read_stream(
     js: jetstream::Context,
     stream_name: String,
@@ -857,29 +865,48 @@ async fn read_stream(
                     start_sequence: next_seq,
                 }
             };
-            let config = OrderedConfig {
+            let config = pull::Config {
                 description: Some("truyenthong district aggregator rebuild (ephemeral)".into()),
                 filter_subject: filter.clone(),
                 deliver_policy,
+                ack_policy: AckPolicy::None,
+                // Gone soon after this reader is (the server forgets an idle ephemeral).
+                inactive_threshold: Duration::from_secs(60),
                 ..Default::default()
             };
             let consumer = match stream.create_consumer(config).await {
                 Ok(consumer) => consumer,
                 Err(e) => break 'read e.to_string(),
             };
-            let messages = match consumer.messages().await {
+            let messages = match consumer
+                .stream()
+                .max_messages_per_batch(READ_BATCH)
+                .heartbeat(READ_HEARTBEAT)
+                .messages()
+                .await
+            {
                 Ok(messages) => messages,
                 Err(e) => break 'read e.to_string(),
             };
+            // Every delivery of this consumer in order: a consumer sequence that skips means a
+            // message was lost on the way, and the read starts again after the last one kept.
+            let mut delivered = 0_u64;
             let mut chunks = messages.ready_chunks(chunk);
             while let Some(items) = chunks.next().await {
                 let mut out = Vec::with_capacity(items.len());
                 let mut error = None;
                 for item in items {
-                    match item
-                        .map_err(|e| e.to_string())
-                        .and_then(|m| Received::from_message(&m))
-                    {
+                    match item.map_err(|e| e.to_string()).and_then(|mut m| {
+                        let info = m.info().map_err(|e| e.to_string())?;
+                        if info.delivered != 1 || info.consumer_sequence != delivered + 1 {
+                            return Err(format!(
+                                "delivery out of order: consumer sequence {} after {delivered}",
+                                info.consumer_sequence
+                            ));
+                        }
+                        delivered = info.consumer_sequence;
+                        Received::from_message(&mut m)
+                    }) {
                         Ok(received) => {
                             next_seq = received.stream_seq + 1;
                             out.push(decoder.decode(received));
@@ -900,7 +927,7 @@ async fn read_stream(
                     break 'read e;
                 }
             }
-            "the ordered consumer ended".to_owned()
+            "the stream's consumer ended".to_owned()
         };
         failures += 1;
         if failures >= MAX_FAILURES {
