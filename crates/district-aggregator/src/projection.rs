@@ -697,7 +697,7 @@ async fn apply_district_event(
     let seq = to_i64(envelope.seq);
     sqlx::query(
         "INSERT INTO district_events (seq, event_id, type, schema, occurred_at, recorded_at, actor_role, actor_person, data) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)",
     )
     .bind(seq)
     .bind(envelope.id)
@@ -707,7 +707,7 @@ async fn apply_district_event(
     .bind(envelope.recorded_at)
     .bind(envelope.actor.role.code())
     .bind(&envelope.actor.person)
-    .bind(envelope.data.to_value())
+    .bind(envelope.data.as_str())
     .execute(&mut *conn)
     .await?;
     let mut effects = Effects::default();

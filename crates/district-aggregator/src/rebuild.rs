@@ -2,18 +2,19 @@
 //! swapped in while the live service keeps answering (DESIGN invariant 4).
 //!
 //! 1. **Replay.** A fresh projection schema `rebuild_<timestamp>` is created with
-//!    `public.create_projection`. The whole district stream is read with an *ephemeral* JetStream
-//!    pull consumer that checks its deliveries are in order (deliver all, no acks, no durable
-//!    state: nothing the live ingest uses is touched) and applied by the live ingest's own code, sequencer and projection alike,
-//!    pointed at the new schema, in large batches: like the live ingest, a batch is prepared
-//!    in memory while the one before commits in parallel parts ([`crate::ingest::pipeline`]),
-//!    and what needs the database goes through [`Ingest::apply_decoded`]. A reader task pulls
-//!    and decodes the stream meanwhile. The rebuild's connections run
-//!    with `synchronous_commit = off` (a crash only loses rebuild progress; the swap itself
-//!    commits durably, and WAL order makes everything before it durable with it). The
-//!    secondary indexes (not the primary keys and unique constraints the upserts rely on) are
-//!    dropped for the bulk load and recreated from their own definitions afterwards, then
-//!    every table is analysed, so the new views are fast from their first query.
+//!    `public.create_projection`. The whole district stream is read with an *ephemeral*
+//!    JetStream pull consumer that checks its deliveries are in order (deliver all, no acks,
+//!    no durable state: nothing the live ingest uses is touched) and applied by the live
+//!    ingest's own code, sequencer and projection alike, pointed at the new schema, in large
+//!    batches: like the live ingest, a batch is prepared in memory while the one before
+//!    commits in parallel parts ([`crate::ingest::pipeline`]), and what needs the database
+//!    goes through [`Ingest::apply_decoded`]. A reader task pulls and decodes the stream
+//!    meanwhile. The rebuild's connections run with `synchronous_commit = off` (a crash only
+//!    loses rebuild progress; the swap itself commits durably, and WAL order makes everything
+//!    before it durable with it). The secondary indexes (not the primary keys and unique
+//!    constraints the upserts rely on) are dropped for the bulk load and recreated from their
+//!    own definitions afterwards, then every table is analysed, so the new views are fast from
+//!    their first query.
 //! 2. **Catch up and swap.** One transaction takes the advisory lock the live ingest takes in
 //!    every batch transaction (`pg_advisory_xact_lock(hashtext('truyenthong.ingest.live'))`;
 //!    the parts of a pipelined batch hold it shared, and wait for an exclusive holder):

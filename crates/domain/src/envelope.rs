@@ -98,10 +98,10 @@ impl EventData {
         self.0.get()
     }
 
-    /// The data as a JSON tree (to upcast it, or to look inside in a test).
-    pub fn to_value(&self) -> serde_json::Value {
-        // The text was checked to be JSON when it became `EventData`.
-        serde_json::from_str(self.0.get()).expect("event data is JSON")
+    /// The data as a JSON tree (to upcast it, or to look inside in a test). Fails only on
+    /// JSON nested deeper than a tree may be (128 levels), which the text itself may be.
+    pub fn to_value(&self) -> Result<serde_json::Value, DecodeError> {
+        serde_json::from_str(self.0.get()).map_err(|e| DecodeError::Json(e.to_string()))
     }
 }
 
@@ -203,7 +203,7 @@ impl AnyEvent {
         if upcast::current_schema(event_type)? == schema {
             Self::from_json(event_type, data.as_str())
         } else {
-            let data = upcast::upcast(event_type, schema, data.to_value())?;
+            let data = upcast::upcast(event_type, schema, data.to_value()?)?;
             Self::from_data(event_type, data)
         }
     }
@@ -391,5 +391,29 @@ mod tests {
             Envelope::parse(&serde_json::to_vec(&v).unwrap()),
             Err(DecodeError::InvalidSeq(0))
         );
+    }
+
+    #[test]
+    fn data_keeps_its_text_and_deep_nesting_is_an_error_not_a_panic() {
+        let text = r#"{"z":1, "a":[true,null]}"#;
+        let data = EventData::parse(text).unwrap();
+        assert_eq!(
+            data.as_str(),
+            text,
+            "the text as it came, spacing and key order too"
+        );
+        assert_eq!(
+            data.to_value().unwrap(),
+            serde_json::json!({"a": [true, null], "z": 1})
+        );
+        assert!(matches!(
+            EventData::parse("{not json"),
+            Err(DecodeError::Json(_))
+        ));
+
+        // A raw value may nest deeper than a JSON tree can: reading it as a tree fails.
+        let deep = format!("{}{}", "[".repeat(300), "]".repeat(300));
+        let data = EventData::parse(&format!(r#"{{"extra":{deep}}}"#)).unwrap();
+        assert!(matches!(data.to_value(), Err(DecodeError::Json(_))));
     }
 }

@@ -157,7 +157,7 @@ async fn a_value_postgres_refuses_is_dead_lettered_alone() {
     let mut district = DistrictLog::new();
     district.enrol(AN_HOA, "Trường THCS An Hòa");
     let mut log = SchoolLog::with_plan_and_activities(AN_HOA, 5); // seqs 1..=6
-    let mut data = log.envelopes[4].data.to_value();
+    let mut data = log.envelopes[4].data.to_value().unwrap();
     data["note"] = "a\u{0}b".into();
     log.envelopes[4].data = (&data).into();
     let running = Running::start(env.settings()).await.unwrap();

@@ -158,7 +158,7 @@ async fn each_event_applies_once_in_order_and_duplicates_change_nothing() {
     // Copies of seq 5..=10 with other message ids (as after JetStream's window), one of
     // them altered: a duplicate seq must change nothing.
     let mut copies: Vec<_> = log.envelopes[4..10].to_vec();
-    let mut data = copies[0].data.to_value();
+    let mut data = copies[0].data.to_value().unwrap();
     data["reason"] = "changed".into();
     copies[0].data = (&data).into();
     republish(&env.js, &copies).await.unwrap();

@@ -116,6 +116,7 @@ async fn agent_killed_while_recording_and_relaying_keeps_every_ok() {
                 e.seq,
                 e.data
                     .to_value()
+                    .unwrap()
                     .get("activity_id")
                     .and_then(|v| v.as_str())
                     .unwrap_or_default()

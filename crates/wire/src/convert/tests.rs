@@ -589,7 +589,7 @@ fn envelope_becomes_an_event_record() {
     assert_eq!(actor.role, pb::Role::VicePrincipal as i32);
     assert_eq!(actor.person, "Nguyễn Thị Hồng");
     let data: serde_json::Value = serde_json::from_str(&record.data_json).unwrap();
-    assert_eq!(data, envelope.data.to_value());
+    assert_eq!(data, envelope.data.to_value().unwrap());
     assert_eq!(Event::from_data(&record.r#type, data).unwrap(), event);
 }
 
