@@ -39,10 +39,15 @@ enum Command {
     /// Rebuild the projections from the district stream into a new schema and swap it in as
     /// `live`, while the running aggregator keeps answering. Progress goes to stderr.
     Rebuild {
-        /// Drop the replaced projection after the swap (by default it is kept as
-        /// `retired_<timestamp>`, the way back).
-        #[arg(long)]
+        /// Drop the replaced projection after the swap, and every older one (by default the
+        /// replaced one is kept as `retired_<timestamp>`, the way back). Same as
+        /// `--keep-retired 0`.
+        #[arg(long, conflicts_with = "keep_retired")]
         drop_retired: bool,
+        /// Retired projections to keep after the swap, newest first (the one just replaced
+        /// counts); older ones are dropped.
+        #[arg(long, default_value_t = RebuildOptions::default().keep_retired)]
+        keep_retired: usize,
         /// Stream messages per PostgreSQL transaction.
         #[arg(long, default_value_t = RebuildOptions::default().batch_size)]
         batch_size: usize,
@@ -74,11 +79,12 @@ async fn main() -> anyhow::Result<()> {
     let settings = Settings::load(args.config.as_deref()).context("loading the configuration")?;
     if let Some(Command::Rebuild {
         drop_retired,
+        keep_retired,
         batch_size,
     }) = args.command
     {
         let options = RebuildOptions {
-            drop_retired,
+            keep_retired: if drop_retired { 0 } else { keep_retired },
             batch_size,
             ..RebuildOptions::default()
         };

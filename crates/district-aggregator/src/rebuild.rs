@@ -39,9 +39,10 @@
 //!    one), the attempt is rolled back to a savepoint and retried; after a few attempts the
 //!    lock is released for a while, so the live ingest is never held up for long.
 //! 3. **Retired schema.** The old projection is **kept** as `retired_<ts>` by default: it is
-//!    the way back (rename it again) and lets an operator compare the two. `--drop-retired`
-//!    drops it after the swap. Several rebuilds leave several retired schemas; drop them with
-//!    `DROP SCHEMA retired_<ts> CASCADE`.
+//!    the way back (rename it again) and lets an operator compare the two. Older retired
+//!    schemas are dropped after the swap, so that rebuilds do not pile up whole copies of the
+//!    projection: `--keep-retired N` keeps the newest N (default 1, the one just replaced),
+//!    `--drop-retired` keeps none.
 //!
 //! `ops.contacts` (last contact, outbox backlog) is operational state outside the projection:
 //! the rebuild neither writes nor moves it.
@@ -87,8 +88,9 @@ pub const RETIRED_PREFIX: &str = "retired_";
 pub struct RebuildOptions {
     /// Stream messages applied per PostgreSQL transaction.
     pub batch_size: usize,
-    /// Drop the replaced projection after the swap instead of keeping it as `retired_<ts>`.
-    pub drop_retired: bool,
+    /// Retired projections kept after the swap, newest first: the one just replaced counts,
+    /// older ones beyond it are dropped. `0` drops the replaced projection too.
+    pub keep_retired: usize,
     /// Drop the secondary indexes for the bulk replay and recreate them before the swap.
     pub defer_indexes: bool,
     /// Attempts per round to lock the live tables for the swap with `NOWAIT` (each fails at
@@ -114,7 +116,7 @@ impl Default for RebuildOptions {
     fn default() -> Self {
         Self {
             batch_size: 5_000,
-            drop_retired: false,
+            keep_retired: 1,
             defer_indexes: true,
             nowait_attempts: 50,
             swap_attempts: 10,
@@ -372,13 +374,10 @@ pub async fn rebuild(
     };
     let _ = single.close().await;
 
-    if options.drop_retired
-        && let Some(old) = report.retired.take()
-    {
-        drop_schema(pool, &old)
-            .await
-            .with_context(|| format!("dropping the retired projection {old}"))?;
-        info!(schema = %old, "retired projection dropped");
+    for old in prune_retired(pool, options.keep_retired).await? {
+        if report.retired.as_ref() == Some(&old) {
+            report.retired = None;
+        }
     }
     report.total_elapsed = started.elapsed();
     progress(&Progress::Swapped {
@@ -946,6 +945,26 @@ impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
     }
+}
+
+/// Drops every retired projection but the newest `keep` (their names carry the swap's time,
+/// so they sort oldest first); returns the dropped ones. Each retired schema is a whole copy
+/// of the projection, so without this every rebuild would leave another behind.
+async fn prune_retired(pool: &PgPool, keep: usize) -> anyhow::Result<Vec<String>> {
+    let mut retired: Vec<String> = sqlx::query_scalar(
+        "SELECT nspname::text FROM pg_namespace WHERE starts_with(nspname, $1) ORDER BY nspname DESC",
+    )
+    .bind(RETIRED_PREFIX)
+    .fetch_all(pool)
+    .await?;
+    let dropped = retired.split_off(keep.min(retired.len()));
+    for schema in &dropped {
+        drop_schema(pool, schema)
+            .await
+            .with_context(|| format!("dropping the retired projection {schema}"))?;
+        info!(%schema, "retired projection dropped");
+    }
+    Ok(dropped)
 }
 
 /// `rebuild_*` schemas left by rebuilds that died (we hold the rebuild lock, so none is in

@@ -623,7 +623,8 @@ async fn rebuild_swaps_in_the_model_s_views_while_live_ingest_runs() {
     running.stop().await.unwrap();
 }
 
-/// The command line: `district-aggregator rebuild --config FILE --drop-retired`, with the
+/// Two rebuilds with the default options keep only the newest retired projection; then the
+/// command line: `district-aggregator rebuild --config FILE --drop-retired`, with the
 /// aggregator stopped, over a database holding a dead rebuild's leftover schema.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_rebuild_command_swaps_and_drops_the_retired_projection() {
@@ -648,6 +649,30 @@ async fn the_rebuild_command_swaps_and_drops_the_retired_projection() {
     env.wait_applied(s.code, log.len() as i64).await.unwrap();
     env.wait_consumed().await.unwrap();
     running.stop().await.unwrap();
+
+    // By default a rebuild keeps the projection it replaced and drops older retired ones.
+    let retired = || async {
+        sqlx::query_scalar::<_, String>(
+            "SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 'retired\\_%' ORDER BY 1",
+        )
+        .fetch_all(&env.db)
+        .await
+        .unwrap()
+    };
+    let first = rebuild::run(&settings, RebuildOptions::default(), |_| {})
+        .await
+        .unwrap();
+    assert_eq!(retired().await, [first.retired.clone().unwrap()]);
+    let second = rebuild::run(&settings, RebuildOptions::default(), |_| {})
+        .await
+        .unwrap();
+    assert_ne!(first.retired, second.retired);
+    assert_eq!(
+        retired().await,
+        [second.retired.clone().unwrap()],
+        "the older retired projection is dropped"
+    );
+
     sqlx::query("SELECT public.create_projection('rebuild_19700101_000000_000')")
         .execute(&env.db)
         .await
