@@ -372,13 +372,13 @@ pub async fn rebuild(
             return Err(e);
         }
     };
-    let _ = single.close().await;
-
+    // Still holding the rebuild lock: no other rebuild swaps while the retired are pruned.
     for old in prune_retired(pool, options.keep_retired).await? {
         if report.retired.as_ref() == Some(&old) {
             report.retired = None;
         }
     }
+    let _ = single.close().await;
     report.total_elapsed = started.elapsed();
     progress(&Progress::Swapped {
         retired: report.retired.clone(),
