@@ -29,7 +29,7 @@
 //!    queries over mixed periods (quarters, semesters, school years, `plan`) through
 //!    `queries::Views::plan_view` — what the gRPC service's `GetPlanView` calls — and through
 //!    gRPC (`service::serve`, in this process, over loopback TCP): 2,000 as `run` serves it
-//!    (TCP_NODELAY), then `BENCH_GRPC_QUERIES` (200) without TCP_NODELAY for comparison; plus a few
+//!    (TCP_NODELAY, `service_runtime::GrpcServer`); plus a few
 //!    through `Views::sql_only` (no activity index) for comparison. How the projection gets to 1M is
 //!    `BENCH_FILL`:
 //!    * `sql` (default): after the rebuild, every projection row of the ten schools is copied
@@ -290,7 +290,6 @@ enum Fill {
 struct Knobs {
     events: u64,
     queries: usize,
-    grpc_queries: usize,
     sql_queries: usize,
     copies: u32,
     fill: Fill,
@@ -315,7 +314,6 @@ impl Knobs {
         Ok(Self {
             events: env_or("BENCH_EVENTS", 200_000_u64).max(100),
             queries: env_or("BENCH_QUERIES", 2_000_usize).max(1),
-            grpc_queries: env_or("BENCH_GRPC_QUERIES", 200_usize).max(1),
             sql_queries: env_or("BENCH_SQL_QUERIES", 20_usize),
             copies: env_or("BENCH_COPIES", 4_u32),
             fill,
@@ -1250,7 +1248,6 @@ struct QueryReport {
     warm_up: Duration,
     direct: Latency,
     grpc: Latency,
-    grpc_nagle: Latency,
     sql_only: Option<Latency>,
 }
 
@@ -1327,23 +1324,9 @@ async fn run_queries(
     }
 
     // 2. Through gRPC: the service, in this process, on loopback TCP; as `run` serves it
-    // (TCP_NODELAY on the accepted sockets), and, for comparison, without TCP_NODELAY.
-    let grpc = grpc_phase(
-        settings,
-        &pool,
-        client.clone(),
-        service::NODELAY,
-        &distinct,
-        &periods,
-    )
-    .await?;
+    // (TCP_NODELAY on the accepted sockets).
+    let grpc = grpc_phase(settings, &pool, client, &distinct, &periods).await?;
     println!("  gRPC GetPlanView, as served:       {}", grpc.describe());
-    let grpc_periods = mixed_periods(knobs.grpc_queries);
-    let grpc_nagle = grpc_phase(settings, &pool, client, false, &distinct, &grpc_periods).await?;
-    println!(
-        "  gRPC GetPlanView, without TCP_NODELAY: {}",
-        grpc_nagle.describe()
-    );
 
     // 3. For comparison: counting in SQL each time.
     let sql_only = if knobs.sql_queries > 0 {
@@ -1365,18 +1348,15 @@ async fn run_queries(
         warm_up,
         direct,
         grpc,
-        grpc_nagle,
         sql_only,
     })
 }
 
-/// `service::serve` (as `run` calls it) on a fresh listener; `nodelay` sets TCP_NODELAY on the
-/// accepted connections (`run` serves with `service::NODELAY`).
+/// `service::serve` (as `run` calls it) on a fresh listener.
 async fn grpc_phase(
     settings: &Settings,
     pool: &PgPool,
     client: async_nats::Client,
-    nodelay: bool,
     warm: &[Period],
     periods: &[Period],
 ) -> anyhow::Result<Latency> {
@@ -1396,7 +1376,7 @@ async fn grpc_phase(
     };
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(service::serve(
-        tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(nodelay)),
+        listener,
         async move {
             let _ = stopped.await;
         },
@@ -1817,14 +1797,11 @@ async fn bench() -> anyhow::Result<()> {
         }
     );
     println!(
-        "[{}] plan view over gRPC as `run` serves it: p99 {:.2} ms, p50 {:.2} ms ({} queries); without TCP_NODELAY: p99 {:.2} ms, p50 {:.2} ms ({} queries)",
+        "[{}] plan view over gRPC as `run` serves it: p99 {:.2} ms, p50 {:.2} ms ({} queries)",
         verdict(queries.grpc.ms(0.99) < TARGET_P99_MS && enough),
         queries.grpc.ms(0.99),
         queries.grpc.ms(0.5),
         queries.grpc.hist.len(),
-        queries.grpc_nagle.ms(0.99),
-        queries.grpc_nagle.ms(0.5),
-        queries.grpc_nagle.hist.len()
     );
     println!(
         "       (index build at first use {:.0} ms{})",

@@ -4,7 +4,6 @@
 //!
 //! See `aggregator.example.toml` in this crate for every setting with its default.
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
@@ -60,24 +59,9 @@ impl DatabaseSettings {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct GrpcSettings {
-    /// Where the district office's clients (and `reporting`) connect.
-    #[serde(default = "default_listen")]
-    pub listen: SocketAddr,
-}
-
-impl Default for GrpcSettings {
-    fn default() -> Self {
-        Self {
-            listen: default_listen(),
-        }
-    }
-}
-
-fn default_listen() -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], 50061))
-}
+/// Where the district office's clients (and `reporting`) connect: loopback, port 50061, by
+/// default.
+pub type GrpcSettings = service_runtime::GrpcSettings<50061>;
 
 /// How the district stream is consumed. The defaults suit a district of a few dozen schools.
 #[derive(Debug, Clone, Deserialize)]
@@ -237,8 +221,8 @@ impl IngestSettings {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
-    #[error("cannot read the configuration: {0}")]
-    Load(#[from] config::ConfigError),
+    #[error(transparent)]
+    Load(#[from] service_runtime::settings::LoadError),
     #[error("invalid district in the configuration: {0}")]
     District(String),
     #[error("invalid ingest settings: {0}")]
@@ -248,18 +232,7 @@ pub enum SettingsError {
 impl Settings {
     /// Reads `file` (if given) and the environment, and checks the result.
     pub fn load(file: Option<&Path>) -> Result<Self, SettingsError> {
-        let mut builder = config::Config::builder();
-        if let Some(file) = file {
-            builder = builder.add_source(config::File::from(file).format(config::FileFormat::Toml));
-        }
-        let settings: Settings = builder
-            .add_source(
-                config::Environment::with_prefix("TRUYENTHONG_AGGREGATOR")
-                    .separator("__")
-                    .try_parsing(true),
-            )
-            .build()?
-            .try_deserialize()?;
+        let settings: Settings = service_runtime::settings::load(file, "TRUYENTHONG_AGGREGATOR")?;
         settings.validate()?;
         Ok(settings)
     }

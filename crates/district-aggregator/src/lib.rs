@@ -30,10 +30,11 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use async_nats::jetstream;
+use service_runtime::BackgroundTasks;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio::sync::broadcast;
-use tracing::{info, warn};
+use tracing::info;
 
 use crate::config::Settings;
 use crate::gaps::Gaps;
@@ -109,8 +110,7 @@ impl Aggregator {
             state,
             activities,
         } = self;
-        let (stop_tx, _) = broadcast::channel::<()>(1);
-        let mut tasks = tokio::task::JoinSet::new();
+        let mut tasks = BackgroundTasks::new();
 
         // The gRPC service's view of the running aggregator (queries, district commands, the
         // post-commit activity broadcast).
@@ -135,15 +135,18 @@ impl Aggregator {
             state.clone(),
             activities,
         );
-        tasks.spawn(ingest.run(stop_tx.subscribe()));
-        tasks.spawn(gaps::run_replayer(
-            state.clone(),
-            client.clone(),
-            settings.district.province.clone(),
-            settings.district.district.clone(),
-            settings.ingest.replay_timeout(),
-            stop_tx.subscribe(),
-        ));
+        tasks.spawn("ingest", ingest.run(tasks.stop_signal()));
+        tasks.spawn(
+            "re-send requests",
+            gaps::run_replayer(
+                state.clone(),
+                client.clone(),
+                settings.district.province.clone(),
+                settings.district.district.clone(),
+                settings.ingest.replay_timeout(),
+                tasks.stop_signal(),
+            ),
+        );
 
         let local = listener.local_addr().context("reading the gRPC address")?;
         info!(
@@ -153,19 +156,14 @@ impl Aggregator {
             nats = %settings.nats.url,
             "district aggregator started"
         );
-        let serve = service::serve(service::incoming(listener), shutdown, context).await;
+        let serve = service::serve(listener, shutdown, context).await;
 
         info!("stopping the district aggregator");
-        let _ = stop_tx.send(());
-        while let Some(joined) = tasks.join_next().await {
-            joined.context("a background task panicked")?;
-        }
-        if let Err(e) = client.flush().await {
-            warn!(error = %e, "could not flush NATS on shutdown");
-        }
+        tasks.stop_and_wait().await?;
+        event_bus::connect::flush_before_exit(&client, event_bus::connect::FLUSH_ON_EXIT).await;
         pool.close().await;
         info!("district aggregator stopped");
-        serve
+        Ok(serve?)
     }
 }
 

@@ -8,7 +8,8 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use district_aggregator::config::Settings;
 use district_aggregator::rebuild::{self, RebuildOptions};
-use tracing_subscriber::EnvFilter;
+use service_runtime::logging::{self, LogFormat};
+use service_runtime::shutdown_signal;
 
 /// mimalloc instead of the system allocator: the ingest allocates and frees many small
 /// strings per event (decoding, rows, arrays), and glibc's malloc was a tenth of its CPU.
@@ -57,25 +58,7 @@ enum Command {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    // A rebuild's output (logs and progress) goes to stderr.
-    let to_stderr = matches!(args.command, Some(Command::Rebuild { .. }));
-    match (args.json_logs, to_stderr) {
-        (true, false) => tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .json()
-            .init(),
-        (true, true) => tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_writer(std::io::stderr)
-            .json()
-            .init(),
-        (false, false) => tracing_subscriber::fmt().with_env_filter(filter).init(),
-        (false, true) => tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_writer(std::io::stderr)
-            .init(),
-    }
+    logging::init(LogFormat::json_if(args.json_logs), "info");
     let settings = Settings::load(args.config.as_deref()).context("loading the configuration")?;
     if let Some(Command::Rebuild {
         drop_retired,
@@ -112,23 +95,4 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding gRPC on {}", settings.grpc.listen))?;
     district_aggregator::run(settings, listener, shutdown_signal()).await
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
-    }
 }

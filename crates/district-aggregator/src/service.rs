@@ -12,7 +12,6 @@ use std::sync::Arc;
 
 use futures::Stream;
 use tokio::sync::{broadcast, watch};
-use tonic::transport::server::TcpIncoming;
 use tonic::{Request, Response, Status};
 use tracing::{error, warn};
 use wire::convert::district::{
@@ -391,23 +390,13 @@ fn watch_stream(
     ))
 }
 
-/// Whether accepted connections set TCP_NODELAY. Replies are small and a client waits for
-/// each: with Nagle's algorithm on, a reply's last segment waits for the client's delayed ACK
-/// (40 ms on Linux), which the benchmark measured as a 48 ms p50 for a 2 ms query.
-pub const NODELAY: bool = true;
-
-/// The connections `serve` accepts on `listener`, as the aggregator serves them.
-pub fn incoming(listener: tokio::net::TcpListener) -> TcpIncoming {
-    TcpIncoming::from(listener).with_nodelay(Some(NODELAY))
-}
-
-/// Serves the district office's service, health and reflection on `incoming` until
+/// Serves the district office's service, health and reflection on `listener` until
 /// `shutdown` resolves; open watches end then too.
 pub async fn serve(
-    incoming: TcpIncoming,
+    listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
     context: Context,
-) -> anyhow::Result<()> {
+) -> Result<(), service_runtime::ServeError> {
     let (stop_tx, stopping) = watch::channel(false);
     let shutdown = async move {
         shutdown.await;
@@ -422,24 +411,10 @@ pub async fn serve(
         }
     });
     let service = DistrictAggregatorService::new(context, stopping);
-    let (health_reporter, health_service) = tonic_health::server::health_reporter();
-    // The overall status ("") and the service's are SERVING from the start; the district's
-    // views may lag the stream, which `GetIngestState` (not health) reports.
-    health_reporter
-        .set_service_status("", tonic_health::ServingStatus::Serving)
-        .await;
-    health_reporter
-        .set_serving::<DistrictAggregatorServer<DistrictAggregatorService>>()
-        .await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(wire::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
-    tonic::transport::Server::builder()
-        .add_service(health_service)
-        .add_service(reflection)
+    // Health says SERVING from the start; the district's views may lag the stream, which
+    // `GetIngestState` (not health) reports.
+    service_runtime::GrpcServer::new(wire::FILE_DESCRIPTOR_SET)
         .add_service(DistrictAggregatorServer::new(service))
-        .serve_with_incoming_shutdown(incoming, shutdown)
-        .await?;
-    Ok(())
+        .serve(listener, shutdown)
+        .await
 }

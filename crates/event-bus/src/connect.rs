@@ -298,6 +298,24 @@ pub async fn connect(
         .map_err(ConnectError::Client)
 }
 
+/// How long a service waits, when it stops, for NATS to take what it still buffers.
+pub const FLUSH_ON_EXIT: Duration = Duration::from_secs(5);
+
+/// Flushes the client before the process exits, waiting at most `within`: a school that
+/// never reached NATS (or a district server whose NATS is down) would otherwise wait here for
+/// ever. What is not flushed is not lost: unacknowledged events stay in the outbox, and
+/// unacknowledged messages are redelivered by JetStream.
+pub async fn flush_before_exit(client: &Client, within: Duration) {
+    match tokio::time::timeout(within, client.flush()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "could not flush NATS on shutdown"),
+        Err(_) => tracing::warn!(
+            waited_ms = within.as_millis() as u64,
+            "NATS unreachable; not waiting longer to flush on shutdown"
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

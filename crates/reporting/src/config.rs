@@ -62,24 +62,8 @@ fn default_request_timeout_ms() -> u64 {
     30_000
 }
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct GrpcSettings {
-    /// Where `truyenthong.v1.Reporting` listens.
-    #[serde(default = "default_grpc")]
-    pub listen: SocketAddr,
-}
-
-impl Default for GrpcSettings {
-    fn default() -> Self {
-        Self {
-            listen: default_grpc(),
-        }
-    }
-}
-
-fn default_grpc() -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], 50071))
-}
+/// Where `truyenthong.v1.Reporting` listens: loopback, port 50071, by default.
+pub type GrpcSettings = service_runtime::GrpcSettings<50071>;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct HttpSettings {
@@ -102,8 +86,8 @@ fn default_http() -> SocketAddr {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
-    #[error("cannot read the configuration: {0}")]
-    Load(#[from] config::ConfigError),
+    #[error(transparent)]
+    Load(#[from] service_runtime::settings::LoadError),
     #[error("aggregator.url {url:?} is not a usable address: {reason}")]
     AggregatorUrl { url: String, reason: String },
 }
@@ -111,18 +95,7 @@ pub enum SettingsError {
 impl Settings {
     /// Reads `file` (if given) and the environment, and checks the result.
     pub fn load(file: Option<&Path>) -> Result<Self, SettingsError> {
-        let mut builder = config::Config::builder();
-        if let Some(file) = file {
-            builder = builder.add_source(config::File::from(file).format(config::FileFormat::Toml));
-        }
-        let settings: Settings = builder
-            .add_source(
-                config::Environment::with_prefix("TRUYENTHONG_REPORTING")
-                    .separator("__")
-                    .try_parsing(true),
-            )
-            .build()?
-            .try_deserialize()?;
+        let settings: Settings = service_runtime::settings::load(file, "TRUYENTHONG_REPORTING")?;
         settings.aggregator.endpoint()?;
         Ok(settings)
     }

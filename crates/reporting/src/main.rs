@@ -10,7 +10,8 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use reporting::cli::{ReportArgs, exit_code, write_report};
 use reporting::config::Settings;
-use tracing_subscriber::EnvFilter;
+use service_runtime::logging::{self, LogFormat};
+use service_runtime::shutdown_signal;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -61,16 +62,11 @@ async fn main() -> ExitCode {
     let args = Args::parse();
     let command = args.command.unwrap_or(Command::Serve);
     let serving = matches!(command, Command::Serve);
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(if serving { "info" } else { "warn" }));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if args.json_logs {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
+    // Writing one report is a command: only warnings, beside its own progress lines.
+    logging::init(
+        LogFormat::json_if(args.json_logs),
+        if serving { "info" } else { "warn" },
+    );
     let settings = match Settings::load(args.config.as_deref()) {
         Ok(s) => s,
         Err(e) => {
@@ -134,23 +130,4 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding HTTP on {}", settings.http.listen))?;
     reporting::run(settings, grpc, http, shutdown_signal()).await
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
-    }
 }

@@ -13,7 +13,6 @@ use anyhow::Context as _;
 use chrono::{NaiveDate, Utc};
 use tokio::net::TcpListener;
 use tokio::sync::broadcast;
-use tokio_stream::wrappers::TcpListenerStream;
 use tracing::{info, warn};
 
 use crate::compose::{Issue, compose};
@@ -117,7 +116,7 @@ pub async fn run(
     };
 
     let grpc_task = tokio::spawn(crate::service::serve(
-        TcpListenerStream::new(grpc),
+        grpc,
         stopped(&stop),
         reporter.clone(),
     ));
@@ -143,7 +142,9 @@ pub async fn run(
     info!("stopping reporting");
     let _ = stop.send(());
     let (grpc_result, http_result) = tokio::join!(grpc_task, http_task);
-    let grpc_result = grpc_result.context("the gRPC server panicked")?;
+    let grpc_result = grpc_result
+        .context("the gRPC server panicked")?
+        .context("serving gRPC");
     let http_result = http_result.context("the HTTP server panicked")?;
     if let Err(e) = &grpc_result {
         warn!(error = %e, "the gRPC server ended with an error");

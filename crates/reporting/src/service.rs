@@ -5,7 +5,6 @@
 
 use std::future::Future;
 
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{Request, Response, Status};
 use tracing::warn;
 use wire::pb;
@@ -85,31 +84,17 @@ impl Reporting for ReportingService {
     }
 }
 
-/// Serves the service, health and reflection on `incoming` until `shutdown` resolves.
+/// Serves the service, health and reflection on `listener` until `shutdown` resolves.
 pub async fn serve(
-    incoming: TcpListenerStream,
+    listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
     reporter: Reporter,
-) -> anyhow::Result<()> {
-    let (health_reporter, health_service) = tonic_health::server::health_reporter();
-    health_reporter
-        .set_service_status("", tonic_health::ServingStatus::Serving)
-        .await;
-    health_reporter
-        .set_serving::<ReportingServer<ReportingService>>()
-        .await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(wire::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
-    tonic::transport::Server::builder()
-        .add_service(health_service)
-        .add_service(reflection)
+) -> Result<(), service_runtime::ServeError> {
+    service_runtime::GrpcServer::new(wire::FILE_DESCRIPTOR_SET)
         .add_service(
             ReportingServer::new(ReportingService::new(reporter))
                 .max_encoding_message_size(256 * 1024 * 1024),
         )
-        .serve_with_incoming_shutdown(incoming, shutdown)
-        .await?;
-    Ok(())
+        .serve(listener, shutdown)
+        .await
 }

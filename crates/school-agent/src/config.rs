@@ -3,7 +3,6 @@
 //!
 //! See `deploy/agent.example.toml` for every setting with its default.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -40,24 +39,8 @@ pub struct StorageSettings {
     pub path: PathBuf,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct GrpcSettings {
-    /// Where staff's clients connect. The office PC's loopback by default.
-    #[serde(default = "default_listen")]
-    pub listen: SocketAddr,
-}
-
-impl Default for GrpcSettings {
-    fn default() -> Self {
-        Self {
-            listen: default_listen(),
-        }
-    }
-}
-
-fn default_listen() -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], 50051))
-}
+/// Where staff's clients connect: the office PC's loopback, port 50051, by default.
+pub type GrpcSettings = service_runtime::GrpcSettings<50051>;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct RelaySettings {
@@ -108,8 +91,8 @@ impl RelaySettings {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
-    #[error("cannot read the configuration: {0}")]
-    Load(#[from] config::ConfigError),
+    #[error(transparent)]
+    Load(#[from] service_runtime::settings::LoadError),
     #[error("invalid school address in the configuration: {0}")]
     School(String),
 }
@@ -117,18 +100,7 @@ pub enum SettingsError {
 impl Settings {
     /// Reads `file` (if given) and the environment.
     pub fn load(file: Option<&Path>) -> Result<Self, SettingsError> {
-        let mut builder = config::Config::builder();
-        if let Some(file) = file {
-            builder = builder.add_source(config::File::from(file).format(config::FileFormat::Toml));
-        }
-        let settings: Settings = builder
-            .add_source(
-                config::Environment::with_prefix("TRUYENTHONG_AGENT")
-                    .separator("__")
-                    .try_parsing(true),
-            )
-            .build()?
-            .try_deserialize()?;
+        let settings: Settings = service_runtime::settings::load(file, "TRUYENTHONG_AGENT")?;
         settings.school_ref()?;
         Ok(settings)
     }

@@ -22,8 +22,9 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use async_nats::jetstream;
 use event_bus::subjects::inbox_prefix;
+use service_runtime::BackgroundTasks;
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, broadcast};
+use tokio::sync::Notify;
 use tracing::{info, warn};
 
 use crate::config::Settings;
@@ -54,32 +55,13 @@ pub async fn run(
         .await
         .context("configuring the NATS connection")?;
     let js = jetstream::new(client.clone());
-    let (stop_tx, _) = broadcast::channel::<()>(1);
-    let mut tasks = tokio::task::JoinSet::new();
+    let mut tasks = BackgroundTasks::new();
 
     if settings.relay.ensure_stream {
-        let js = js.clone();
-        let (province, district) = (
-            address.province().to_string(),
-            address.district().to_string(),
+        tasks.spawn(
+            "ensure-stream",
+            ensure_stream(js.clone(), address.clone(), tasks.stop_signal()),
         );
-        let mut stop = stop_tx.subscribe();
-        tasks.spawn(async move {
-            let mut failures = 0;
-            loop {
-                match event_bus::stream::ensure_district_stream(&js, &province, &district).await {
-                    Ok(_) => break,
-                    Err(e) => {
-                        failures += 1;
-                        warn!(error = %e, "cannot ensure the district stream yet");
-                        tokio::select! {
-                            _ = tokio::time::sleep(relay::backoff(failures, std::time::Duration::from_secs(10))) => {}
-                            _ = stop.recv() => break,
-                        }
-                    }
-                }
-            }
-        });
     }
 
     let relay = Relay {
@@ -89,7 +71,7 @@ pub async fn run(
         settings: settings.relay.clone(),
         wakeup,
     };
-    tasks.spawn(relay.run(stop_tx.subscribe()));
+    tasks.spawn("relay", relay.run(tasks.stop_signal()));
 
     let resender = Resender::new(
         store.clone(),
@@ -100,8 +82,8 @@ pub async fn run(
     {
         let client = client.clone();
         let address = address.clone();
-        let stop = stop_tx.subscribe();
-        tasks.spawn(async move {
+        let stop = tasks.stop_signal();
+        tasks.spawn("re-send", async move {
             let handler = |request| {
                 let resender = resender.clone();
                 async move { resender.handle(request).await }
@@ -118,26 +100,40 @@ pub async fn run(
     info!(school = %school, grpc = %local, nats = %settings.nats.url, "school agent started");
     let service =
         service::SchoolAgentService::new(writer, store.clone(), client.clone(), school.clone());
-    // tonic ignores its own TCP_NODELAY setting for a given listener: set it on the incoming
-    // sockets, or small replies wait ~40 ms for Nagle's algorithm.
-    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
-    let serve = service::serve(service, incoming, shutdown).await;
+    let serve = service::serve(service, listener, shutdown).await;
 
     info!("stopping the school agent");
-    let _ = stop_tx.send(());
     // The server is done and has dropped its writer handles; the writer finishes its batch.
+    let stopped = tasks.stop_and_wait().await;
     writer_task.await.context("the writer task panicked")?;
-    while let Some(joined) = tasks.join_next().await {
-        joined.context("a background task panicked")?;
-    }
-    // Bounded: a school that never reached NATS would otherwise wait here for ever. Anything
-    // unflushed is still in the outbox and goes out at the next start.
-    match tokio::time::timeout(std::time::Duration::from_secs(5), client.flush()).await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => warn!(error = %e, "could not flush NATS on shutdown"),
-        Err(_) => warn!("NATS unreachable; not waiting to flush on shutdown"),
-    }
+    stopped?;
+    event_bus::connect::flush_before_exit(&client, event_bus::connect::FLUSH_ON_EXIT).await;
     store.close().await;
     info!("school agent stopped");
-    serve
+    Ok(serve?)
+}
+
+/// Creates the district stream if it is missing, retrying until NATS answers (development
+/// and demos only; see `RelaySettings::ensure_stream`).
+async fn ensure_stream(
+    js: jetstream::Context,
+    address: event_bus::subjects::SchoolAddress,
+    mut stop: tokio::sync::broadcast::Receiver<()>,
+) {
+    let mut failures = 0;
+    loop {
+        match event_bus::stream::ensure_district_stream(&js, address.province(), address.district())
+            .await
+        {
+            Ok(_) => return,
+            Err(e) => {
+                failures += 1;
+                warn!(error = %e, "cannot ensure the district stream yet");
+                tokio::select! {
+                    _ = tokio::time::sleep(relay::backoff(failures, std::time::Duration::from_secs(10))) => {}
+                    _ = stop.recv() => return,
+                }
+            }
+        }
+    }
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::Parser;
 use school_agent::config::Settings;
-use tracing_subscriber::EnvFilter;
+use service_runtime::logging::{self, LogFormat};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -24,37 +24,10 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    if args.json_logs {
-        tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .json()
-            .init();
-    } else {
-        tracing_subscriber::fmt().with_env_filter(filter).init();
-    }
+    logging::init(LogFormat::json_if(args.json_logs), "info");
     let settings = Settings::load(args.config.as_deref()).context("loading the configuration")?;
     let listener = tokio::net::TcpListener::bind(settings.grpc.listen)
         .await
         .with_context(|| format!("binding gRPC on {}", settings.grpc.listen))?;
-    school_agent::run(settings, listener, shutdown_signal()).await
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
-    }
+    school_agent::run(settings, listener, service_runtime::shutdown_signal()).await
 }

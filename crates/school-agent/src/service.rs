@@ -1,6 +1,7 @@
 //! The `SchoolAgent` gRPC service: thin. It converts a request into a domain command at the
 //! edge (`wire::convert`), hands it to the [`Writer`], and maps the outcome back — every rule
-//! lives in `domain::decide`. Serves `grpc.health.v1` and server reflection beside it.
+//! lives in `domain::decide`. [`serve`] runs it with `grpc.health.v1` and server reflection
+//! (`service_runtime::GrpcServer`).
 
 use std::future::Future;
 
@@ -249,24 +250,14 @@ impl SchoolAgent for SchoolAgentService {
     }
 }
 
-/// Serves the agent, health and reflection on `incoming` until `shutdown` resolves.
+/// Serves the agent, health and reflection on `listener` until `shutdown` resolves.
 pub async fn serve(
     service: SchoolAgentService,
-    incoming: tonic::transport::server::TcpIncoming,
+    listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
-    let (health_reporter, health_service) = tonic_health::server::health_reporter();
-    health_reporter
-        .set_serving::<SchoolAgentServer<SchoolAgentService>>()
-        .await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(wire::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
-    tonic::transport::Server::builder()
-        .add_service(health_service)
-        .add_service(reflection)
+) -> Result<(), service_runtime::ServeError> {
+    service_runtime::GrpcServer::new(wire::FILE_DESCRIPTOR_SET)
         .add_service(SchoolAgentServer::new(service))
-        .serve_with_incoming_shutdown(incoming, shutdown)
-        .await?;
-    Ok(())
+        .serve(listener, shutdown)
+        .await
 }
