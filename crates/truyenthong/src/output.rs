@@ -7,7 +7,6 @@
 use std::io::Write as _;
 
 use chrono::{DateTime, Utc};
-use prost_types::Timestamp;
 use serde::Serialize;
 use serde_json::{Value, json};
 use wire::pb;
@@ -134,7 +133,7 @@ pub fn local_time(instant: DateTime<Utc>) -> String {
         .to_string()
 }
 
-fn instant(ts: Option<&Timestamp>) -> Option<DateTime<Utc>> {
+fn instant(ts: Option<&pb::Timestamp>) -> Option<DateTime<Utc>> {
     ts.and_then(wire::convert::datetime)
 }
 
@@ -425,7 +424,7 @@ pub fn events_text(reply: &pb::ListEventsReply) -> String {
 
 /// The log as JSON, with each event's `data` as a JSON value.
 pub fn events_json(reply: &pb::ListEventsReply) -> Value {
-    let rfc3339 = |ts: Option<&Timestamp>| instant(ts).map(|t| t.to_rfc3339());
+    let rfc3339 = |ts: Option<&pb::Timestamp>| instant(ts).map(|t| t.to_rfc3339());
     json!({
         "events": reply.events.iter().map(|e| {
             let data: Value = serde_json::from_str(&e.data_json).unwrap_or(Value::Null);

@@ -24,6 +24,10 @@ pub mod status;
 )]
 pub mod pb {
     tonic::include_proto!("truyenthong.v1");
+
+    /// The well-known type the messages use for instants, so that callers name it through
+    /// `wire` and need no protobuf crate of their own.
+    pub use prost_types::Timestamp;
 }
 
 /// The encoded `FileDescriptorSet` of `proto/` (with its imports), for `tonic-reflection`'s
