@@ -1,5 +1,5 @@
 //! `district-aggregator rebuild`: the projections, recomputed from the district stream and
-//! swapped in while the live service keeps answering (DESIGN invariant 4).
+//! swapped in while the live service keeps answering (invariant 4 of `docs/contract.md`).
 //!
 //! 1. **Replay.** A fresh projection schema `rebuild_<timestamp>` is created with
 //!    `public.create_projection`. The whole district stream is read with an *ephemeral*

@@ -1,4 +1,5 @@
-//! The event envelope of DESIGN.md §2: what travels on NATS and what the school's log stores.
+//! The event envelope (`docs/contract.md`, `docs/events.md`): what travels on NATS and what
+//! the school's log stores.
 //!
 //! ```json
 //! {"id":"0192…","province":"dong-thap","district":"tam-nong","school":"thcs-an-hoa","seq":7,

@@ -1,7 +1,7 @@
 //! Connecting to NATS the way a school office PC (and the district server) needs to.
 //!
 //! A school PC may boot without network and stay offline for days; recording must go on
-//! regardless (DESIGN invariant 2) and the outbox relay publishes when it can. So the
+//! regardless (invariant 2 of `docs/contract.md`) and the outbox relay publishes when it can. So the
 //! connection is made in the background (`retry_on_initial_connect`): [`connect`] returns a
 //! client at once even when the server is unreachable, and that client reconnects forever
 //! with a capped exponential backoff. Connection changes are logged with `tracing`, since

@@ -1,5 +1,5 @@
-//! The NATS side of the truyenthong contract (DESIGN §2), shared by the school agent and the
-//! district aggregator.
+//! The NATS side of the truyenthong contract (`docs/contract.md`), shared by the school agent
+//! and the district aggregator.
 //!
 //! This crate deals in codes, subjects, headers and bytes only; it deliberately does not
 //! depend on the domain crate, so the wire contract can be read, tested and changed in one

@@ -2,7 +2,7 @@
 //!
 //! One stream per district captures `truyenthong.events.<province>.<district>.>`: every
 //! school's events and the district office's own. It is the district's **permanent log**:
-//! the aggregator rebuilds its projections from it (DESIGN invariant 4), so nothing may ever
+//! the aggregator rebuilds its projections from it (invariant 4 of `docs/contract.md`), so nothing may ever
 //! age out or be evicted. Hence file storage, limits retention with no limits at all (no max
 //! age, messages or bytes), and deletes and purges denied (invariant 1: an event, once
 //! appended, is never deleted). A 10-minute duplicate window lets a school re-send events

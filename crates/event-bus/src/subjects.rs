@@ -1,4 +1,4 @@
-//! NATS subject names, stream names and inbox prefixes of the external contract (DESIGN §2).
+//! NATS subject names, stream names and inbox prefixes of the external contract (`docs/contract.md`).
 //!
 //! Every name a school agent or the district aggregator puts on the wire is built here, from
 //! validated codes, so that the two sides cannot drift apart and no code can smuggle a `.`, `*`,

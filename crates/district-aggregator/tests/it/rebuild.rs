@@ -1,5 +1,5 @@
 //! `district-aggregator rebuild`: the projections rebuilt from the stream and swapped in while
-//! the live aggregator keeps ingesting and answering (DESIGN invariant 4).
+//! the live aggregator keeps ingesting and answering (invariant 4 of `docs/contract.md`).
 //!
 //! Real NATS and PostgreSQL, the real aggregator in this process. School histories are the
 //! demo histories of `demo-data`, decided by the domain's own `decide` and sealed as a school

@@ -476,7 +476,7 @@ async fn replay_request_round_trip() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The DESIGN's permission model: a school's NATS user may publish only on its own events
+/// The permission model of `docs/contract.md`: a school's NATS user may publish only on its own events
 /// subject, subscribe only to its replay subject and its own inbox, and answer requests made
 /// to it. Connected with its inbox prefix, it still gets JetStream acks and serves re-send
 /// requests; it cannot publish as another school.
