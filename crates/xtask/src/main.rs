@@ -6,6 +6,8 @@
 mod demo;
 mod install;
 mod test;
+#[cfg(test)]
+mod tidy;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
