@@ -11,8 +11,7 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use domain::Period;
-use domain::district::assemble::responsiveness::CaseTallies;
-use domain::district::assemble::{self, Case, CaseLimits, Tally};
+use domain::district::assemble::{self, Case, CaseLimits, CaseTallies, Tally};
 use domain::district::views::{CaseKind, ResponsivenessView};
 use sqlx::PgConnection;
 use uuid::Uuid;

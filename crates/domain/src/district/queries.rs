@@ -118,7 +118,7 @@ impl DistrictModel {
             cases.extend(of_kind(CaseKind::Feedback, &data.feedback));
             cases.extend(of_kind(CaseKind::Press, &data.press));
         }
-        let tallies = assemble::responsiveness::tally_cases(&period, as_of, limits, &cases);
+        let tallies = assemble::tally_cases(&period, as_of, limits, &cases);
         Ok(assemble::responsiveness(
             period,
             as_of,

@@ -15,15 +15,16 @@
 //! [`super::DistrictState::enrolments`] gives them) and rows keyed by school code; a school
 //! without rows has zeros. Rows of schools that are not enrolled are ignored.
 //!
-//! - [`period`]: [`ViewPeriod`], the dates a query covers and how the view shows them;
-//! - [`plan`]: the plan view — [`ActivityCounts`], [`target_for`], [`target_status`],
-//!   [`lagging`], [`plan_view`];
-//! - [`completeness`]: [`Timeliness`], [`completeness`](completeness::completeness);
-//! - [`responsiveness`]: [`Case`], [`Tally`], [`CaseLimits`],
-//!   [`responsiveness`](responsiveness::responsiveness);
-//! - [`commendation`]: [`NominationRecord`], [`commendation`](commendation::commendation);
-//! - [`budget`]: [`BudgetAmounts`], [`budget`](budget::budget);
-//! - [`search`]: [`SearchRequest`], [`activity_page`].
+//! - [`period`](mod@period): [`ViewPeriod`], the dates a query covers and how the view shows
+//!   them;
+//! - [`plan`](mod@plan): the plan view — [`ActivityCounts`], [`target_for`], [`target_status`],
+//!   [`lagging`], [`plan_view()`];
+//! - [`completeness`](mod@completeness): [`Timeliness`], [`completeness()`];
+//! - [`responsiveness`](mod@responsiveness): [`judge`], [`Case`], [`Tally`], [`tally_cases`],
+//!   [`CaseLimits`], [`responsiveness()`];
+//! - [`commendation`](mod@commendation): [`NominationRecord`], [`commendation()`];
+//! - [`budget`](mod@budget): [`BudgetAmounts`], [`budget()`];
+//! - [`search`](mod@search): [`SearchRequest`], [`activity_page`].
 
 pub mod budget;
 pub mod commendation;
@@ -38,7 +39,10 @@ pub use commendation::{AwardRecord, NominationRecord, commendation};
 pub use completeness::{Timeliness, completeness};
 pub use period::ViewPeriod;
 pub use plan::{ActivityCounts, lagging, plan_view, target_for, target_status};
-pub use responsiveness::{Case, CaseLimits, Tally, resolve_as_of, responsiveness};
+pub use responsiveness::{
+    Case, CaseLimits, CaseTallies, Judgement, Tally, judge, resolve_as_of, responsiveness,
+    tally_cases,
+};
 pub use search::{SearchRequest, activity_page};
 
 use super::facts::Enrolment;
