@@ -23,7 +23,6 @@ pub mod queries;
 pub mod rebuild;
 pub mod service;
 pub mod state;
-pub mod write_buffer;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -19,8 +19,8 @@ use super::{
 };
 use crate::db::{from_i64, to_i64, use_projection_for_writes};
 use crate::decode::{Candidate, Decoded, Headers, Received};
+use crate::projection::write_buffer::WriteBuffer;
 use crate::projection::{self, Outcome, ProjectionError};
-use crate::write_buffer::WriteBuffer;
 use domain::Author;
 
 /// The state of one batch's transaction.
@@ -31,7 +31,7 @@ pub(super) struct Run {
     /// Run each event under a savepoint, dead-lettering the ones PostgreSQL refuses.
     careful: bool,
     /// The projection rows of the events applied so far, not yet sent (see
-    /// [`crate::write_buffer`]); flushed after each event in careful mode.
+    /// [`crate::projection::write_buffer`]); flushed after each event in careful mode.
     writes: WriteBuffer,
 }
 

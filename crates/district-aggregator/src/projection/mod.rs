@@ -20,11 +20,12 @@ use domain::{AnyEvent, Envelope};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::write_buffer::WriteBuffer;
+use write_buffer::WriteBuffer;
 
 mod district;
 mod school;
 mod states;
+pub mod write_buffer;
 
 pub use states::{States, restore_district, restore_school};
 

@@ -8,13 +8,13 @@ use domain::event::{ActivityDetails, Event};
 use domain::{DecisionContext, Envelope, SchoolState};
 use uuid::Uuid;
 
-use super::{ActivityChange, ActivityUpdate, Effects, Outcome, json};
-use crate::db::to_i64;
-use crate::write_buffer::{
+use super::write_buffer::{
     ActivityCorrection, ActivityRetraction, ActivityRow, Award, DutyRow, ExpenseRow,
     FeedbackAnswer, FeedbackRow, NominationRow, PressAnswer, PressIssueRow, ReporterVisitRow,
     SchoolEventRow, Statement, WriteBuffer,
 };
+use super::{ActivityChange, ActivityUpdate, Effects, Outcome, json};
+use crate::db::to_i64;
 
 /// Validates a school's due event against `state` and, when valid, adds what it writes to
 /// `writes` and folds it into `state`.
