@@ -9,16 +9,15 @@ use chrono::Utc;
 use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
-use super::sequencer::Run;
 use super::{AuthorView, HeldReason, IngestError};
 use crate::db::{from_i64, to_i64};
-use crate::decode::{Candidate, Decoded, Received, Rejected};
+use crate::decode::{Candidate, Decoded, Headers, Received, Rejected};
 use domain::Author;
 
-/// Loads the views of `authors` (none already loaded) into `run`.
+/// Loads the views of `authors` (none already in `views`) into `views`.
 pub(super) async fn load_views(
     conn: &mut PgConnection,
-    run: &mut Run,
+    views: &mut HashMap<String, AuthorView>,
     authors: &[&Author],
 ) -> Result<(), IngestError> {
     if authors.is_empty() {
@@ -66,7 +65,7 @@ pub(super) async fn load_views(
             held: held.remove(&author).unwrap_or_default(),
             dirty: false,
         };
-        run.views.insert(author, view);
+        views.insert(author, view);
     }
     Ok(())
 }
@@ -127,6 +126,76 @@ pub(super) async fn hold(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Takes the held event `(author, seq)` out of `held`, as it was received.
+pub(super) async fn take_held(
+    conn: &mut PgConnection,
+    author: &Author,
+    seq: u64,
+) -> Result<Received, sqlx::Error> {
+    let row = sqlx::query(
+        "DELETE FROM held WHERE author = $1 AND seq = $2 \
+         RETURNING subject, stream_seq, headers, body, received_at",
+    )
+    .bind(author.as_str())
+    .bind(to_i64(seq))
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(Received {
+        stream_seq: from_i64(row.try_get("stream_seq")?),
+        subject: row.try_get("subject")?,
+        headers: Headers::Stored(row.try_get("headers")?),
+        body: bytes::Bytes::from(row.try_get::<Vec<u8>, _>("body")?),
+        received_at: row.try_get("received_at")?,
+        outbox_head: None,
+    })
+}
+
+/// A school was enrolled: what it sent meanwhile waits no longer for enrolment, only
+/// (possibly) behind a gap.
+pub(super) async fn release_not_enrolled(
+    conn: &mut PgConnection,
+    author: &Author,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE held SET reason = 'gap' WHERE author = $1 AND reason = 'not_enrolled'")
+        .bind(author.as_str())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// An author's gap standing in the projection: its position, and the events held behind
+/// the gap.
+#[derive(Debug)]
+pub(super) struct StandingGap {
+    pub(super) author: String,
+    pub(super) applied_seq: u64,
+    pub(super) first_held: u64,
+    pub(super) held: u64,
+}
+
+/// Every gap standing in the projection (held events from before a restart).
+pub(super) async fn standing_gaps(
+    conn: &mut PgConnection,
+) -> Result<Vec<StandingGap>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT h.author, min(h.seq) AS first_held, count(*) AS held, coalesce(p.applied_seq, 0) AS applied_seq \
+         FROM held h LEFT JOIN positions p ON p.author = h.author WHERE h.reason = 'gap' \
+         GROUP BY h.author, p.applied_seq",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(StandingGap {
+                author: row.try_get("author")?,
+                applied_seq: from_i64(row.try_get("applied_seq")?),
+                first_held: from_i64(row.try_get("first_held")?),
+                held: from_i64(row.try_get("held")?),
+            })
+        })
+        .collect()
 }
 
 /// What a dead letter says about the message beyond its bytes.

@@ -7,14 +7,14 @@ use std::time::Duration;
 use async_nats::jetstream::{self, AckKind, consumer::PullConsumer};
 use chrono::Utc;
 use futures::StreamExt;
-use sqlx::Row;
 use tokio::sync::broadcast;
 use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
 
+use super::bookkeeping::standing_gaps;
 use super::pipeline::{self, Landed};
 use super::{BatchReport, Ingest, IngestError, backoff};
-use crate::db::{from_i64, use_projection};
+use crate::db::use_projection;
 use crate::decode::{Decoded, Received};
 
 /// How long a pull request lives on the server before the client renews it.
@@ -26,23 +26,13 @@ impl Ingest {
     pub async fn load_gaps(&self) -> Result<(), IngestError> {
         let mut tx = self.pool.begin().await?;
         use_projection(&mut tx, &self.schema).await?;
-        let rows = sqlx::query(
-            "SELECT h.author, min(h.seq) AS first_held, count(*) AS held, coalesce(p.applied_seq, 0) AS applied_seq \
-             FROM held h LEFT JOIN positions p ON p.author = h.author WHERE h.reason = 'gap' \
-             GROUP BY h.author, p.applied_seq",
-        )
-        .fetch_all(&mut *tx)
-        .await?;
+        let gaps = standing_gaps(&mut tx).await?;
         tx.commit().await?;
-        for row in rows {
-            let author: String = row.try_get("author")?;
-            let first_held: i64 = row.try_get("first_held")?;
-            let held: i64 = row.try_get("held")?;
-            let applied: i64 = row.try_get("applied_seq")?;
+        for gap in gaps {
             self.state.gaps.update(
-                &author,
-                from_i64(applied),
-                Some((from_i64(first_held), from_i64(held))),
+                &gap.author,
+                gap.applied_seq,
+                Some((gap.first_held, gap.held)),
             );
         }
         Ok(())

@@ -6,27 +6,27 @@
 
 use std::collections::HashMap;
 
-use sqlx::{PgConnection, Row};
+use sqlx::PgConnection;
 use tracing::{debug, info, warn};
 
 use super::bookkeeping::{
-    ContactRows, DeadLetterFacts, dead_letter, hold, load_views, write_contact_rows,
-    write_positions,
+    ContactRows, DeadLetterFacts, dead_letter, hold, load_views, release_not_enrolled, take_held,
+    write_contact_rows, write_positions,
 };
 use super::{
     AuthorPosition, AuthorView, BatchReport, HeldReason, Ingest, IngestError, advance,
     is_data_error,
 };
-use crate::db::{from_i64, to_i64, use_projection_for_writes};
-use crate::decode::{Candidate, Decoded, Headers, Received};
+use crate::db::use_projection_for_writes;
+use crate::decode::{Candidate, Decoded};
 use crate::projection::write_buffer::WriteBuffer;
 use crate::projection::{self, Outcome, ProjectionError};
 use domain::Author;
 
 /// The state of one batch's transaction.
 #[derive(Debug, Default)]
-pub(super) struct Run {
-    pub(super) views: HashMap<String, AuthorView>,
+struct Run {
+    views: HashMap<String, AuthorView>,
     report: BatchReport,
     /// Run each event under a savepoint, dead-lettering the ones PostgreSQL refuses.
     careful: bool,
@@ -97,7 +97,7 @@ impl Ingest {
             .collect();
         authors.sort_unstable_by_key(|a| a.as_str());
         authors.dedup();
-        load_views(&mut tx, &mut run, &authors).await?;
+        load_views(&mut tx, &mut run.views, &authors).await?;
         for message in decoded {
             run.report.messages += 1;
             match message {
@@ -150,7 +150,7 @@ impl Ingest {
     ) -> Result<&'r mut AuthorView, IngestError> {
         let key = author.as_str();
         if !run.views.contains_key(key) {
-            load_views(conn, run, &[author]).await?;
+            load_views(conn, &mut run.views, &[author]).await?;
         }
         Ok(run.views.get_mut(key).expect("loaded above"))
     }
@@ -207,22 +207,7 @@ impl Ingest {
                 return Ok(());
             }
             view.held.remove(&next);
-            let row = sqlx::query(
-                "DELETE FROM held WHERE author = $1 AND seq = $2 \
-                 RETURNING subject, stream_seq, headers, body, received_at",
-            )
-            .bind(author.as_str())
-            .bind(to_i64(next))
-            .fetch_one(&mut *conn)
-            .await?;
-            let received = Received {
-                stream_seq: from_i64(row.try_get("stream_seq")?),
-                subject: row.try_get("subject")?,
-                headers: Headers::Stored(row.try_get("headers")?),
-                body: bytes::Bytes::from(row.try_get::<Vec<u8>, _>("body")?),
-                received_at: row.try_get("received_at")?,
-                outbox_head: None,
-            };
+            let received = take_held(conn, author, next).await?;
             debug!(%author, seq = next, "applying a held event");
             match self.decoder.decode(received) {
                 Decoded::Candidate(c) if c.author == *author && c.seq == next => {
@@ -356,10 +341,7 @@ impl Ingest {
             *reason = HeldReason::Gap;
         }
         let released = view.held.len();
-        sqlx::query("UPDATE held SET reason = 'gap' WHERE author = $1 AND reason = 'not_enrolled'")
-            .bind(author.as_str())
-            .execute(&mut *conn)
-            .await?;
+        release_not_enrolled(conn, &author).await?;
         info!(school = %author, held = released, "school enrolled; applying what it sent meanwhile");
         drain.push(author);
         Ok(())
