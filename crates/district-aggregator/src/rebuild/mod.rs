@@ -63,7 +63,7 @@ use chrono::Utc;
 use secrecy::ExposeSecret;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection as _, PgConnection, PgPool};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::broadcast;
 use tokio::time::Instant;
 use tracing::{info, warn};
 
@@ -82,11 +82,11 @@ pub use progress::{Progress, RebuildReport, thousands};
 pub use replay::READ_BATCH;
 
 use progress::rate;
-use replay::{AbortOnDrop, Applier, read_stream};
+use replay::{Applier, Reader};
 use schema::{
     analyze, drop_leftovers, drop_schema, drop_secondary_indexes, prune_retired, recreate_indexes,
 };
-use swap::{Swap, live_high_water, swap};
+use swap::catch_up_and_swap;
 
 /// Prefix of the schema a rebuild builds into.
 pub const REBUILD_PREFIX: &str = "rebuild_";
@@ -305,6 +305,9 @@ pub async fn rebuild(
     Ok(report)
 }
 
+/// What a rebuild reads and what it builds: the stream (and the messages of it that are the
+/// district's), the schema built into, the name the replaced projection is kept under, and
+/// the stream's last sequence when the rebuild started.
 struct Target<'a> {
     stream_name: &'a str,
     filter: &'a str,
@@ -337,29 +340,14 @@ async fn build_and_swap(
         broadcast::channel(1).0,
     );
     ingest.record_contacts = false;
-    // The reader decodes too, so decoding overlaps the previous batch's commit.
-    let (tx, rx) = mpsc::channel(4);
-    let reader = tokio::spawn(read_stream(
+    let (rx, _reader) = Reader::start(
         js.clone(),
-        target.stream_name.to_owned(),
-        target.filter.to_owned(),
+        target.stream_name,
+        target.filter,
         options.batch_size.max(1),
         ingest.decoder().clone(),
-        tx,
-    ));
-    let _reader = AbortOnDrop(reader);
-    let mut applier = Applier {
-        ingest,
-        rx,
-        batch_size: options.batch_size.max(1),
-        idle_timeout: options.idle_timeout,
-        in_flight: None,
-        reached: 0,
-        applied: 0,
-        waited: Duration::ZERO,
-        pipelined: 0,
-        careful: 0,
-    };
+    );
+    let mut applier = Applier::new(ingest, rx, options);
 
     // 1. Replay what the stream held at the start.
     let replay_started = Instant::now();
@@ -397,84 +385,20 @@ async fn build_and_swap(
     let indexing_elapsed = indexing_started.elapsed();
 
     // 2. Catch up under the live ingest's lock, and swap.
-    let mut round = 0;
-    loop {
-        round += 1;
-        let mut guard = pool.begin().await?;
-        let mut locked_at = Instant::now();
-        let outcome = async {
-            // The swap must survive a crash even though the replay's commits need not.
-            sqlx::query("SET LOCAL synchronous_commit = on")
-                .execute(&mut *guard)
-                .await?;
-            sqlx::query("SELECT pg_advisory_xact_lock(hashtext('truyenthong.ingest.' || $1))")
-                .bind(LIVE_SCHEMA)
-                .execute(&mut *guard)
-                .await
-                .context("taking the live ingest's lock")?;
-            locked_at = Instant::now();
-            // Read under the lock, so nothing moves: the new projection must have applied
-            // everything the live one has (the live ingest acknowledged it, and will not see
-            // it again); what the live ingest has not committed yet, it applies itself after
-            // the swap (and broadcasts, as usual).
-            let stream_end = js
-                .get_stream(target.stream_name)
-                .await?
-                .get_info()
-                .await?
-                .state
-                .last_sequence;
-            let live_high = live_high_water(&mut guard).await?;
-            if live_high > stream_end {
-                bail!(
-                    "the live projection has applied stream seq {live_high}, but the stream ends at {stream_end}: \
-                     it was recreated or truncated, and a rebuild would lose events"
-                );
-            }
-            let before = applier.applied;
-            applier.catch_up(live_high, |_| {}).await?;
-            progress(&Progress::CatchUp {
-                applied: applier.applied - before,
-                target_stream_seq: live_high,
-            });
-            swap(&mut guard, target.schema, target.retired, options).await
-        }
-        .await;
-        match outcome {
-            Err(e) => {
-                // Release the live ingest now, not whenever the pool next uses this
-                // connection.
-                let _ = guard.rollback().await;
-                return Err(e);
-            }
-            Ok(Swap::Done { retired, attempts }) => {
-                guard.commit().await.context("committing the swap")?;
-                return Ok(RebuildReport {
-                    built_as: target.schema.to_owned(),
-                    retired,
-                    replayed,
-                    replay_elapsed,
-                    stream_wait,
-                    tail: applier.applied - replayed,
-                    swapped_at_stream_seq: applier.reached,
-                    batches_pipelined: applier.pipelined,
-                    batches_careful: applier.careful,
-                    ingest_held: locked_at.elapsed(),
-                    swap_attempts: attempts,
-                    indexing_elapsed,
-                    total_elapsed: Duration::ZERO,
-                });
-            }
-            Ok(Swap::Busy(reason)) => {
-                guard.rollback().await?;
-                if round >= options.swap_rounds {
-                    bail!(
-                        "could not lock the live projection's tables for the swap in {round} rounds: {reason}"
-                    );
-                }
-                warn!(round, %reason, "the live tables stay busy; letting the live ingest run, then trying again");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        }
-    }
+    let swapped = catch_up_and_swap(pool, &js, &mut applier, &target, options, progress).await?;
+    Ok(RebuildReport {
+        built_as: target.schema.to_owned(),
+        retired: swapped.retired,
+        replayed,
+        replay_elapsed,
+        stream_wait,
+        tail: applier.applied - replayed,
+        swapped_at_stream_seq: applier.reached,
+        batches_pipelined: applier.pipelined,
+        batches_careful: applier.careful,
+        ingest_held: swapped.ingest_held,
+        swap_attempts: swapped.attempts,
+        indexing_elapsed,
+        total_elapsed: Duration::ZERO,
+    })
 }

@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tracing::warn;
 
+use super::RebuildOptions;
 use crate::decode::{Decoded, Decoder, Received};
 use crate::ingest::pipeline::InFlight;
 use crate::ingest::{self, Ingest};
@@ -22,12 +23,12 @@ use crate::ingest::{self, Ingest};
 /// event, a dead letter, a gap) or whose commit failed is applied on the careful path, with
 /// retries.
 pub(super) struct Applier {
-    pub(super) ingest: Ingest,
-    pub(super) rx: mpsc::Receiver<Result<Vec<Decoded>, String>>,
-    pub(super) batch_size: usize,
-    pub(super) idle_timeout: Duration,
+    ingest: Ingest,
+    rx: Chunks,
+    batch_size: usize,
+    idle_timeout: Duration,
     /// The batch committing in the background, and its highest stream sequence.
-    pub(super) in_flight: Option<(InFlight, u64)>,
+    in_flight: Option<(InFlight, u64)>,
     /// The highest stream sequence applied (committed).
     pub(super) reached: u64,
     /// Messages applied (committed).
@@ -40,6 +41,23 @@ pub(super) struct Applier {
 }
 
 impl Applier {
+    /// Applies what `rx` delivers through `ingest` (pointed at the new schema), in batches
+    /// of `options.batch_size`.
+    pub(super) fn new(ingest: Ingest, rx: Chunks, options: &RebuildOptions) -> Self {
+        Self {
+            ingest,
+            rx,
+            batch_size: options.batch_size.max(1),
+            idle_timeout: options.idle_timeout,
+            in_flight: None,
+            reached: 0,
+            applied: 0,
+            waited: Duration::ZERO,
+            pipelined: 0,
+            careful: 0,
+        }
+    }
+
     /// Applies messages until stream sequence `target` is applied, calling `on_batch` with the
     /// running count after each batch. Returns with nothing in flight.
     pub(super) async fn catch_up(
@@ -161,7 +179,7 @@ const READ_HEARTBEAT: Duration = Duration::from_secs(5);
 /// acknowledgements (as an ordered consumer, with larger pulls), in chunks of what is ready,
 /// until the receiver goes away. Recreates the consumer after the last sequence kept when it
 /// fails or a delivery is missing; gives up (and says so) after repeated failures.
-pub(super) async fn read_stream(
+async fn read_stream(
     js: jetstream::Context,
     stream_name: String,
     filter: String,
@@ -259,9 +277,37 @@ pub(super) async fn read_stream(
     }
 }
 
-pub(super) struct AbortOnDrop(pub(super) tokio::task::JoinHandle<()>);
+/// Decoded messages as the reader delivers them, in chunks, or why it gave up.
+pub(super) type Chunks = mpsc::Receiver<Result<Vec<Decoded>, String>>;
 
-impl Drop for AbortOnDrop {
+/// The reader task, stopped when dropped (a rebuild that fails or is interrupted leaves no
+/// consumer reading behind it).
+pub(super) struct Reader(tokio::task::JoinHandle<()>);
+
+impl Reader {
+    /// Starts reading `stream_name` (messages matching `filter`) from its first message;
+    /// the reader decodes too, so decoding overlaps the previous batch's commit.
+    pub(super) fn start(
+        js: jetstream::Context,
+        stream_name: &str,
+        filter: &str,
+        chunk: usize,
+        decoder: Decoder,
+    ) -> (Chunks, Reader) {
+        let (tx, rx) = mpsc::channel(4);
+        let task = tokio::spawn(read_stream(
+            js,
+            stream_name.to_owned(),
+            filter.to_owned(),
+            chunk,
+            decoder,
+            tx,
+        ));
+        (rx, Reader(task))
+    }
+}
+
+impl Drop for Reader {
     fn drop(&mut self) {
         self.0.abort();
     }
