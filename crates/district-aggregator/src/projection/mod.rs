@@ -129,7 +129,7 @@ pub fn apply_cached(
     let AnyEvent::School(event) = envelope.decode_any().ok()? else {
         return None;
     };
-    let state = &mut states.schools.get_mut(school)?.state;
+    let state = states.fresh_school(school, applied_seq)?;
     Some(apply_school_event(writes, envelope, event, state))
 }
 

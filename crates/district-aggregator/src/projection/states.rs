@@ -19,15 +19,15 @@ use crate::db::from_i64;
 /// applied seq of its author.
 #[derive(Debug, Default)]
 pub struct States {
-    pub(super) schools: HashMap<String, Cached<SchoolState>>,
+    schools: HashMap<String, Cached<SchoolState>>,
     district: Option<Cached<DistrictState>>,
 }
 
 #[derive(Debug)]
-pub(super) struct Cached<S> {
+struct Cached<S> {
     /// The applied seq the state reflects (dead-lettered seqs included: they change nothing).
     seq: u64,
-    pub(super) state: S,
+    state: S,
 }
 
 impl States {
@@ -37,6 +37,15 @@ impl States {
         self.schools
             .get(school)
             .is_some_and(|c| c.seq == applied_seq)
+    }
+
+    /// The cached state of `school` when it is as of `applied_seq`; `None` when it would
+    /// have to be restored from the projection.
+    pub fn fresh_school(&mut self, school: &str, applied_seq: u64) -> Option<&mut SchoolState> {
+        self.schools
+            .get_mut(school)
+            .filter(|c| c.seq == applied_seq)
+            .map(|c| &mut c.state)
     }
 
     /// The state of `school` as of `applied_seq`, restored from the projection when not
