@@ -28,7 +28,7 @@
 //! 3. **Plan view latency** (HDR histogram) over ≥ 1,000,000 events in the projection: 2,000
 //!    queries over mixed periods (quarters, semesters, school years, `plan`) through
 //!    `queries::Views::plan_view` — what the gRPC service's `GetPlanView` calls — and through
-//!    gRPC (`service::serve`, in this process, over loopback TCP): 2,000 as `run` serves it
+//!    gRPC (`Aggregator::serve_without_ingest`, in this process, over loopback TCP): 2,000 as `run` serves it
 //!    (TCP_NODELAY, `service_runtime::GrpcServer`); plus a few
 //!    through `Views::sql_only` (no activity index) for comparison. How the projection gets to 1M is
 //!    `BENCH_FILL`:
@@ -56,7 +56,6 @@ use std::collections::BTreeMap;
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail, ensure};
@@ -67,12 +66,8 @@ use demo_data::sealed::{DistrictOfficeLog, school_log_of_len};
 use demo_data::{DemoSchool, TAM_NONG_SCHOOLS};
 use district_aggregator::config::{IngestSettings, Settings};
 use district_aggregator::db::{self, LIVE_SCHEMA};
-use district_aggregator::district_commands::DistrictCommands;
-use district_aggregator::gaps::Gaps;
 use district_aggregator::queries::Views;
 use district_aggregator::rebuild::{self, Progress, RebuildOptions, thousands};
-use district_aggregator::service;
-use district_aggregator::state::IngestState;
 use domain::{Author, Envelope, Period, Slug};
 use event_bus::publish::{OutgoingEvent, publish_in_order};
 use event_bus::subjects::{district_events_filter, stream_name};
@@ -81,7 +76,7 @@ use hdrhistogram::Histogram;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use test_harness::{NatsServer, Postgres};
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::oneshot;
 use uuid::Uuid;
 use wire::pb;
 use wire::pb::district_aggregator_client::DistrictAggregatorClient;
@@ -1253,7 +1248,6 @@ struct QueryReport {
 
 async fn run_queries(
     settings: &Settings,
-    client: async_nats::Client,
     knobs: &Knobs,
     how: String,
 ) -> anyhow::Result<QueryReport> {
@@ -1325,7 +1319,7 @@ async fn run_queries(
 
     // 2. Through gRPC: the service, in this process, on loopback TCP; as `run` serves it
     // (TCP_NODELAY on the accepted sockets).
-    let grpc = grpc_phase(settings, &pool, client, &distinct, &periods).await?;
+    let grpc = grpc_phase(settings, &distinct, &periods).await?;
     println!("  gRPC GetPlanView, as served:       {}", grpc.describe());
 
     // 3. For comparison: counting in SQL each time.
@@ -1352,36 +1346,20 @@ async fn run_queries(
     })
 }
 
-/// `service::serve` (as `run` calls it) on a fresh listener.
+/// The aggregator's gRPC server as `run` serves it, on a fresh listener, without the ingest
+/// (nothing writes the projection while it is timed).
 async fn grpc_phase(
     settings: &Settings,
-    pool: &PgPool,
-    client: async_nats::Client,
     warm: &[Period],
     periods: &[Period],
 ) -> anyhow::Result<Latency> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let context = service::Context {
-        views: Views::new(pool.clone(), LIVE_SCHEMA),
-        commands: DistrictCommands::new(
-            pool.clone(),
-            LIVE_SCHEMA,
-            client,
-            &settings.district.province,
-            &settings.district.district,
-        )?,
-        state: Arc::new(IngestState::new(Gaps::new(&settings.ingest))),
-        activities: broadcast::channel(16).0,
-    };
+    let aggregator = district_aggregator::Aggregator::connect(settings.clone()).await?;
     let (stop, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(service::serve(
-        listener,
-        async move {
-            let _ = stopped.await;
-        },
-        context,
-    ));
+    let server = tokio::spawn(aggregator.serve_without_ingest(listener, async move {
+        let _ = stopped.await;
+    }));
     let mut grpc_client = DistrictAggregatorClient::connect(format!("http://{addr}")).await?;
     time_grpc(&mut grpc_client, warm).await?;
     let latency = time_grpc(&mut grpc_client, periods).await?;
@@ -1749,7 +1727,7 @@ async fn bench() -> anyhow::Result<()> {
     pool.close().await;
     println!("\n[3] Plan view latency (load average {})", loadavg());
     println!("  fill: {how}");
-    let queries = run_queries(&settings, client.clone(), &knobs, how).await?;
+    let queries = run_queries(&settings, &knobs, how).await?;
 
     // --- Summary ------------------------------------------------------------------------------
     let rss_mib = ingest.peak_rss_kib as f64 / 1024.0;

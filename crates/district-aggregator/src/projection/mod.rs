@@ -1,10 +1,10 @@
 //! Applying one event to the projection tables, inside the ingest's transaction.
 //!
-//! The sequencer ([`crate::ingest`]) decides *whether* an event is due; this module decides
+//! The sequencer (`crate::ingest`) decides *whether* an event is due; this module decides
 //! whether it is *valid* and what it changes. A school's event is validated the way its agent
 //! decided it: `SchoolState::check` against the school's state as of the previous seq, with
 //! "today" the local date of its `recorded_at`; the district office's own events likewise
-//! with `DistrictState::check`. The states are kept in memory ([`States`]) and restored from
+//! with `DistrictState::check`. The states are kept in memory (`States`) and restored from
 //! the projection rows on first use (`SchoolState::from_snapshot`, `DistrictState::restore`),
 //! or whenever the cached copy is not at the position the database holds.
 //!
@@ -25,9 +25,10 @@ use write_buffer::WriteBuffer;
 mod district;
 mod school;
 mod states;
-pub mod write_buffer;
+pub(crate) mod write_buffer;
 
-pub use states::{States, restore_district, restore_school};
+pub(crate) use states::States;
+pub use states::{restore_district, restore_school};
 
 use district::apply_district_event;
 use school::apply_school_event;
@@ -65,7 +66,7 @@ pub enum ActivityChange {
 
 /// The result of offering one due event to the projection.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// Applied; what it changed that others need to know.
     Applied(Effects),
     /// Not applied: it does not decode or breaks a rule. Goes to the dead letters; the
@@ -74,7 +75,7 @@ pub enum Outcome {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Effects {
+pub(crate) struct Effects {
     pub activity: Option<Box<ActivityUpdate>>,
     /// A school enrolled (or re-enrolled): its held events may now be applied.
     pub enrolled: Option<String>,
@@ -85,7 +86,7 @@ pub struct Effects {
 /// writes them at once (the district office's, which are rare and read back by the ingest).
 /// A school's state that must be restored from the projection is restored after flushing
 /// `writes`, so the restore reads every row applied before.
-pub async fn apply_event(
+pub(crate) async fn apply_event(
     conn: &mut PgConnection,
     states: &mut States,
     writes: &mut WriteBuffer,
@@ -116,7 +117,7 @@ pub async fn apply_event(
 /// event needs it — the school's state is not cached as of `applied_seq`, the event is the
 /// district office's, or it does not decode (a dead letter: the careful path stores those).
 /// A refused event comes back as [`Outcome::Refused`], its state untouched.
-pub fn apply_cached(
+pub(crate) fn apply_cached(
     states: &mut States,
     writes: &mut WriteBuffer,
     envelope: &Envelope,

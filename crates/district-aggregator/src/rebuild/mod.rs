@@ -7,8 +7,8 @@
 //!    no durable state: nothing the live ingest uses is touched) and applied by the live
 //!    ingest's own code, sequencer and projection alike, pointed at the new schema, in large
 //!    batches: like the live ingest, a batch is prepared in memory while the one before
-//!    commits in parallel parts ([`crate::ingest::pipeline`]), and what needs the database
-//!    goes through [`Ingest::apply_decoded`]. A reader task pulls and decodes the stream
+//!    commits in parallel parts (`crate::ingest::pipeline`), and what needs the database
+//!    goes through `Ingest::apply_decoded`. A reader task pulls and decodes the stream
 //!    meanwhile. The rebuild's connections run with `synchronous_commit = off` (a crash only
 //!    loses rebuild progress; the swap itself commits durably, and WAL order makes everything
 //!    before it durable with it). The secondary indexes (not the primary keys and unique
@@ -35,7 +35,7 @@
 //!    a different schema OID). The live ingest's next batch finds the positions of the new
 //!    schema: what it had pulled and not yet committed is a duplicate there (a no-op), and it
 //!    drops its cached decision states because the schema's OID changed
-//!    (see [`crate::ingest`]). If the tables cannot be locked quickly (a long report holds
+//!    (see `crate::ingest`). If the tables cannot be locked quickly (a long report holds
 //!    one), the attempt is rolled back to a savepoint and retried; after a few attempts the
 //!    lock is released for a while, so the live ingest is never held up for long.
 //! 3. **Retired schema.** The old projection is **kept** as `retired_<ts>` by default: it is
@@ -89,9 +89,9 @@ use schema::{
 use swap::catch_up_and_swap;
 
 /// Prefix of the schema a rebuild builds into.
-pub const REBUILD_PREFIX: &str = "rebuild_";
+pub(crate) const REBUILD_PREFIX: &str = "rebuild_";
 /// Prefix of the schema the replaced projection is renamed to.
-pub const RETIRED_PREFIX: &str = "retired_";
+pub(crate) const RETIRED_PREFIX: &str = "retired_";
 
 /// How the rebuild runs. [`Default`] suits a district of any size.
 #[derive(Debug, Clone)]
@@ -139,7 +139,7 @@ impl Default for RebuildOptions {
 }
 
 /// Connects as the configuration says (a pool of its own, with `synchronous_commit = off`,
-/// and a NATS client), then [`rebuild`]s.
+/// and a NATS client), then rebuilds as the module documentation says.
 pub async fn run(
     settings: &Settings,
     options: RebuildOptions,
@@ -193,7 +193,7 @@ fn pg_options(settings: &Settings) -> anyhow::Result<PgConnectOptions> {
 /// Rebuilds the projections of `settings.district` from its stream and swaps them in. See
 /// the module documentation. `pool` needs at least two connections (the swap transaction
 /// holds one while the tail is applied through another).
-pub async fn rebuild(
+async fn rebuild(
     settings: &Settings,
     pool: &PgPool,
     js: jetstream::Context,
