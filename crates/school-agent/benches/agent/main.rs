@@ -20,7 +20,7 @@
 #![allow(clippy::unwrap_used)]
 
 #[allow(dead_code, unused_imports)]
-#[path = "../tests/it/support.rs"]
+#[path = "../../tests/it/support.rs"]
 mod support;
 
 use std::collections::VecDeque;
