@@ -21,11 +21,9 @@ use domain::district::{DistrictModel, SchoolLevel};
 use domain::{Author, ContentArea, DomainError, Envelope, Period, Slug};
 use futures::StreamExt;
 use tonic::Code;
-use tonic::transport::Channel;
 use wire::convert::district as convert;
 use wire::pb;
 use wire::pb::district_aggregator_client::DistrictAggregatorClient;
-use wire::pb::school_agent_client::SchoolAgentClient;
 
 use crate::support::*;
 
@@ -126,84 +124,33 @@ fn district_plan() -> pb::DistrictPlan {
     }
 }
 
-fn agent_config(
-    dir: &std::path::Path,
-    nats_url: &str,
-    s: &DemoSchool,
-) -> anyhow::Result<std::path::PathBuf> {
-    let path = dir.join("agent.toml");
-    std::fs::write(
-        &path,
-        format!(
-            r#"
-[school]
-province = "{PROVINCE}"
-district = "{DISTRICT}"
-code = "{code}"
-name = "{name}"
-
-[storage]
-path = "{log}"
-
-[nats]
-url = "{nats_url}"
-
-[relay]
-batch_size = 256
-ack_timeout_ms = 2000
-max_backoff_ms = 400
-"#,
-            code = s.code,
-            name = s.name,
-            log = dir.join("log.sqlite").display(),
-        ),
-    )?;
-    Ok(path)
-}
-
 /// A real school agent in this process, fed its demo history through gRPC.
 struct Agent {
     code: &'static str,
-    _dir: tempfile::TempDir,
-    client: SchoolAgentClient<Channel>,
-    stop: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    _dir: agent_fixture::SchoolDir,
+    running: agent_fixture::RunningAgent,
+    client: agent_fixture::Client,
 }
 
 impl Agent {
     async fn start(nats_url: &str, s: &'static DemoSchool) -> anyhow::Result<Self> {
-        let dir = tempfile::tempdir()?;
-        let config = agent_config(dir.path(), nats_url, s)?;
-        let settings = school_agent::config::Settings::load(Some(&config))?;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(school_agent::run(settings, listener, async move {
-            let _ = stopped.await;
-        }));
-        let client = SchoolAgentClient::connect(format!("http://{addr}")).await?;
+        let dir = agent_fixture::SchoolDir::for_school(s.code, s.name)?;
+        let running = agent_fixture::RunningAgent::start(dir.settings(nats_url)).await?;
+        let client = running.client().await?;
         Ok(Self {
             code: s.code,
             _dir: dir,
+            running,
             client,
-            stop,
-            task,
         })
     }
 
     async fn head(&mut self) -> anyhow::Result<u64> {
-        Ok(self
-            .client
-            .get_status(pb::GetStatusRequest {})
-            .await?
-            .into_inner()
-            .head_seq)
+        Ok(agent_fixture::status(&mut self.client).await?.head_seq)
     }
 
     async fn stop(self) -> anyhow::Result<()> {
-        let _ = self.stop.send(());
-        tokio::time::timeout(Duration::from_secs(30), self.task).await???;
-        Ok(())
+        self.running.stop().await
     }
 }
 
@@ -280,7 +227,7 @@ fn timed_log() -> Vec<Envelope> {
 
 /// Every envelope of the district stream, in stream order, read with an ordered consumer.
 async fn read_stream(js: &jetstream::Context) -> anyhow::Result<Vec<Envelope>> {
-    let mut stream = js.get_stream(STREAM).await?;
+    let mut stream = js.get_stream(stream_name()).await?;
     let total = stream.info().await?.state.messages;
     let consumer = stream
         .create_consumer(jetstream::consumer::pull::OrderedConfig::default())
