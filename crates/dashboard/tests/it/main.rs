@@ -3,10 +3,10 @@
 //!
 //! Loading the district takes tens of seconds, so the test binary loads it once
 //! (`district_fixture::shared`: the first test to ask starts it on a runtime thread of its
-//! own; its `nats-server` and PostgreSQL are stopped when the binary exits). Every check is a
-//! test of its own — `cargo test -p dashboard --test it heat_map` runs one — with its own
-//! Chromium and its own dashboard server over the shared aggregator, so each fails or passes
-//! on its own. The checks themselves are named functions in the modules below. Screenshots go
+//! own; its `nats-server` and PostgreSQL are stopped when the binary exits), and one Chromium
+//! (`Chromium::shared`, launching it costs seconds). Every check is a test of its own —
+//! `cargo test -p dashboard --test it heat_map` runs one — with its own dashboard server over
+//! the shared aggregator and its own tabs, so each fails or passes on its own. The checks themselves are named functions in the modules below. Screenshots go
 //! to `target/test-artefacts/dashboard/`.
 
 #![allow(clippy::unwrap_used)]
@@ -22,9 +22,9 @@ use wire::pb::district_aggregator_client::DistrictAggregatorClient;
 
 use site::Site;
 
-/// A test's browser, and a dashboard it can load.
+/// The browser, and a dashboard of this test's that it can load.
 struct Fixture {
-    browser: Chromium,
+    browser: &'static Chromium,
     site: Site,
     client: DistrictAggregatorClient<Channel>,
 }
@@ -35,7 +35,7 @@ impl Fixture {
         let district = district_fixture::shared::shared().await?;
         let client = district.client().await?;
         let site = Site::serve(client.clone()).await?;
-        let browser = Chromium::launch().await?;
+        let browser = Chromium::shared().await?;
         Ok(Self {
             browser,
             site,
@@ -43,25 +43,23 @@ impl Fixture {
         })
     }
 
-    /// Closes the browser, then reports the check's outcome.
+    /// The check's outcome (the shared browser stays open for the other tests).
     async fn finish(self, outcome: anyhow::Result<()>) -> anyhow::Result<()> {
-        let closed = self.browser.close().await;
-        outcome?;
-        closed
+        outcome
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_loads_with_http_200_and_no_console_error() -> anyhow::Result<()> {
     let f = Fixture::start().await?;
-    let outcome = pages::every_page_loads_cleanly(&f.browser, &f.site).await;
+    let outcome = pages::every_page_loads_cleanly(f.browser, &f.site).await;
     f.finish(outcome).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_stylesheet_is_served_for_long_caching() -> anyhow::Result<()> {
     let f = Fixture::start().await?;
-    let outcome = pages::stylesheet_is_cacheable(&f.browser, &f.site).await;
+    let outcome = pages::stylesheet_is_cacheable(f.browser, &f.site).await;
     f.finish(outcome).await
 }
 
@@ -69,7 +67,7 @@ async fn the_stylesheet_is_served_for_long_caching() -> anyhow::Result<()> {
 async fn the_heat_maps_cells_equal_get_plan_view() -> anyhow::Result<()> {
     let f = Fixture::start().await?;
     let outcome =
-        plan_view::heat_map_equals_the_aggregator(&f.browser, &f.site, f.client.clone()).await;
+        plan_view::heat_map_equals_the_aggregator(f.browser, &f.site, f.client.clone()).await;
     f.finish(outcome).await
 }
 
@@ -77,7 +75,7 @@ async fn the_heat_maps_cells_equal_get_plan_view() -> anyhow::Result<()> {
 async fn the_school_pages_rows_equal_get_plan_view_and_search_activities() -> anyhow::Result<()> {
     let f = Fixture::start().await?;
     let outcome =
-        pages::school_page_equals_the_aggregator(&f.browser, &f.site, f.client.clone()).await;
+        pages::school_page_equals_the_aggregator(f.browser, &f.site, f.client.clone()).await;
     f.finish(outcome).await
 }
 
@@ -85,7 +83,7 @@ async fn the_school_pages_rows_equal_get_plan_view_and_search_activities() -> an
 async fn the_completeness_page_equals_get_completeness() -> anyhow::Result<()> {
     let f = Fixture::start().await?;
     let outcome =
-        pages::completeness_equals_the_aggregator(&f.browser, &f.site, f.client.clone()).await;
+        pages::completeness_equals_the_aggregator(f.browser, &f.site, f.client.clone()).await;
     f.finish(outcome).await
 }
 
@@ -93,21 +91,21 @@ async fn the_completeness_page_equals_get_completeness() -> anyhow::Result<()> {
 async fn dead_letters_and_ingest_state_are_shown() -> anyhow::Result<()> {
     let f = Fixture::start().await?;
     let outcome =
-        pages::operations_pages_equal_the_aggregator(&f.browser, &f.site, f.client.clone()).await;
+        pages::operations_pages_equal_the_aggregator(f.browser, &f.site, f.client.clone()).await;
     f.finish(outcome).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_reports_page_links_every_format() -> anyhow::Result<()> {
     let f = Fixture::start().await?;
-    let outcome = pages::report_links(&f.browser, &f.site).await;
+    let outcome = pages::report_links(f.browser, &f.site).await;
     f.finish(outcome).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_requests_get_vietnamese_error_pages() -> anyhow::Result<()> {
     let f = Fixture::start().await?;
-    let outcome = errors::bad_requests_get_vietnamese_pages(&f.browser, &f.site).await;
+    let outcome = errors::bad_requests_get_vietnamese_pages(f.browser, &f.site).await;
     f.finish(outcome).await
 }
 
@@ -115,9 +113,6 @@ async fn bad_requests_get_vietnamese_error_pages() -> anyhow::Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_aggregator_gives_the_503_page() -> anyhow::Result<()> {
     let down = Site::serve_without_aggregator().await?;
-    let browser = Chromium::launch().await?;
-    let outcome = errors::aggregator_down_gives_503(&browser, &down).await;
-    let closed = browser.close().await;
-    outcome?;
-    closed
+    let browser = Chromium::shared().await?;
+    errors::aggregator_down_gives_503(browser, &down).await
 }
