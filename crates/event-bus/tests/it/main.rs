@@ -20,8 +20,7 @@ use secrecy::SecretString;
 use test_harness::{NatsServer, wait_until};
 use uuid::Uuid;
 
-const PROVINCE: &str = "dong-thap";
-const DISTRICT: &str = "tam-nong";
+use demo_data::{DISTRICT, PROVINCE};
 const ACK_TIMEOUT: Duration = Duration::from_secs(5);
 
 fn an_hoa() -> SchoolAddress {
@@ -106,7 +105,10 @@ async fn ensure_district_stream_is_idempotent_and_repairs_drift() -> anyhow::Res
     let first = ensure_district_stream(&js, PROVINCE, DISTRICT).await?;
     let second = ensure_district_stream(&js, PROVINCE, DISTRICT).await?;
     let (a, b) = (&first.cached_info(), &second.cached_info());
-    assert_eq!(a.config.name, "TRUYENTHONG_DONG-THAP_TAM-NONG");
+    assert_eq!(
+        a.config.name,
+        event_bus::subjects::stream_name(PROVINCE, DISTRICT)?
+    );
     assert_eq!(a.config.name, b.config.name);
     assert_eq!(
         a.created, b.created,
