@@ -11,6 +11,9 @@ pub use agent_fixture::requests::{activity, adopt_seed_plan, header};
 pub use agent_fixture::{
     DISTRICT, PROVINCE, RunningAgent, SCHOOL, SchoolDir, status, wait_delivered, wait_published,
 };
+// The agent's bench includes this file (`#[path]`) and uses these.
+#[allow(unused_imports)]
+pub use agent_fixture::{Client, connect};
 use event_bus::subjects::{SchoolAddress, events_subject, stream_name};
 
 /// The agent's binary, built for this crate's tests.
