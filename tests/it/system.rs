@@ -11,8 +11,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use async_nats::jetstream;
-use demo_data::{DemoRequest, DemoSchool, TAM_NONG_SCHOOLS};
-use domain::district::SchoolLevel;
+use demo_data::{DemoRequest, DemoSchool};
 use tempfile::TempDir;
 use test_harness::{NatsServer, Postgres};
 use tokio::process::{Child, Command};
@@ -414,71 +413,11 @@ impl Agent {
     }
 }
 
-pub fn school(code: &str) -> &'static DemoSchool {
-    TAM_NONG_SCHOOLS
-        .iter()
-        .find(|s| s.code == code)
-        .unwrap_or_else(|| panic!("{code} is a demo school"))
-}
+pub use district_fixture::office::{demo_school as school, district_plan, office_actor};
 
-pub fn office_actor() -> Option<pb::Actor> {
-    Some(pb::Actor {
-        role: pb::Role::DistrictOffice.into(),
-        person: "Trần Văn Bình".into(),
-    })
-}
-
+/// The office enrols `s` in its own commune.
 pub fn enrolment(s: &DemoSchool) -> pb::EnrollSchoolRequest {
-    let level = match s.level.code() {
-        "mam_non" => SchoolLevel::MamNon,
-        "tieu_hoc" => SchoolLevel::TieuHoc,
-        _ => SchoolLevel::Thcs,
-    };
-    pb::EnrollSchoolRequest {
-        actor: office_actor(),
-        enrolment: Some(pb::Enrolment {
-            code: s.code.into(),
-            name: s.name.into(),
-            level: pb::SchoolLevel::from(level).into(),
-            commune: s.commune.into(),
-            enrolled_on: "2017-10-18".into(),
-        }),
-    }
-}
-
-fn target(level: Option<pb::SchoolLevel>, area: u32, per: pb::TargetPer, min: u32) -> pb::Target {
-    pb::Target {
-        level: level.map_or(0, i32::from),
-        area,
-        per: per.into(),
-        min_activities: min,
-    }
-}
-
-/// The district's plan 1442/KH-PGDĐT with targets of every kind.
-pub fn district_plan() -> pb::DistrictPlan {
-    use pb::{SchoolLevel as L, TargetPer as P};
-    pb::DistrictPlan {
-        number: "1442/KH-PGDĐT".into(),
-        issuer: "Phòng Giáo dục và Đào tạo Tam Nông".into(),
-        parent_agency: "UBND huyện Tam Nông".into(),
-        place: "Tam Nông".into(),
-        date: "2017-10-18".into(),
-        title: "Kế hoạch truyền thông về giáo dục và đào tạo giai đoạn 2017-2020".into(),
-        period_start: "2017-10-18".into(),
-        period_end: "2020-12-31".into(),
-        targets: vec![
-            target(None, 0, P::Quarter, 2),
-            target(Some(L::Thcs), 3, P::Semester, 4),
-            target(Some(L::MamNon), 1, P::SchoolYear, 3),
-            target(None, 4, P::CalendarYear, 3),
-            target(Some(L::TieuHoc), 0, P::SchoolYear, 2),
-        ],
-        answer_within_days: Some(pb::AnswerWithinDays {
-            feedback: 10,
-            press: 5,
-        }),
-    }
+    district_fixture::office::enrolment(s, s.commune)
 }
 
 /// The aggregator's ingest state.

@@ -1,6 +1,6 @@
 //! The district side for tests and benchmarks: the aggregator's test settings and the real
 //! aggregator in this process ([`aggregator`]), publishing envelopes as relays do
-//! ([`publish`]), and a whole demo district to test against ([`DemoDistrict`], and one per
+//! ([`publish`]), the district office's requests ([`office`]), and a whole demo district to test against ([`DemoDistrict`], and one per
 //! test binary shared by its tests, [`shared`]).
 //!
 //! Reporting and the dashboard read the aggregator's gRPC API and nothing else; their tests
@@ -14,6 +14,7 @@
 //! `event_bus::subjects::stream_name`'s ([`stream_name`]).
 
 pub mod aggregator;
+pub mod office;
 pub mod publish;
 pub mod shared;
 

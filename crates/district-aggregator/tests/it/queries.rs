@@ -13,11 +13,14 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream;
-use demo_data::{DemoSchool, TAM_NONG_SCHOOLS, Volume};
+use demo_data::{DemoSchool, Volume};
 use district_aggregator::db::LIVE_SCHEMA;
 use district_aggregator::queries::{QueryError, Views};
+use district_fixture::office::{
+    demo_school as school, district_plan, enrolment, office_actor as office,
+};
+use domain::district::DistrictModel;
 use domain::district::views::ActivityFilter;
-use domain::district::{DistrictModel, SchoolLevel};
 use domain::{Author, ContentArea, DomainError, Envelope, Period, Slug};
 use futures::StreamExt;
 use tonic::Code;
@@ -57,72 +60,6 @@ const PERIODS: &[&str] = &[
     "2020-12",
     "2019-2020-HK2",
 ];
-
-fn office() -> Option<pb::Actor> {
-    Some(pb::Actor {
-        role: pb::Role::DistrictOffice.into(),
-        person: "Trần Văn Bình".into(),
-    })
-}
-
-fn school(code: &str) -> &'static DemoSchool {
-    TAM_NONG_SCHOOLS
-        .iter()
-        .find(|s| s.code == code)
-        .expect("a demo school")
-}
-
-fn enrolment(s: &DemoSchool, commune: &str) -> pb::EnrollSchoolRequest {
-    let level = match s.level.code() {
-        "mam_non" => SchoolLevel::MamNon,
-        "tieu_hoc" => SchoolLevel::TieuHoc,
-        _ => SchoolLevel::Thcs,
-    };
-    pb::EnrollSchoolRequest {
-        actor: office(),
-        enrolment: Some(pb::Enrolment {
-            code: s.code.into(),
-            name: s.name.into(),
-            level: pb::SchoolLevel::from(level).into(),
-            commune: commune.into(),
-            enrolled_on: "2017-10-18".into(),
-        }),
-    }
-}
-
-fn target(level: Option<pb::SchoolLevel>, area: u32, per: pb::TargetPer, min: u32) -> pb::Target {
-    pb::Target {
-        level: level.map_or(0, i32::from),
-        area,
-        per: per.into(),
-        min_activities: min,
-    }
-}
-
-fn district_plan() -> pb::DistrictPlan {
-    use pb::{SchoolLevel as L, TargetPer as P};
-    pb::DistrictPlan {
-        number: "1442/KH-PGDĐT".into(),
-        issuer: "Phòng Giáo dục và Đào tạo Tam Nông".into(),
-        parent_agency: "UBND huyện Tam Nông".into(),
-        place: "Tam Nông".into(),
-        date: "2017-10-18".into(),
-        title: "Kế hoạch truyền thông về giáo dục và đào tạo giai đoạn 2017-2020".into(),
-        period_start: "2017-10-18".into(),
-        period_end: "2020-12-31".into(),
-        targets: vec![
-            target(None, 0, P::Quarter, 2),
-            target(Some(L::Thcs), 3, P::Semester, 4),
-            target(Some(L::MamNon), 1, P::SchoolYear, 3),
-            target(None, 4, P::CalendarYear, 3),
-            target(Some(L::TieuHoc), 0, P::SchoolYear, 2),
-        ],
-        answer_within_days: Some(pb::AnswerWithinDays {
-            feedback: 10,
-            press: 5,
-        }),
-    }
-}
 
 /// A real school agent in this process, fed its demo history through gRPC.
 struct Agent {
