@@ -34,21 +34,26 @@ async fn killed_mid_batch_and_restarted_applies_nothing_twice() {
             .flatten()
             .unwrap_or(0)
     };
-    // Kill it again and again while it works through the stream: each time as soon as it has
-    // committed another KILL_EVERY events (a count read from its positions, not a sleep), so
-    // the kill lands while the next batches are being prepared and committed.
+    // Kill it again and again while it works through the stream: each time once this run
+    // has committed (and so acknowledged) KILL_EVERY more messages, read from its ingest
+    // counters, so the kill lands while the next batches are being prepared and committed — a
+    // moment defined by work done, not by a sleep. (Applied positions would not do: after a
+    // kill, the unacknowledged messages come back only after `ack_wait`, everything behind
+    // them is held meanwhile, and the release applies hundreds of events at once.)
     const TOTAL: i64 = 1_802;
-    const KILL_EVERY: i64 = 150;
+    const KILL_EVERY: u64 = 150;
     let mut kills_mid_stream = 0;
     for round in 0..12u64 {
         let before = total().await;
-        if before + KILL_EVERY >= TOTAL {
+        if before >= TOTAL {
             break;
         }
         let running = Running::start(settings.clone()).await.unwrap();
-        test_harness::wait_until(WAIT, || async { total().await >= before + KILL_EVERY })
-            .await
-            .unwrap();
+        test_harness::wait_until(WAIT, || async {
+            running.state.counters().messages >= KILL_EVERY || total().await >= TOTAL
+        })
+        .await
+        .unwrap();
         running.kill().await;
         let after = total().await;
         eprintln!("round {round}: killed at {after} applied events (from {before})");
