@@ -12,7 +12,7 @@
 //! reference.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_nats::jetstream;
 use demo_data::{DemoSchool, Volume};
@@ -96,24 +96,34 @@ async fn a_dropped_message_leaves_a_gap_that_heals() {
     }
 
     // Held behind the gap and reported; the re-send requests find nobody.
-    let deadline = Instant::now() + Duration::from_secs(60);
     let mut office = system.office().await.unwrap();
-    let reported = loop {
-        let state = ingest_state(&mut office).await.unwrap();
-        let a = author(&state, GAPPED).cloned();
-        if let Some(a) = a
-            && a.applied_seq == LOST - 1
-            && a.held == head - LOST
-            && a.resend_requests >= 2
-        {
-            break a;
+    let reported = std::sync::Mutex::new(None);
+    test_harness::wait_until(Duration::from_secs(60), || {
+        let (mut office, reported) = (office.clone(), &reported);
+        async move {
+            let Ok(state) = ingest_state(&mut office).await else {
+                return false;
+            };
+            let a = author(&state, GAPPED).cloned();
+            let done = a.as_ref().is_some_and(|a| {
+                a.applied_seq == LOST - 1 && a.held == head - LOST && a.resend_requests >= 2
+            });
+            *reported.lock().unwrap() = Some(state);
+            done
         }
-        assert!(
-            Instant::now() < deadline,
-            "the gap was not reported: {state:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    })
+    .await
+    .unwrap_or_else(|e| {
+        panic!(
+            "the gap was not reported: {e}: {:?}",
+            reported.lock().unwrap()
+        )
+    });
+    let reported = reported
+        .into_inner()
+        .unwrap()
+        .and_then(|state| author(&state, GAPPED).cloned())
+        .expect("the gapped school's state");
     s.step(format!("the gap is reported: {reported:?}"));
     assert_eq!(
         (

@@ -16,7 +16,7 @@ use futures::StreamExt;
 use wire::convert::district as convert;
 use wire::pb;
 
-use crate::system::{self, DISTRICT, Office, PROVINCE, STREAM};
+use crate::system::{self, DISTRICT, Office, PROVINCE, stream_name};
 
 /// One message of the district stream.
 #[derive(Debug, Clone)]
@@ -39,7 +39,7 @@ impl StreamMessage {
 
 /// Every message of the district stream, in stream order.
 pub async fn read_stream(js: &jetstream::Context) -> anyhow::Result<Vec<StreamMessage>> {
-    let mut stream = js.get_stream(STREAM).await?;
+    let mut stream = js.get_stream(stream_name()).await?;
     let total = stream.info().await?.state.messages;
     let consumer = stream
         .create_consumer(jetstream::consumer::pull::OrderedConfig::default())

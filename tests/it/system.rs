@@ -7,32 +7,28 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use async_nats::jetstream;
-use demo_data::{DemoRequest, DemoSchool, TAM_NONG_SCHOOLS};
-use domain::district::SchoolLevel;
+use demo_data::{DemoRequest, DemoSchool};
 use tempfile::TempDir;
 use test_harness::{NatsServer, Postgres};
 use tokio::process::{Child, Command};
 use tonic::transport::Channel;
 use wire::pb;
 use wire::pb::district_aggregator_client::DistrictAggregatorClient;
-use wire::pb::school_agent_client::SchoolAgentClient;
 
 use crate::binaries;
 
-pub const PROVINCE: &str = "dong-thap";
-pub const DISTRICT: &str = "tam-nong";
-pub const STREAM: &str = "TRUYENTHONG_DONG-THAP_TAM-NONG";
-pub const CONSUMER: &str = "district-aggregator";
-pub const DISTRICT_AUTHOR: &str = "_district";
+pub use demo_data::{DISTRICT, PROVINCE};
+pub use district_fixture::stream_name;
+pub const DISTRICT_AUTHOR: &str = domain::Author::DISTRICT_TOKEN;
 /// The seed of every demo history in this suite.
 pub const SEED: u64 = 2017;
 
 pub type Office = DistrictAggregatorClient<Channel>;
-pub type AgentClient = SchoolAgentClient<Channel>;
+pub type AgentClient = agent_fixture::Client;
 
 /// The aggregator's `[ingest]` knobs that scenarios change; everything else is fixed below.
 #[derive(Debug, Clone, Copy)]
@@ -83,9 +79,9 @@ impl System {
         let dir = tempfile::Builder::new().prefix("system-").tempdir()?;
         let grpc = SocketAddr::from(([127, 0, 0, 1], test_harness::free_port()?));
         let config = dir.path().join("aggregator.toml");
-        std::fs::write(
+        district_fixture::aggregator::write_config(
+            &aggregator_settings(&db_url, &nats.url(), grpc, ingest),
             &config,
-            aggregator_config(&db_url, &nats.url(), grpc, ingest),
         )?;
         let aggregator =
             AggregatorProcess::start(bin, config, dir.path().join("aggregator.log"), grpc).await?;
@@ -131,11 +127,11 @@ impl System {
         test_harness::wait_until(timeout, || {
             let js = js.clone();
             async move {
-                let Ok(stream) = js.get_stream(STREAM).await else {
+                let Ok(stream) = js.get_stream(stream_name()).await else {
                     return false;
                 };
                 stream
-                    .consumer_info(CONSUMER)
+                    .consumer_info(consumer())
                     .await
                     .is_ok_and(|i| i.num_pending == 0 && i.num_ack_pending == 0)
             }
@@ -148,7 +144,7 @@ impl System {
     pub async fn stream_messages(&self) -> anyhow::Result<u64> {
         Ok(self
             .js
-            .get_stream(STREAM)
+            .get_stream(stream_name())
             .await?
             .info()
             .await?
@@ -157,45 +153,26 @@ impl System {
     }
 }
 
-fn aggregator_config(db_url: &str, nats_url: &str, grpc: SocketAddr, ingest: Ingest) -> String {
-    let Ingest {
-        batch_size,
-        max_ack_pending,
-        ack_wait_ms,
-    } = ingest;
-    format!(
-        r#"
-[district]
-province = "{PROVINCE}"
-district = "{DISTRICT}"
-name = "Phòng GD-ĐT Tam Nông"
+/// The aggregator's durable consumer (its settings' default, which the tests keep).
+fn consumer() -> String {
+    district_aggregator::config::IngestSettings::default().consumer
+}
 
-[database]
-url = "{db_url}"
-max_connections = 4
-acquire_timeout_ms = 1000
-
-[grpc]
-listen = "{grpc}"
-
-[nats]
-url = "{nats_url}"
-name = "district-aggregator-system-tests"
-
-[ingest]
-batch_size = {batch_size}
-batch_wait_ms = 20
-max_ack_pending = {max_ack_pending}
-ack_wait_ms = {ack_wait_ms}
-heartbeat_ms = 1000
-max_backoff_ms = 500
-replay_grace_ms = 100
-replay_min_interval_ms = 300
-replay_max_interval_ms = 2000
-replay_timeout_ms = 2000
-ensure_stream = true
-"#
-    )
+/// The fixture's test settings of the aggregator, listening on `grpc`, with the scenario's
+/// `[ingest]` knobs.
+fn aggregator_settings(
+    db_url: &str,
+    nats_url: &str,
+    grpc: SocketAddr,
+    ingest: Ingest,
+) -> district_aggregator::config::Settings {
+    let mut settings = district_fixture::settings(db_url, nats_url);
+    settings.grpc.listen = grpc;
+    settings.nats.name = Some("district-aggregator-system-tests".into());
+    settings.ingest.batch_size = ingest.batch_size;
+    settings.ingest.max_ack_pending = ingest.max_ack_pending;
+    settings.ingest.ack_wait_ms = ingest.ack_wait_ms;
+    settings
 }
 
 /// The aggregator as a real child process of the built binary.
@@ -253,35 +230,39 @@ impl AggregatorProcess {
     }
 
     async fn wait_ready(&mut self) -> anyhow::Result<()> {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some(status) = self
+        let exited = std::sync::Mutex::new(None);
+        let ready = test_harness::wait_until(Duration::from_secs(60), || {
+            let exited = &exited;
+            let status = self
                 .child
                 .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten())
-            {
-                self.child = None;
-                anyhow::bail!(
-                    "the aggregator exited during start-up ({status}):\n{}",
-                    self.log_tail(30)
-                );
+                .and_then(|c| c.try_wait().ok().flatten());
+            let grpc = self.grpc;
+            async move {
+                if let Some(status) = status {
+                    *exited
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(status);
+                    return true;
+                }
+                match DistrictAggregatorClient::connect(format!("http://{grpc}")).await {
+                    Ok(mut office) => ingest_state(&mut office).await.is_ok(),
+                    Err(_) => false,
+                }
             }
-            if let Ok(mut office) = self.office().await
-                && office
-                    .get_ingest_state(pb::GetIngestStateRequest {})
-                    .await
-                    .is_ok()
-            {
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                anyhow::bail!(
-                    "the aggregator was not ready in 60 s:\n{}",
-                    self.log_tail(30)
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        })
+        .await;
+        if let Some(status) = exited
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        {
+            self.child = None;
+            anyhow::bail!(
+                "the aggregator exited during start-up ({status}):\n{}",
+                self.log_tail(30)
+            );
         }
+        ready.with_context(|| format!("the aggregator was not ready:\n{}", self.log_tail(30)))
     }
 
     /// A new client (the process may have been restarted since the last one).
@@ -343,24 +324,19 @@ impl Drop for AggregatorProcess {
     }
 }
 
-/// A real school agent in this process, with its SQLite log kept across restarts.
+/// A real school agent in this process (`agent_fixture`), with its SQLite log kept across
+/// restarts.
 pub struct Agent {
     pub school: &'static DemoSchool,
-    dir: TempDir,
-    running: Option<RunningAgent>,
-}
-
-struct RunningAgent {
-    client: AgentClient,
-    stop: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    dir: agent_fixture::SchoolDir,
+    running: Option<(agent_fixture::RunningAgent, AgentClient)>,
 }
 
 impl Agent {
     pub async fn start(school: &'static DemoSchool, nats_url: &str) -> anyhow::Result<Self> {
         let mut me = Self {
             school,
-            dir: tempfile::Builder::new().prefix("agent-").tempdir()?,
+            dir: agent_fixture::SchoolDir::for_school(school.code, school.name)?,
             running: None,
         };
         me.run(nats_url).await?;
@@ -372,74 +348,23 @@ impl Agent {
     }
 
     async fn run(&mut self, nats_url: &str) -> anyhow::Result<()> {
-        let config = self.write_config(nats_url)?;
-        let settings = school_agent::config::Settings::load(Some(&config))?;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(school_agent::run(settings, listener, async move {
-            let _ = stopped.await;
-        }));
-        let client = SchoolAgentClient::connect(format!("http://{addr}")).await?;
-        self.running = Some(RunningAgent { client, stop, task });
+        let agent = agent_fixture::RunningAgent::start(self.dir.settings(nats_url)).await?;
+        let client = agent.client().await?;
+        self.running = Some((agent, client));
         Ok(())
-    }
-
-    fn write_config(&self, nats_url: &str) -> anyhow::Result<PathBuf> {
-        let path = self.dir.path().join("agent.toml");
-        std::fs::write(
-            &path,
-            format!(
-                r#"
-[school]
-province = "{PROVINCE}"
-district = "{DISTRICT}"
-code = "{code}"
-name = "{name}"
-
-[storage]
-path = "{log}"
-
-[nats]
-url = "{nats_url}"
-
-[relay]
-batch_size = 256
-ack_timeout_ms = 2000
-max_backoff_ms = 400
-"#,
-                code = self.school.code,
-                name = self.school.name,
-                log = self.log_path().display(),
-            ),
-        )?;
-        Ok(path)
-    }
-
-    pub fn log_path(&self) -> PathBuf {
-        self.dir.path().join("log.sqlite")
     }
 
     /// Graceful stop; the log stays.
     pub async fn stop(&mut self) -> anyhow::Result<()> {
-        let running = self.running.take().context("the agent is not running")?;
-        let _ = running.stop.send(());
-        tokio::time::timeout(Duration::from_secs(30), running.task)
-            .await
-            .context("the agent did not stop within 30 s")???;
-        Ok(())
+        let (agent, _) = self.running.take().context("the agent is not running")?;
+        agent.stop().await
     }
 
     /// The office PC switched off: the agent stops wherever it is, without shutting down.
     /// Every command it answered is committed in its log.
     pub async fn power_off(&mut self) -> anyhow::Result<()> {
-        let running = self.running.take().context("the agent is not running")?;
-        running.task.abort();
-        match running.task.await {
-            Err(e) if e.is_cancelled() => Ok(()),
-            Err(e) => Err(e.into()),
-            Ok(result) => result,
-        }
+        let (agent, _) = self.running.take().context("the agent is not running")?;
+        agent.power_off().await
     }
 
     /// Stops it gracefully (when running) and starts it again on the same log with another
@@ -454,35 +379,19 @@ max_backoff_ms = 400
     pub fn client(&self) -> AgentClient {
         self.running
             .as_ref()
+            .map(|(_, client)| client.clone())
             .expect("the agent is running")
-            .client
-            .clone()
     }
 
     pub async fn status(&self) -> anyhow::Result<pb::AgentStatus> {
-        Ok(self
-            .client()
-            .get_status(pb::GetStatusRequest {})
-            .await?
-            .into_inner())
+        agent_fixture::status(&mut self.client()).await
     }
 
     /// Waits until JetStream acknowledged everything in the log; returns the head seq.
     pub async fn wait_delivered(&self, timeout: Duration) -> anyhow::Result<u64> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let s = self.status().await?;
-            if s.backlog == 0 && s.last_published_seq == s.head_seq {
-                return Ok(s.head_seq);
-            }
-            if Instant::now() >= deadline {
-                anyhow::bail!(
-                    "{} did not deliver its log in {timeout:?}: {s:?}",
-                    self.code()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        agent_fixture::wait_all_delivered(&self.client(), timeout)
+            .await
+            .with_context(|| format!("{} did not deliver its log", self.code()))
     }
 
     /// Sends `requests` through its gRPC, one after the other, in a task of its own.
@@ -504,79 +413,11 @@ max_backoff_ms = 400
     }
 }
 
-impl Drop for Agent {
-    fn drop(&mut self) {
-        if let Some(running) = self.running.take() {
-            running.task.abort();
-        }
-    }
-}
+pub use district_fixture::office::{demo_school as school, district_plan, office_actor};
 
-pub fn school(code: &str) -> &'static DemoSchool {
-    TAM_NONG_SCHOOLS
-        .iter()
-        .find(|s| s.code == code)
-        .unwrap_or_else(|| panic!("{code} is a demo school"))
-}
-
-pub fn office_actor() -> Option<pb::Actor> {
-    Some(pb::Actor {
-        role: pb::Role::DistrictOffice.into(),
-        person: "Trần Văn Bình".into(),
-    })
-}
-
+/// The office enrols `s` in its own commune.
 pub fn enrolment(s: &DemoSchool) -> pb::EnrollSchoolRequest {
-    let level = match s.level.code() {
-        "mam_non" => SchoolLevel::MamNon,
-        "tieu_hoc" => SchoolLevel::TieuHoc,
-        _ => SchoolLevel::Thcs,
-    };
-    pb::EnrollSchoolRequest {
-        actor: office_actor(),
-        enrolment: Some(pb::Enrolment {
-            code: s.code.into(),
-            name: s.name.into(),
-            level: pb::SchoolLevel::from(level).into(),
-            commune: s.commune.into(),
-            enrolled_on: "2017-10-18".into(),
-        }),
-    }
-}
-
-fn target(level: Option<pb::SchoolLevel>, area: u32, per: pb::TargetPer, min: u32) -> pb::Target {
-    pb::Target {
-        level: level.map_or(0, i32::from),
-        area,
-        per: per.into(),
-        min_activities: min,
-    }
-}
-
-/// The district's plan 1442/KH-PGDĐT with targets of every kind.
-pub fn district_plan() -> pb::DistrictPlan {
-    use pb::{SchoolLevel as L, TargetPer as P};
-    pb::DistrictPlan {
-        number: "1442/KH-PGDĐT".into(),
-        issuer: "Phòng Giáo dục và Đào tạo Tam Nông".into(),
-        parent_agency: "UBND huyện Tam Nông".into(),
-        place: "Tam Nông".into(),
-        date: "2017-10-18".into(),
-        title: "Kế hoạch truyền thông về giáo dục và đào tạo giai đoạn 2017-2020".into(),
-        period_start: "2017-10-18".into(),
-        period_end: "2020-12-31".into(),
-        targets: vec![
-            target(None, 0, P::Quarter, 2),
-            target(Some(L::Thcs), 3, P::Semester, 4),
-            target(Some(L::MamNon), 1, P::SchoolYear, 3),
-            target(None, 4, P::CalendarYear, 3),
-            target(Some(L::TieuHoc), 0, P::SchoolYear, 2),
-        ],
-        answer_within_days: Some(pb::AnswerWithinDays {
-            feedback: 10,
-            press: 5,
-        }),
-    }
+    district_fixture::office::enrolment(s, s.commune)
 }
 
 /// The aggregator's ingest state.
@@ -603,21 +444,32 @@ pub async fn wait_applied(
     heads: &BTreeMap<String, u64>,
     timeout: Duration,
 ) -> anyhow::Result<pb::IngestState> {
-    let deadline = Instant::now() + timeout;
-    let mut last = None;
-    loop {
-        if let Ok(mut office) = aggregator.office().await
-            && let Ok(state) = ingest_state(&mut office).await
-        {
+    let last = std::sync::Mutex::new(None::<pb::IngestState>);
+    let done = test_harness::wait_until(timeout, || {
+        let last = &last;
+        async move {
+            let Ok(mut office) = aggregator.office().await else {
+                return false;
+            };
+            let Ok(state) = ingest_state(&mut office).await else {
+                return false;
+            };
             let done = heads
                 .iter()
                 .all(|(code, head)| author(&state, code).is_some_and(|a| a.applied_seq == *head));
-            if done {
-                return Ok(state);
-            }
-            last = Some(state);
+            *last
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(state);
+            done
         }
-        if Instant::now() >= deadline {
+    })
+    .await;
+    let last = last
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    match (done, last) {
+        (Ok(()), Some(state)) => Ok(state),
+        (outcome, last) => {
             let behind: Vec<String> = heads
                 .iter()
                 .map(|(code, head)| {
@@ -625,13 +477,15 @@ pub async fn wait_applied(
                     format!("{code}: head {head}, {a:?}")
                 })
                 .collect();
-            anyhow::bail!(
-                "not every author applied in {timeout:?}:\n{}\n{}",
+            Err(outcome
+                .err()
+                .unwrap_or_else(|| anyhow::anyhow!("no state read")))
+            .context(format!(
+                "not every author applied:\n{}\n{}",
                 behind.join("\n"),
                 aggregator.log_tail(20)
-            );
+            ))
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

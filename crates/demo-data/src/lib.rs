@@ -25,6 +25,15 @@ pub use send::send;
 
 use rng::Rng;
 
+/// The province of the demo district (Đồng Tháp): the one place its code is written. Tests,
+/// fixtures and the demo take it from here (and the stream's name from
+/// `event_bus::subjects::stream_name`), so no two of them can disagree on the district.
+pub const PROVINCE: &str = "dong-thap";
+/// The demo district, Tam Nông, whose schools are [`TAM_NONG_SCHOOLS`].
+pub const DISTRICT: &str = "tam-nong";
+/// The district office's name, as the aggregator's settings give it.
+pub const DISTRICT_OFFICE: &str = "Phòng GD-ĐT Tam Nông";
+
 /// One request to a school agent, in the order it must be sent.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DemoRequest {

@@ -23,9 +23,7 @@ use wire::convert::CommandRequest;
 
 use crate::{DemoRequest, DemoSchool, Volume};
 
-/// The district of the demo schools.
-pub const PROVINCE: &str = "dong-thap";
-pub const DISTRICT: &str = "tam-nong";
+pub use crate::{DISTRICT, PROVINCE};
 
 const DISTRICT_PLAN: &str = include_str!("../../../deploy/plans/kh-1442-pgddt-tam-nong-2017.toml");
 

@@ -252,6 +252,76 @@ impl Chromium {
     }
 }
 
+/// Started once per test process; a failure is kept too, so every test reports it.
+static SHARED: std::sync::OnceLock<Result<Chromium, String>> = std::sync::OnceLock::new();
+
+impl Chromium {
+    /// One browser for every test of this test binary, launched by the first caller.
+    ///
+    /// Launching Chromium costs seconds; tests that only open pages in tabs of their own can
+    /// share one. It runs on a thread and a tokio runtime of its own (a `#[tokio::test]`'s
+    /// runtime ends with its test, and the browser's DevTools handler must keep running), and
+    /// lives in a `static`, never closed: its process is registered to be stopped, and its
+    /// profile removed, when the test process exits (see the crate's docs).
+    pub async fn shared() -> anyhow::Result<&'static Chromium> {
+        tokio::task::spawn_blocking(|| {
+            SHARED
+                .get_or_init(launch_shared)
+                .as_ref()
+                .map_err(|e| anyhow!("the shared Chromium did not start: {e}"))
+        })
+        .await
+        .context("waiting for the shared Chromium")?
+    }
+}
+
+fn launch_shared() -> Result<Chromium, String> {
+    let (launched, outcome) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("shared-chromium".into())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("shared-chromium")
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(e) => {
+                    let _ = launched.send(Err(format!("building its runtime: {e}")));
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                let started = async {
+                    let mut browser = Chromium::launch().await?;
+                    let pid = browser
+                        .browser
+                        .get_mut_child()
+                        .and_then(|child| child.as_mut_inner().id())
+                        .context("Chromium's process id")?;
+                    crate::exit_guard::kill_at_exit(pid, nix::sys::signal::Signal::SIGTERM)?;
+                    crate::exit_guard::remove_at_exit(browser._profile.path())?;
+                    anyhow::Ok(browser)
+                };
+                match started.await {
+                    Ok(browser) => {
+                        let _ = launched.send(Ok(browser));
+                        // The DevTools handler runs on this runtime: keep it until exit.
+                        std::future::pending::<()>().await;
+                    }
+                    Err(e) => {
+                        let _ = launched.send(Err(format!("{e:#}")));
+                    }
+                }
+            });
+        })
+        .map_err(|e| format!("spawning its thread: {e}"))?;
+    outcome
+        .recv()
+        .map_err(|_| "its thread ended without a word".to_owned())?
+}
+
 /// A file saved by [`Chromium::download`].
 #[derive(Debug, Clone)]
 pub struct Download {

@@ -14,8 +14,12 @@
 //! Every handle cleans up on `Drop` (the process is killed, the temporary directory removed),
 //! and when a test panics the tail of the server's log is printed to stderr to help diagnose it.
 //! `cargo xtask test` installs the programs these need (`nats-server`, PostgreSQL).
+//! A handle that is never dropped — a server in a `static`, shared by the tests of one binary
+//! — registers with `stop_at_exit` instead, and a guardian process stops it and removes its
+//! directory when the test process exits, however it exits (`exit_guard.rs`).
 
 pub mod chromium;
+mod exit_guard;
 mod nats;
 mod ports;
 mod postgres;

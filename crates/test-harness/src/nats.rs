@@ -151,6 +151,27 @@ impl NatsServer {
         }
     }
 
+    /// The server process's id while it runs (`None` when stopped or external).
+    pub fn pid(&self) -> Option<u32> {
+        let managed = self.managed.as_ref()?;
+        let child = managed.child.lock().unwrap_or_else(PoisonError::into_inner);
+        child.as_ref().map(ChildProcess::id)
+    }
+
+    /// Makes sure the server process and its directory go when this test process exits, for a
+    /// server that is never dropped (one kept in a `static` and shared by a binary's tests):
+    /// see the crate's docs. Register again after a restart (a new process).
+    /// A no-op for an external server.
+    pub fn stop_at_exit(&self) -> anyhow::Result<()> {
+        let Some(managed) = self.managed.as_ref() else {
+            return Ok(());
+        };
+        if let Some(pid) = self.pid() {
+            crate::exit_guard::kill_at_exit(pid, Signal::SIGKILL)?;
+        }
+        crate::exit_guard::remove_at_exit(managed.dir.path())
+    }
+
     /// Graceful stop: SIGTERM, wait for exit (SIGKILL after 10 s). A no-op when stopped.
     pub async fn stop(&mut self) -> anyhow::Result<()> {
         let managed = self.managed_mut("stop")?;

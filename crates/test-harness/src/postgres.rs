@@ -174,6 +174,28 @@ impl Postgres {
         }
     }
 
+    /// The postmaster's process id while it runs (`None` when stopped or external).
+    pub fn pid(&self) -> Option<u32> {
+        let managed = self.managed.as_ref()?;
+        let child = managed.child.lock().unwrap_or_else(PoisonError::into_inner);
+        child.as_ref().map(ChildProcess::id)
+    }
+
+    /// Makes sure the cluster is shut down (SIGQUIT, immediate shutdown, as on drop) and its
+    /// directory removed when this test process exits, for a server that is never dropped
+    /// (one kept in a `static` and shared by a binary's tests): see
+    /// [`exit_guard`](crate::exit_guard). Register again after a restart. A no-op for an
+    /// external server.
+    pub fn stop_at_exit(&self) -> anyhow::Result<()> {
+        let Some(managed) = self.managed.as_ref() else {
+            return Ok(());
+        };
+        if let Some(pid) = self.pid() {
+            crate::exit_guard::kill_at_exit(pid, Signal::SIGQUIT)?;
+        }
+        crate::exit_guard::remove_at_exit(managed.dir.path())
+    }
+
     /// Creates a new, uniquely named empty database (`t_<uuid>`) and returns its URL.
     pub async fn fresh_database(&self) -> anyhow::Result<String> {
         let name = format!("t_{}", uuid::Uuid::now_v7().simple());

@@ -106,6 +106,11 @@ impl ChildProcess {
         Pid::from_raw(i32::try_from(self.child.id()).expect("pids fit in i32"))
     }
 
+    /// The operating system's id of the process.
+    pub(crate) fn id(&self) -> u32 {
+        self.child.id()
+    }
+
     /// `Some(status)` once the process has exited.
     pub(crate) fn exited(&mut self) -> Option<ExitStatus> {
         // An error here means the child was already reaped; treat that as exited.

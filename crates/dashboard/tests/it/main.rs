@@ -1,11 +1,13 @@
 //! The dashboard in a real headless Chromium, against the real aggregator holding the Tam
-//! Nông demo district (`district_fixture::DemoDistrict`: nats-server, PostgreSQL and the
-//! aggregator in this process).
+//! Nông demo district (nats-server, PostgreSQL and the aggregator in this process).
 //!
-//! Starting the district and the browser takes most of the time, so one test starts both once
-//! and runs every check against them in turn; each check is a named function in its own
-//! module, and the test fails listing every check that failed (a failing check does not hide
-//! the others). Screenshots go to `target/test-artefacts/dashboard/`.
+//! Loading the district takes tens of seconds, so the test binary loads it once
+//! (`district_fixture::shared`: the first test to ask starts it on a runtime thread of its
+//! own; its `nats-server` and PostgreSQL are stopped when the binary exits), and one Chromium
+//! (`Chromium::shared`, launching it costs seconds). Every check is a test of its own —
+//! `cargo test -p dashboard --test it heat_map` runs one — with its own dashboard server over
+//! the shared aggregator and its own tabs, so each fails or passes on its own. The checks themselves are named functions in the modules below. Screenshots go
+//! to `target/test-artefacts/dashboard/`.
 
 #![allow(clippy::unwrap_used)]
 
@@ -14,98 +16,103 @@ mod pages;
 mod plan_view;
 mod site;
 
-use std::future::Future;
-
-use district_fixture::DemoDistrict;
 use test_harness::chromium::Chromium;
+use tonic::transport::Channel;
+use wire::pb::district_aggregator_client::DistrictAggregatorClient;
 
 use site::Site;
 
-/// Runs one named check, recording its failure.
-async fn check(
-    name: &str,
-    failures: &mut Vec<String>,
-    run: impl Future<Output = anyhow::Result<()>>,
-) {
-    eprintln!("check: {name}");
-    if let Err(e) = run.await {
-        eprintln!("check failed: {name}: {e:#}");
-        failures.push(format!("{name}: {e:#}"));
+/// The browser, and a dashboard of this test's that it can load.
+struct Fixture {
+    browser: &'static Chromium,
+    site: Site,
+    client: DistrictAggregatorClient<Channel>,
+}
+
+impl Fixture {
+    /// A dashboard over the shared demo district, and a browser.
+    async fn start() -> anyhow::Result<Self> {
+        let district = district_fixture::shared::shared().await?;
+        let client = district.client().await?;
+        let site = Site::serve(client.clone()).await?;
+        let browser = Chromium::shared().await?;
+        Ok(Self {
+            browser,
+            site,
+            client,
+        })
+    }
+
+    /// The check's outcome (the shared browser stays open for the other tests).
+    async fn finish(self, outcome: anyhow::Result<()>) -> anyhow::Result<()> {
+        outcome
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dashboard_in_headless_chromium() -> anyhow::Result<()> {
-    let district = DemoDistrict::start().await?;
-    let client = district.client().await?;
-    let site = Site::serve(client.clone()).await?;
+async fn every_page_loads_with_http_200_and_no_console_error() -> anyhow::Result<()> {
+    let f = Fixture::start().await?;
+    let outcome = pages::every_page_loads_cleanly(f.browser, &f.site).await;
+    f.finish(outcome).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stylesheet_is_served_for_long_caching() -> anyhow::Result<()> {
+    let f = Fixture::start().await?;
+    let outcome = pages::stylesheet_is_cacheable(f.browser, &f.site).await;
+    f.finish(outcome).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_heat_maps_cells_equal_get_plan_view() -> anyhow::Result<()> {
+    let f = Fixture::start().await?;
+    let outcome =
+        plan_view::heat_map_equals_the_aggregator(f.browser, &f.site, f.client.clone()).await;
+    f.finish(outcome).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_school_pages_rows_equal_get_plan_view_and_search_activities() -> anyhow::Result<()> {
+    let f = Fixture::start().await?;
+    let outcome =
+        pages::school_page_equals_the_aggregator(f.browser, &f.site, f.client.clone()).await;
+    f.finish(outcome).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_completeness_page_equals_get_completeness() -> anyhow::Result<()> {
+    let f = Fixture::start().await?;
+    let outcome =
+        pages::completeness_equals_the_aggregator(f.browser, &f.site, f.client.clone()).await;
+    f.finish(outcome).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_letters_and_ingest_state_are_shown() -> anyhow::Result<()> {
+    let f = Fixture::start().await?;
+    let outcome =
+        pages::operations_pages_equal_the_aggregator(f.browser, &f.site, f.client.clone()).await;
+    f.finish(outcome).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reports_page_links_every_format() -> anyhow::Result<()> {
+    let f = Fixture::start().await?;
+    let outcome = pages::report_links(f.browser, &f.site).await;
+    f.finish(outcome).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_get_vietnamese_error_pages() -> anyhow::Result<()> {
+    let f = Fixture::start().await?;
+    let outcome = errors::bad_requests_get_vietnamese_pages(f.browser, &f.site).await;
+    f.finish(outcome).await
+}
+
+/// Needs no district: the dashboard's aggregator is an address where nothing listens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_aggregator_gives_the_503_page() -> anyhow::Result<()> {
     let down = Site::serve_without_aggregator().await?;
-    let browser = Chromium::launch().await?;
-
-    let mut failures = Vec::new();
-    let f = &mut failures;
-    check(
-        "every page loads with HTTP 200 and no console error",
-        f,
-        pages::every_page_loads_cleanly(&browser, &site),
-    )
-    .await;
-    check(
-        "the stylesheet is served for long caching",
-        f,
-        pages::stylesheet_is_cacheable(&browser, &site),
-    )
-    .await;
-    check(
-        "the heat map's cells equal GetPlanView",
-        f,
-        plan_view::heat_map_equals_the_aggregator(&browser, &site, client.clone()),
-    )
-    .await;
-    check(
-        "the school page's rows equal GetPlanView and SearchActivities",
-        f,
-        pages::school_page_equals_the_aggregator(&browser, &site, client.clone()),
-    )
-    .await;
-    check(
-        "the completeness page equals GetCompleteness",
-        f,
-        pages::completeness_equals_the_aggregator(&browser, &site, client.clone()),
-    )
-    .await;
-    check(
-        "dead letters and ingest state are shown",
-        f,
-        pages::operations_pages_equal_the_aggregator(&browser, &site, client.clone()),
-    )
-    .await;
-    check(
-        "the reports page links every format",
-        f,
-        pages::report_links(&browser, &site),
-    )
-    .await;
-    check(
-        "bad requests get Vietnamese error pages",
-        f,
-        errors::bad_requests_get_vietnamese_pages(&browser, &site),
-    )
-    .await;
-    check(
-        "an unreachable aggregator gives the 503 page",
-        f,
-        errors::aggregator_down_gives_503(&browser, &down),
-    )
-    .await;
-
-    browser.close().await?;
-    district.stop().await?;
-    assert!(
-        failures.is_empty(),
-        "{} check(s) failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
-    Ok(())
+    let browser = Chromium::shared().await?;
+    errors::aggregator_down_gives_503(browser, &down).await
 }

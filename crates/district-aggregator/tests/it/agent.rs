@@ -2,60 +2,19 @@
 //! relay; the aggregator applies what it sends and notes its last contact and backlog. The
 //! aggregator's own gRPC server answers health checks.
 
-use std::time::Duration;
-
 use chrono::{DateTime, Utc};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 use wire::pb;
-use wire::pb::school_agent_client::SchoolAgentClient;
 
 use crate::support::*;
 
-fn agent_config(dir: &std::path::Path, nats_url: &str) -> anyhow::Result<std::path::PathBuf> {
-    let path = dir.join("agent.toml");
-    std::fs::write(
-        &path,
-        format!(
-            r#"
-[school]
-province = "{PROVINCE}"
-district = "{DISTRICT}"
-code = "{AN_HOA}"
-name = "Trường THCS An Hòa"
-
-[storage]
-path = "{log}"
-
-[nats]
-url = "{nats_url}"
-
-[relay]
-batch_size = 16
-ack_timeout_ms = 2000
-max_backoff_ms = 400
-"#,
-            log = dir.join("log.sqlite").display(),
-        ),
-    )?;
-    Ok(path)
-}
-
-fn header() -> Option<pb::CommandHeader> {
-    Some(pb::CommandHeader {
-        school: AN_HOA.into(),
-        actor: Some(pb::Actor {
-            role: pb::Role::VicePrincipal as i32,
-            person: "Nguyễn Thị Hồng Nhung".into(),
-        }),
-    })
-}
-
+/// An activity the agent records, from the same details the sealed logs use.
 fn activity_request(n: u64) -> pb::RecordActivityRequest {
     let d = details(n);
     pb::RecordActivityRequest {
-        header: header(),
+        header: agent_fixture::requests::header_for(AN_HOA),
         activity_id: String::new(),
         activity: Some(pb::Activity {
             date: d.date.to_string(),
@@ -81,23 +40,12 @@ async fn a_real_school_agent_is_applied_with_its_contact_and_backlog() {
     publish(&env.js, &district.envelopes).await.unwrap();
     let running = Running::start(env.settings()).await.unwrap();
 
-    let dir = tempfile::tempdir().unwrap();
-    let config = agent_config(dir.path(), &env.nats.url()).unwrap();
-    let agent_settings = school_agent::config::Settings::load(Some(&config)).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let agent_addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let agent = tokio::spawn(school_agent::run(agent_settings, listener, async move {
-        let _ = stopped.await;
-    }));
-    let mut client = SchoolAgentClient::connect(format!("http://{agent_addr}"))
+    let school = agent_fixture::SchoolDir::for_school(AN_HOA, "Trường THCS An Hòa").unwrap();
+    let agent = agent_fixture::RunningAgent::start(school.settings(&env.nats.url()))
         .await
         .unwrap();
-    client
-        .adopt_plan(pb::AdoptPlanRequest {
-            header: header(),
-            plan: Some(wire::convert::plan_to_pb(&seed_plan())),
-        })
+    let mut client = agent.client().await.unwrap();
+    agent_fixture::requests::adopt_seed_plan_for(&mut client, AN_HOA)
         .await
         .unwrap();
     for n in 0..10 {
@@ -153,11 +101,6 @@ async fn a_real_school_agent_is_applied_with_its_contact_and_backlog() {
         .into_inner();
     assert_eq!(status.status, ServingStatus::Serving as i32);
 
-    let _ = stop.send(());
-    tokio::time::timeout(Duration::from_secs(30), agent)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    agent.stop().await.unwrap();
     running.stop().await.unwrap();
 }

@@ -1,8 +1,6 @@
 //! Every `(school, seq)` applied exactly once, in order; duplicates (redeliveries, re-sends
 //! JetStream cannot recognise) have no effect, before or after a restart.
 
-use std::time::Duration;
-
 use district_aggregator::ActivityChange;
 use district_aggregator::db::use_projection;
 use district_aggregator::projection::restore_school;
@@ -264,7 +262,12 @@ async fn each_event_applies_once_in_order_and_duplicates_change_nothing() {
     republish(&env.js, &log.envelopes).await.unwrap();
     let running = Running::start(env.settings()).await.unwrap();
     env.wait_consumed().await.unwrap();
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Acknowledged means committed; the counters follow the commit.
+    test_harness::wait_until(WAIT, || async {
+        running.state.counters().duplicates >= head as u64
+    })
+    .await
+    .unwrap();
     assert_eq!(env.position(AN_HOA).await.unwrap(), (head, head, 0));
     assert_eq!(
         env.count("SELECT count(*) FROM live.school_events")

@@ -1,8 +1,6 @@
 //! The aggregator dropped wherever it is — mid-batch, mid-transaction, between the commit and
 //! the acks — and started again: nothing is applied twice and nothing is lost.
 
-use std::time::Duration;
-
 use crate::support::*;
 
 #[tokio::test]
@@ -36,28 +34,37 @@ async fn killed_mid_batch_and_restarted_applies_nothing_twice() {
             .flatten()
             .unwrap_or(0)
     };
-    // Kill it again and again while it works through the stream, at moments that fall
-    // inside batches and transactions, not between them.
+    // Kill it again and again while it works through the stream: each time once this run
+    // has committed (and so acknowledged) KILL_EVERY more messages, read from its ingest
+    // counters, so the kill lands while the next batches are being prepared and committed — a
+    // moment defined by work done, not by a sleep. (Applied positions would not do: after a
+    // kill, the unacknowledged messages come back only after `ack_wait`, everything behind
+    // them is held meanwhile, and the release applies hundreds of events at once.)
+    const TOTAL: i64 = 1_802;
+    const KILL_EVERY: u64 = 150;
     let mut kills_mid_stream = 0;
     for round in 0..12u64 {
         let before = total().await;
-        if before >= 1_802 {
+        if before >= TOTAL {
             break;
         }
         let running = Running::start(settings.clone()).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(150 + 37 * round)).await;
+        test_harness::wait_until(WAIT, || async {
+            running.state.counters().messages >= KILL_EVERY || total().await >= TOTAL
+        })
+        .await
+        .unwrap();
         running.kill().await;
         let after = total().await;
         eprintln!("round {round}: killed at {after} applied events (from {before})");
-        if after > 0 && after < 1_802 {
+        if after < TOTAL {
             kills_mid_stream += 1;
         }
     }
     assert!(
-        kills_mid_stream >= 2,
+        kills_mid_stream >= 3,
         "the aggregator was killed mid-stream only {kills_mid_stream} times"
     );
-
     let running = Running::start(settings).await.unwrap();
     env.wait_applied(AN_HOA, 1_200).await.unwrap();
     env.wait_applied(PHU_CUONG, 600).await.unwrap();

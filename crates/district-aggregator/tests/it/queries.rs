@@ -13,19 +13,20 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream;
-use demo_data::{DemoSchool, TAM_NONG_SCHOOLS, Volume};
+use demo_data::{DemoSchool, Volume};
 use district_aggregator::db::LIVE_SCHEMA;
 use district_aggregator::queries::{QueryError, Views};
+use district_fixture::office::{
+    demo_school as school, district_plan, enrolment, office_actor as office,
+};
+use domain::district::DistrictModel;
 use domain::district::views::ActivityFilter;
-use domain::district::{DistrictModel, SchoolLevel};
 use domain::{Author, ContentArea, DomainError, Envelope, Period, Slug};
 use futures::StreamExt;
 use tonic::Code;
-use tonic::transport::Channel;
 use wire::convert::district as convert;
 use wire::pb;
 use wire::pb::district_aggregator_client::DistrictAggregatorClient;
-use wire::pb::school_agent_client::SchoolAgentClient;
 
 use crate::support::*;
 
@@ -60,150 +61,33 @@ const PERIODS: &[&str] = &[
     "2019-2020-HK2",
 ];
 
-fn office() -> Option<pb::Actor> {
-    Some(pb::Actor {
-        role: pb::Role::DistrictOffice.into(),
-        person: "Trần Văn Bình".into(),
-    })
-}
-
-fn school(code: &str) -> &'static DemoSchool {
-    TAM_NONG_SCHOOLS
-        .iter()
-        .find(|s| s.code == code)
-        .expect("a demo school")
-}
-
-fn enrolment(s: &DemoSchool, commune: &str) -> pb::EnrollSchoolRequest {
-    let level = match s.level.code() {
-        "mam_non" => SchoolLevel::MamNon,
-        "tieu_hoc" => SchoolLevel::TieuHoc,
-        _ => SchoolLevel::Thcs,
-    };
-    pb::EnrollSchoolRequest {
-        actor: office(),
-        enrolment: Some(pb::Enrolment {
-            code: s.code.into(),
-            name: s.name.into(),
-            level: pb::SchoolLevel::from(level).into(),
-            commune: commune.into(),
-            enrolled_on: "2017-10-18".into(),
-        }),
-    }
-}
-
-fn target(level: Option<pb::SchoolLevel>, area: u32, per: pb::TargetPer, min: u32) -> pb::Target {
-    pb::Target {
-        level: level.map_or(0, i32::from),
-        area,
-        per: per.into(),
-        min_activities: min,
-    }
-}
-
-fn district_plan() -> pb::DistrictPlan {
-    use pb::{SchoolLevel as L, TargetPer as P};
-    pb::DistrictPlan {
-        number: "1442/KH-PGDĐT".into(),
-        issuer: "Phòng Giáo dục và Đào tạo Tam Nông".into(),
-        parent_agency: "UBND huyện Tam Nông".into(),
-        place: "Tam Nông".into(),
-        date: "2017-10-18".into(),
-        title: "Kế hoạch truyền thông về giáo dục và đào tạo giai đoạn 2017-2020".into(),
-        period_start: "2017-10-18".into(),
-        period_end: "2020-12-31".into(),
-        targets: vec![
-            target(None, 0, P::Quarter, 2),
-            target(Some(L::Thcs), 3, P::Semester, 4),
-            target(Some(L::MamNon), 1, P::SchoolYear, 3),
-            target(None, 4, P::CalendarYear, 3),
-            target(Some(L::TieuHoc), 0, P::SchoolYear, 2),
-        ],
-        answer_within_days: Some(pb::AnswerWithinDays {
-            feedback: 10,
-            press: 5,
-        }),
-    }
-}
-
-fn agent_config(
-    dir: &std::path::Path,
-    nats_url: &str,
-    s: &DemoSchool,
-) -> anyhow::Result<std::path::PathBuf> {
-    let path = dir.join("agent.toml");
-    std::fs::write(
-        &path,
-        format!(
-            r#"
-[school]
-province = "{PROVINCE}"
-district = "{DISTRICT}"
-code = "{code}"
-name = "{name}"
-
-[storage]
-path = "{log}"
-
-[nats]
-url = "{nats_url}"
-
-[relay]
-batch_size = 256
-ack_timeout_ms = 2000
-max_backoff_ms = 400
-"#,
-            code = s.code,
-            name = s.name,
-            log = dir.join("log.sqlite").display(),
-        ),
-    )?;
-    Ok(path)
-}
-
 /// A real school agent in this process, fed its demo history through gRPC.
 struct Agent {
     code: &'static str,
-    _dir: tempfile::TempDir,
-    client: SchoolAgentClient<Channel>,
-    stop: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    _dir: agent_fixture::SchoolDir,
+    running: agent_fixture::RunningAgent,
+    client: agent_fixture::Client,
 }
 
 impl Agent {
     async fn start(nats_url: &str, s: &'static DemoSchool) -> anyhow::Result<Self> {
-        let dir = tempfile::tempdir()?;
-        let config = agent_config(dir.path(), nats_url, s)?;
-        let settings = school_agent::config::Settings::load(Some(&config))?;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(school_agent::run(settings, listener, async move {
-            let _ = stopped.await;
-        }));
-        let client = SchoolAgentClient::connect(format!("http://{addr}")).await?;
+        let dir = agent_fixture::SchoolDir::for_school(s.code, s.name)?;
+        let running = agent_fixture::RunningAgent::start(dir.settings(nats_url)).await?;
+        let client = running.client().await?;
         Ok(Self {
             code: s.code,
             _dir: dir,
+            running,
             client,
-            stop,
-            task,
         })
     }
 
     async fn head(&mut self) -> anyhow::Result<u64> {
-        Ok(self
-            .client
-            .get_status(pb::GetStatusRequest {})
-            .await?
-            .into_inner()
-            .head_seq)
+        Ok(agent_fixture::status(&mut self.client).await?.head_seq)
     }
 
     async fn stop(self) -> anyhow::Result<()> {
-        let _ = self.stop.send(());
-        tokio::time::timeout(Duration::from_secs(30), self.task).await???;
-        Ok(())
+        self.running.stop().await
     }
 }
 
@@ -280,7 +164,7 @@ fn timed_log() -> Vec<Envelope> {
 
 /// Every envelope of the district stream, in stream order, read with an ordered consumer.
 async fn read_stream(js: &jetstream::Context) -> anyhow::Result<Vec<Envelope>> {
-    let mut stream = js.get_stream(STREAM).await?;
+    let mut stream = js.get_stream(stream_name()).await?;
     let total = stream.info().await?.state.messages;
     let consumer = stream
         .create_consumer(jetstream::consumer::pull::OrderedConfig::default())

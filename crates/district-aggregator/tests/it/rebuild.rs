@@ -187,7 +187,7 @@ fn expected(model: &DistrictModel) -> Snapshot {
 
 /// Every envelope of the district stream, in stream order; unreadable messages skipped.
 async fn read_stream(js: &jetstream::Context) -> anyhow::Result<Vec<Envelope>> {
-    let mut stream = js.get_stream(STREAM).await?;
+    let mut stream = js.get_stream(stream_name()).await?;
     let last = stream.info().await?.state.last_sequence;
     let consumer = stream
         .create_consumer(jetstream::consumer::pull::OrderedConfig::default())
@@ -276,16 +276,15 @@ fn heads(logs: &BTreeMap<String, Vec<Envelope>>) -> Vec<(String, i64)> {
         .collect()
 }
 
-/// Publishes `envelopes` a few at a time, pausing between, so that it spans a while.
+/// Publishes `envelopes` a few at a time, so that the live ingest applies them over many
+/// batches.
 async fn trickle(
     js: &jetstream::Context,
     envelopes: &[Envelope],
     chunk: usize,
-    pause: Duration,
 ) -> anyhow::Result<()> {
     for part in envelopes.chunks(chunk) {
         publish(js, part).await?;
-        tokio::time::sleep(pause).await;
     }
     Ok(())
 }
@@ -426,17 +425,17 @@ async fn rebuild_swaps_in_the_model_s_views_while_live_ingest_runs() {
     // callback) until the live ingest has applied all of it: the rebuild then has a tail to
     // catch up, whatever the machine's speed.
     let replaying = Arc::new(tokio::sync::Notify::new());
-    let b_applied = Arc::new(AtomicBool::new(false));
+    let (b_applied, b_applied_seen) = std::sync::mpsc::channel::<()>();
     let b_heads: Vec<(String, i64)> = logs
         .iter()
         .map(|(code, log)| (code.clone(), split(log, 0.6, 0.8).1 as i64))
         .collect();
     let publisher = {
-        let (js, replaying, b_applied) = (env.js.clone(), replaying.clone(), b_applied.clone());
+        let (js, replaying) = (env.js.clone(), replaying.clone());
         let db = env.db.clone();
         tokio::spawn(async move {
             replaying.notified().await;
-            trickle(&js, &b, 15, Duration::from_millis(15)).await?;
+            trickle(&js, &b, 15).await?;
             republish(&js, &resent).await?;
             for (code, head) in b_heads {
                 test_harness::wait_until(WAIT, || {
@@ -456,7 +455,7 @@ async fn rebuild_swaps_in_the_model_s_views_while_live_ingest_runs() {
                 })
                 .await?;
             }
-            b_applied.store(true, Ordering::SeqCst);
+            let _ = b_applied.send(());
             anyhow::Ok(())
         })
     };
@@ -474,6 +473,7 @@ async fn rebuild_swaps_in_the_model_s_views_while_live_ingest_runs() {
         })
     };
     let mut lines = Vec::new();
+    let mut waited_for_b = None;
     let options = RebuildOptions {
         // Small batches, so that the replay lasts while phase B arrives.
         batch_size: 40,
@@ -484,10 +484,7 @@ async fn rebuild_swaps_in_the_model_s_views_while_live_ingest_runs() {
         if lines.is_empty() {
             replaying.notify_one();
             // Blocks the test's own thread only; the aggregator runs on the workers.
-            let until = Instant::now() + WAIT;
-            while !b_applied.load(Ordering::SeqCst) && Instant::now() < until {
-                std::thread::sleep(Duration::from_millis(10));
-            }
+            waited_for_b = Some(b_applied_seen.recv_timeout(WAIT));
         }
         lines.push(p.to_string());
     })
@@ -498,7 +495,10 @@ async fn rebuild_swaps_in_the_model_s_views_while_live_ingest_runs() {
         eprintln!("  {line}");
     }
     let retired = report.retired.clone().expect("the old projection is kept");
-    assert!(b_applied.load(Ordering::SeqCst));
+    assert!(
+        matches!(waited_for_b, Some(Ok(()))),
+        "the live ingest applied phase B during the replay: {waited_for_b:?}"
+    );
     assert!(
         report.tail > 0,
         "the live ingest went on during the replay: {report:?}"
@@ -684,25 +684,7 @@ async fn the_rebuild_command_swaps_and_drops_the_retired_projection() {
 
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("aggregator.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-[district]
-province = "{PROVINCE}"
-district = "{DISTRICT}"
-
-[database]
-url = "{db}"
-
-[nats]
-url = "{nats}"
-"#,
-            db = env.db_url,
-            nats = env.nats.url(),
-        ),
-    )
-    .unwrap();
+    district_fixture::aggregator::write_config(&settings, &config).unwrap();
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_district-aggregator"))
         .args(["rebuild", "--drop-retired", "--config"])
         .arg(&config)

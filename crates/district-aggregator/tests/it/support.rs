@@ -1,38 +1,26 @@
 //! Real services for the aggregator's tests: a `nats-server`, a PostgreSQL database, the real
-//! aggregator on port 0, and envelopes published the way schools and the district office
-//! publish them.
+//! aggregator on port 0 (`district_fixture`'s, with its test settings), and envelopes sealed
+//! and published the way schools and the district office publish them.
 
-use std::net::SocketAddr;
-use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use async_nats::jetstream;
 use chrono::{DateTime, NaiveDate, Utc};
-use district_aggregator::config::{
-    DatabaseSettings, DistrictSettings, GrpcSettings, IngestSettings, Settings,
-};
-use district_aggregator::projection::ActivityUpdate;
-use district_aggregator::state::IngestState;
+use district_aggregator::config::Settings;
 use domain::district::{DistrictEvent, Enrolment, SchoolLevel};
 use domain::event::{ActivityDetails, ActivityRecorded, Event, PlanAdopted};
-use domain::{Actor, Author, ContentArea, Envelope, Role, SchoolRef, Slug};
-use event_bus::connect::NatsSettings;
-use event_bus::subjects::{SchoolAddress, district_own_subject, events_subject};
+use domain::{Actor, ContentArea, Envelope, Role, SchoolRef, Slug};
 use sqlx::{PgPool, Row};
 use test_harness::{NatsServer, Postgres};
-use tokio::sync::{broadcast, oneshot};
 use uuid::Uuid;
 
-pub const PROVINCE: &str = "dong-thap";
-pub const DISTRICT: &str = "tam-nong";
+pub use demo_data::seed_plan;
+pub use district_fixture::aggregator::MAX_MESSAGE_BYTES;
+pub use district_fixture::{DISTRICT, PROVINCE, RunningAggregator as Running, stream_name};
+
 pub const AN_HOA: &str = "thcs-an-hoa";
 pub const PHU_CUONG: &str = "thcs-phu-cuong";
-pub const STREAM: &str = "TRUYENTHONG_DONG-THAP_TAM-NONG";
-pub const CONSUMER: &str = "district-aggregator";
-/// Messages above this are dead-lettered in these tests (the real default is 1 MiB).
-pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 pub const WAIT: Duration = Duration::from_secs(60);
 
 /// A NATS server and a fresh database.
@@ -55,13 +43,7 @@ impl Env {
     }
 
     async fn start_with(pg: Postgres) -> anyhow::Result<Self> {
-        let _ = tracing_subscriber::fmt()
-            .with_test_writer()
-            .with_env_filter(
-                tracing_subscriber::EnvFilter::try_from_default_env()
-                    .unwrap_or_else(|_| "warn".into()),
-            )
-            .try_init();
+        district_fixture::init_tracing();
         let nats = NatsServer::start().await?;
         let db_url = pg.fresh_database().await?;
         let client = async_nats::connect(nats.url()).await?;
@@ -79,33 +61,9 @@ impl Env {
         })
     }
 
+    /// The aggregator's test settings on this database and NATS server.
     pub fn settings(&self) -> Settings {
-        Settings {
-            district: DistrictSettings {
-                province: PROVINCE.into(),
-                district: DISTRICT.into(),
-                name: "Phòng GD-ĐT Tam Nông".into(),
-            },
-            database: DatabaseSettings {
-                url: self.db_url.clone().into(),
-                max_connections: 4,
-                acquire_timeout_ms: 1_000,
-            },
-            grpc: GrpcSettings::default(),
-            nats: NatsSettings::new(self.nats.url()),
-            ingest: IngestSettings {
-                batch_wait_ms: 20,
-                ack_wait_ms: 3_000,
-                heartbeat_ms: 1_000,
-                max_message_bytes: MAX_MESSAGE_BYTES,
-                max_backoff_ms: 500,
-                replay_grace_ms: 100,
-                replay_min_interval_ms: 300,
-                replay_max_interval_ms: 2_000,
-                replay_timeout_ms: 2_000,
-                ..IngestSettings::default()
-            },
-        }
+        district_fixture::settings(&self.db_url, &self.nats.url())
     }
 
     /// Waits until the aggregator's consumer has every message of the stream delivered and
@@ -115,10 +73,11 @@ impl Env {
         test_harness::wait_until(WAIT, || {
             let js = js.clone();
             async move {
-                let Ok(stream) = js.get_stream(STREAM).await else {
+                let Ok(stream) = js.get_stream(stream_name()).await else {
                     return false;
                 };
-                match stream.consumer_info(CONSUMER).await {
+                let consumer = district_aggregator::config::IngestSettings::default().consumer;
+                match stream.consumer_info(consumer).await {
                     Ok(info) => info.num_pending == 0 && info.num_ack_pending == 0,
                     Err(_) => false,
                 }
@@ -159,50 +118,6 @@ impl Env {
     }
 }
 
-/// The real aggregator, in this process, on port 0.
-pub struct Running {
-    pub grpc: SocketAddr,
-    pub state: Arc<IngestState>,
-    pub activities: broadcast::Receiver<ActivityUpdate>,
-    stop: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
-}
-
-impl Running {
-    pub async fn start(settings: Settings) -> anyhow::Result<Self> {
-        let aggregator = district_aggregator::Aggregator::connect(settings).await?;
-        let state = aggregator.state();
-        let activities = aggregator.subscribe_activities();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let grpc = listener.local_addr()?;
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(aggregator.run(listener, async move {
-            let _ = stopped.await;
-        }));
-        Ok(Self {
-            grpc,
-            state,
-            activities,
-            stop: Some(stop),
-            task,
-        })
-    }
-
-    /// Graceful stop.
-    pub async fn stop(mut self) -> anyhow::Result<()> {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        tokio::time::timeout(Duration::from_secs(30), self.task).await??
-    }
-
-    /// Drops the task wherever it is: mid-batch, mid-transaction, before an ack.
-    pub async fn kill(self) {
-        self.task.abort();
-        let _ = self.task.await;
-    }
-}
-
 pub fn recorded_at() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2020-12-01T03:00:00Z")
         .expect("valid instant")
@@ -211,13 +126,6 @@ pub fn recorded_at() -> DateTime<Utc> {
 
 pub fn date(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).expect("valid date")
-}
-
-pub fn seed_plan() -> domain::Plan {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../deploy/plans/kh-114-thcs-an-hoa-2017.toml");
-    let text = std::fs::read_to_string(path).expect("the seed plan file is in the repository");
-    toml::from_str(&text).expect("the seed plan parses")
 }
 
 fn actor() -> Actor {
@@ -347,12 +255,7 @@ impl DistrictLog {
 }
 
 pub fn subject_of(envelope: &Envelope) -> String {
-    match &envelope.school {
-        Author::School(code) => events_subject(
-            &SchoolAddress::parse(PROVINCE, DISTRICT, code.as_str()).expect("valid address"),
-        ),
-        Author::DistrictOffice => district_own_subject(PROVINCE, DISTRICT).expect("valid district"),
-    }
+    district_fixture::subject_of(envelope).expect("the demo district's subjects are valid")
 }
 
 /// Publishes envelopes one author run at a time, in the order given, each with its own id.

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::io::Cursor;
-use std::sync::Arc;
 use std::time::Duration;
 
 use calamine::{Reader, Xlsx, open_workbook_from_rs};
@@ -31,7 +30,9 @@ async fn file_name_of(url: &str) -> String {
         .into_owned()
 }
 
-pub async fn the_reports_page_downloads_word_and_excel_in_chromium(env: Arc<Env>) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reports_page_downloads_word_and_excel_in_chromium() {
+    let env = Env::start().await;
     let browser = Chromium::launch().await.unwrap();
     let page = browser
         .open(&env.http_url("/bao-cao?ky=2018-2019"))

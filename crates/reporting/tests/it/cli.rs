@@ -3,11 +3,11 @@
 
 use std::process::Command;
 
-use std::sync::Arc;
-
 use crate::support::Env;
 
-pub async fn the_command_writes_a_report_file(env: Arc<Env>) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_writes_a_report_file() {
+    let env = Env::start().await;
     {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("bao-cao.docx");

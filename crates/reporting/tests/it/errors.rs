@@ -6,8 +6,6 @@ use tonic::Code;
 use wire::pb;
 use wire::pb::reporting_client::ReportingClient;
 
-use std::sync::Arc;
-
 use crate::support::{Env, settings, start_reporting};
 
 fn request(period: &str, school: &str, format: pb::ReportFormat) -> pb::GenerateReportRequest {
@@ -71,7 +69,9 @@ const CASES: &[(&str, &str, pb::ReportFormat, Code, &str, &str)] = &[
     ),
 ];
 
-pub async fn bad_requests_over_grpc_name_the_field_in_vietnamese(env: Arc<Env>) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_over_grpc_name_the_field_in_vietnamese() {
+    let env = Env::start().await;
     {
         let mut client = env.reporting().await;
         for (period, school, format, code, field, words) in CASES {
@@ -93,7 +93,9 @@ pub async fn bad_requests_over_grpc_name_the_field_in_vietnamese(env: Arc<Env>) 
     }
 }
 
-pub async fn bad_requests_over_http_get_a_vietnamese_page(env: Arc<Env>) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_over_http_get_a_vietnamese_page() {
+    let env = Env::start().await;
     {
         let http = reqwest::Client::new();
         let cases = [
@@ -156,7 +158,8 @@ pub async fn bad_requests_over_http_get_a_vietnamese_page(env: Arc<Env>) {
     }
 }
 
-pub async fn an_unreachable_aggregator_is_unavailable_in_vietnamese() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_aggregator_is_unavailable_in_vietnamese() {
     {
         // A port nobody listens on: bound, then released.
         let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -9,7 +9,6 @@ use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
 use wire::pb;
 
 use crate::docx_reader;
-use std::sync::Arc;
 
 use crate::support::{Env, opt_int, vn_number};
 
@@ -23,7 +22,9 @@ fn cell_of(row: &[String], i: usize) -> Option<f64> {
     vn_number(&row[i])
 }
 
-pub async fn every_figure_of_the_word_report_equals_the_aggregators(env: Arc<Env>) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_figure_of_the_word_report_equals_the_aggregators() {
+    let env = Env::start().await;
     {
         let period = "2018-2019";
         let reply = env.generate(period, "", pb::ReportFormat::Docx).await;
@@ -352,9 +353,9 @@ fn formula(formulas: &calamine::Range<String>, row: u32, col: u32) -> String {
 /// The header line is on row 3 (0-based), data from row 4: Excel rows 5 and on.
 const FIRST: u32 = 4;
 
-pub async fn every_figure_of_the_excel_report_equals_the_aggregators_and_totals_are_formulas(
-    env: Arc<Env>,
-) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_figure_of_the_excel_report_equals_the_aggregators_and_totals_are_formulas() {
+    let env = Env::start().await;
     {
         let reply = env.generate("plan", "", pb::ReportFormat::Xlsx).await;
         assert_eq!(
@@ -497,7 +498,9 @@ pub async fn every_figure_of_the_excel_report_equals_the_aggregators_and_totals_
     }
 }
 
-pub async fn a_schools_excel_report_holds_that_schools_figures(env: Arc<Env>) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schools_excel_report_holds_that_schools_figures() {
+    let env = Env::start().await;
     {
         let reply = env
             .generate("2018-Q1", "thcs-an-hoa", pb::ReportFormat::Xlsx)

@@ -6,11 +6,11 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 use wire::pb;
 
-use std::sync::Arc;
-
 use crate::support::Env;
 
-pub async fn reports_download_as_attachments_with_vietnamese_names(env: Arc<Env>) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_download_as_attachments_with_vietnamese_names() {
+    let env = Env::start().await;
     {
         let http = reqwest::Client::new();
         let cases = [
@@ -57,7 +57,9 @@ pub async fn reports_download_as_attachments_with_vietnamese_names(env: Arc<Env>
     }
 }
 
-pub async fn the_printable_page_is_inline_html_with_svg_charts_and_no_script(env: Arc<Env>) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_printable_page_is_inline_html_with_svg_charts_and_no_script() {
+    let env = Env::start().await;
     {
         let response = reqwest::get(env.http_url("/bao-cao/xem?ky=2017-2018-HK1&so=7"))
             .await
@@ -86,7 +88,9 @@ pub async fn the_printable_page_is_inline_html_with_svg_charts_and_no_script(env
     }
 }
 
-pub async fn reporting_serves_health_and_the_dashboard_beside_the_reports(env: Arc<Env>) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reporting_serves_health_and_the_dashboard_beside_the_reports() {
+    let env = Env::start().await;
     {
         let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", env.grpc))
             .unwrap()

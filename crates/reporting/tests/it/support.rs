@@ -1,9 +1,9 @@
-//! The district and reporting service the checks share, and helpers to read numbers back the way the
+//! The district and reporting service each check reads, and helpers to read numbers back the way the
 //! report writes them.
 
 use std::net::SocketAddr;
 
-use district_fixture::DemoDistrict;
+use district_fixture::shared::SharedDistrict;
 use reporting::config::{AggregatorSettings, Settings};
 use wire::pb;
 use wire::pb::district_aggregator_client::DistrictAggregatorClient;
@@ -21,7 +21,7 @@ pub fn settings(aggregator_url: String) -> Settings {
     }
 }
 
-/// Starts `reporting::run` on port 0 for gRPC and HTTP; it runs until the runtime ends.
+/// Starts `reporting::run` on port 0 for gRPC and HTTP; it runs until the test's runtime ends.
 pub async fn start_reporting(settings: Settings) -> (SocketAddr, SocketAddr) {
     let grpc = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -35,17 +35,17 @@ pub async fn start_reporting(settings: Settings) -> (SocketAddr, SocketAddr) {
     addrs
 }
 
-/// The demo district and a reporting service reading it.
+/// The shared demo district and a reporting service of this test reading it.
 pub struct Env {
-    pub district: DemoDistrict,
+    pub district: &'static SharedDistrict,
     pub grpc: SocketAddr,
     pub http: SocketAddr,
 }
 
 impl Env {
-    /// The demo district, and reporting reading it on port 0.
+    /// The test binary's demo district, and reporting reading it on port 0.
     pub async fn start() -> Env {
-        let district = DemoDistrict::start().await.unwrap();
+        let district = district_fixture::shared::shared().await.unwrap();
         let (grpc, http) = start_reporting(settings(district.aggregator_url())).await;
         Env {
             district,
@@ -54,10 +54,6 @@ impl Env {
         }
     }
 
-    /// Stops the aggregator; dropping the district stops NATS and PostgreSQL.
-    pub async fn stop(self) {
-        self.district.stop().await.unwrap();
-    }
     pub async fn aggregator(&self) -> DistrictAggregatorClient<tonic::transport::Channel> {
         self.district.client().await.unwrap()
     }

@@ -16,9 +16,11 @@ fn with_activity(edit: impl FnOnce(&mut pb::Activity)) -> pb::RecordActivityRequ
 #[tokio::test]
 async fn bad_inputs_are_refused_with_code_and_field_and_change_nothing() {
     let nats = NatsServer::start().await.unwrap();
-    let school = SchoolDir::new(&nats.url()).unwrap();
-    let agent = AgentInProcess::start(&school).await.unwrap();
-    let mut client = connect(agent.grpc).await.unwrap();
+    let school = SchoolDir::new().unwrap();
+    let agent = RunningAgent::start(school.settings(&nats.url()))
+        .await
+        .unwrap();
+    let mut client = agent.client().await.unwrap();
 
     // Before any plan: a precondition.
     let err = client.record_activity(activity(1)).await.unwrap_err();
@@ -195,5 +197,5 @@ async fn bad_inputs_are_refused_with_code_and_field_and_change_nothing() {
     // Only the one good feedback was stored.
     let after = status(&mut client).await.unwrap().head_seq;
     assert_eq!(after, before + 1);
-    agent.shutdown().await.unwrap();
+    agent.stop().await.unwrap();
 }

@@ -11,9 +11,11 @@ use crate::support::*;
 #[tokio::test]
 async fn plan_and_a_thousand_activities_arrive_once_in_order_with_headers() {
     let nats = NatsServer::start().await.unwrap();
-    let school = SchoolDir::new(&nats.url()).unwrap();
-    let agent = AgentInProcess::start(&school).await.unwrap();
-    let mut client = connect(agent.grpc).await.unwrap();
+    let school = SchoolDir::new().unwrap();
+    let agent = RunningAgent::start(school.settings(&nats.url()))
+        .await
+        .unwrap();
+    let mut client = agent.client().await.unwrap();
 
     let reply = adopt_seed_plan(&mut client).await.unwrap();
     assert_eq!(reply.seq, 1);
@@ -59,7 +61,7 @@ async fn plan_and_a_thousand_activities_arrive_once_in_order_with_headers() {
             "outbox head {head} for seq {}",
             envelope.seq
         );
-        assert_eq!(message.subject.as_str(), SUBJECT);
+        assert_eq!(message.subject.as_str(), subject());
         assert_eq!(
             (
                 envelope.province.as_str(),
@@ -89,5 +91,5 @@ async fn plan_and_a_thousand_activities_arrive_once_in_order_with_headers() {
     assert_eq!(page.events.len(), 12);
     assert_eq!(page.head_seq, 1001);
     assert!(page.events.iter().all(|e| e.published));
-    agent.shutdown().await.unwrap();
+    agent.stop().await.unwrap();
 }

@@ -13,9 +13,11 @@ use crate::support::*;
 #[tokio::test]
 async fn district_request_re_sends_delivered_events() {
     let nats = NatsServer::start().await.unwrap();
-    let school = SchoolDir::new(&nats.url()).unwrap();
-    let agent = AgentInProcess::start(&school).await.unwrap();
-    let mut client = connect(agent.grpc).await.unwrap();
+    let school = SchoolDir::new().unwrap();
+    let agent = RunningAgent::start(school.settings(&nats.url()))
+        .await
+        .unwrap();
+    let mut client = agent.client().await.unwrap();
     adopt_seed_plan(&mut client).await.unwrap();
     for n in 0..20 {
         client.record_activity(activity(n)).await.unwrap();
@@ -26,7 +28,7 @@ async fn district_request_re_sends_delivered_events() {
 
     // The district listens on the subject (core NATS sees re-sends JetStream deduplicates).
     let district = async_nats::connect(nats.url()).await.unwrap();
-    let mut seen = district.subscribe(SUBJECT).await.unwrap();
+    let mut seen = district.subscribe(subject()).await.unwrap();
     district.flush().await.unwrap();
     let address = SchoolAddress::parse(PROVINCE, DISTRICT, SCHOOL).unwrap();
     let reply = request_replay(&district, &address, 15, None, Duration::from_secs(5))
@@ -49,5 +51,5 @@ async fn district_request_re_sends_delivered_events() {
         .await
         .unwrap();
     assert!(!beyond.accepted);
-    agent.shutdown().await.unwrap();
+    agent.stop().await.unwrap();
 }

@@ -10,6 +10,7 @@ use crate::support::*;
 const SCHOOL_PASSWORD: &str = "mat-khau-an-hoa";
 
 fn nats_config(dir: &std::path::Path) -> String {
+    let subject = subject();
     let certified =
         rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string(), "localhost".to_string()])
             .unwrap();
@@ -27,7 +28,7 @@ authorization {{
     {{
       user: "{SCHOOL}", password: "{SCHOOL_PASSWORD}",
       permissions: {{
-        publish: {{ allow: ["{SUBJECT}"] }}
+        publish: {{ allow: ["{subject}"] }}
         subscribe: {{ allow: ["truyenthong.replay.{PROVINCE}.{DISTRICT}.{SCHOOL}", "_INBOX.{PROVINCE}.{DISTRICT}.{SCHOOL}.>"] }}
         allow_responses: true
       }}
@@ -64,25 +65,18 @@ async fn agent_delivers_over_tls_as_a_user_limited_to_its_own_subjects() {
     .await
     .unwrap();
 
-    let school = SchoolDir::new(&nats.url()).unwrap();
-    let config = std::fs::read_to_string(school.config_path())
-        .unwrap()
-        .replace("ensure_stream = true", "ensure_stream = false")
-        + &format!(
-            "\n[nats.tls]\nca_file = \"{}\"\nrequired = true\n",
-            ca.display()
-        );
-    let config = config.replace(
-        &format!("url = \"{}\"", nats.url()),
-        &format!(
-            "url = \"{}\"\nuser = \"{SCHOOL}\"\npassword = \"{SCHOOL_PASSWORD}\"",
-            nats.url()
-        ),
-    );
-    std::fs::write(school.config_path(), config).unwrap();
-
-    let agent = AgentInProcess::start(&school).await.unwrap();
-    let mut client = connect(agent.grpc).await.unwrap();
+    let school = SchoolDir::new().unwrap();
+    let mut settings = school.settings(&nats.url());
+    settings.relay.ensure_stream = false;
+    settings.nats.user = Some(SCHOOL.into());
+    settings.nats.password = Some(SCHOOL_PASSWORD.into());
+    settings.nats.tls = Some(event_bus::connect::TlsSettings {
+        ca_file: Some(ca.clone()),
+        required: true,
+        ..Default::default()
+    });
+    let agent = RunningAgent::start(settings).await.unwrap();
+    let mut client = agent.client().await.unwrap();
     adopt_seed_plan(&mut client).await.unwrap();
     for n in 0..50 {
         client.record_activity(activity(n)).await.unwrap();
@@ -100,7 +94,7 @@ async fn agent_delivers_over_tls_as_a_user_limited_to_its_own_subjects() {
     assert!(reply.accepted, "{reply:?}");
 
     let stream = async_nats::jetstream::new(district)
-        .get_stream("TRUYENTHONG_DONG-THAP_TAM-NONG")
+        .get_stream(event_bus::subjects::stream_name(PROVINCE, DISTRICT).unwrap())
         .await
         .unwrap()
         .info()
@@ -109,5 +103,5 @@ async fn agent_delivers_over_tls_as_a_user_limited_to_its_own_subjects() {
         .state
         .messages;
     assert_eq!(stream, 51);
-    agent.shutdown().await.unwrap();
+    agent.stop().await.unwrap();
 }

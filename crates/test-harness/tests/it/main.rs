@@ -129,13 +129,13 @@ async fn nats_extra_config_is_applied() {
 
 #[tokio::test]
 async fn nats_bad_config_fails_fast_with_the_log() {
-    let started = std::time::Instant::now();
     let err = NatsServer::start_with_config("this is { not valid")
         .await
         .unwrap_err();
     let message = format!("{err:#}");
+    // "exited during startup", not "not ready after 10 s": the harness saw the process die
+    // and did not wait out its readiness timeout.
     assert!(message.contains("exited during startup"), "{message}");
-    assert!(started.elapsed() < Duration::from_secs(5));
 }
 
 #[tokio::test]
@@ -192,4 +192,83 @@ async fn postgres_stop_and_restart_keep_data() {
         .await
         .unwrap();
     assert_eq!(v, "kept");
+}
+
+/// Set for the child run of [`servers_registered_to_stop_at_exit_die_with_their_process`].
+const EXIT_CHILD: &str = "TEST_HARNESS_EXIT_CHILD";
+
+/// Not a test of its own: the child process of the test below. It starts both servers,
+/// registers them to stop at exit, prints their pids and directories, and exits without
+/// dropping anything, as a test binary holding them in a `static` does.
+#[tokio::test]
+#[ignore = "run by servers_registered_to_stop_at_exit_die_with_their_process"]
+async fn exit_child_starts_servers_and_exits_without_dropping_them() {
+    if std::env::var_os(EXIT_CHILD).is_none() {
+        return;
+    }
+    let nats = NatsServer::start().await.unwrap();
+    let pg = Postgres::start_local().await.unwrap();
+    nats.stop_at_exit().unwrap();
+    pg.stop_at_exit().unwrap();
+    println!(
+        "exit-child nats {} {}",
+        nats.pid().unwrap(),
+        nats.store_dir().unwrap().parent().unwrap().display()
+    );
+    println!(
+        "exit-child postgres {} {}",
+        pg.pid().unwrap(),
+        pg.log_path().unwrap().parent().unwrap().display()
+    );
+    std::process::exit(0);
+}
+
+/// Whether `pid` is a live process (a zombie waiting for whoever adopted it is dead).
+fn is_alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        // "pid (comm) S ...": the state follows the last parenthesis.
+        stat.rsplit_once(')')
+            .is_some_and(|(_, rest)| !rest.trim_start().starts_with(['Z', 'X']))
+    })
+}
+
+#[tokio::test]
+async fn servers_registered_to_stop_at_exit_die_with_their_process() {
+    let output = tokio::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "exit_child_starts_servers_and_exits_without_dropping_them",
+            "--include-ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(EXIT_CHILD, "1")
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let started: Vec<(i32, std::path::PathBuf)> = stdout
+        .lines()
+        // libtest prints "test NAME ... " before the test's own first line.
+        .filter_map(|l| l.split_once("exit-child ").map(|(_, rest)| rest))
+        .map(|l| {
+            let mut words = l.split_whitespace().skip(1);
+            let pid = words.next().unwrap().parse().unwrap();
+            (pid, words.next().unwrap().into())
+        })
+        .collect();
+    assert_eq!(started.len(), 2, "{stdout}");
+    for (pid, dir) in started {
+        wait_until(Duration::from_secs(30), || {
+            let dir = dir.clone();
+            async move { !is_alive(pid) && !dir.exists() }
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{pid} or {} outlived the test process: {e}", dir.display()));
+    }
 }

@@ -6,90 +6,39 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use tempfile::TempDir;
+use agent_fixture::{RunningAgent, SchoolDir};
 use test_harness::NatsServer;
-use wire::pb;
-use wire::pb::school_agent_client::SchoolAgentClient;
 
 const SEED_PLAN: &str = "../../deploy/plans/kh-114-thcs-an-hoa-2017.toml";
-const PERSON: &str = "Nguyễn Thị Hồng Nhung";
+use agent_fixture::requests::PERSON;
 
 /// A nats-server, a school directory and the agent running in this process.
 struct School {
     _nats: NatsServer,
-    dir: TempDir,
+    dir: SchoolDir,
     url: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    agent: Option<RunningAgent>,
 }
 
 impl School {
     async fn start() -> Self {
         let nats = NatsServer::start().await.unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("agent.toml");
-        std::fs::write(
-            &config,
-            format!(
-                r#"
-[school]
-province = "dong-thap"
-district = "tam-nong"
-code = "thcs-an-hoa"
-name = "Trường THCS An Hòa"
-
-[storage]
-path = "{log}"
-
-[nats]
-url = "{nats}"
-
-[relay]
-batch_size = 128
-ack_timeout_ms = 2000
-max_backoff_ms = 400
-ensure_stream = true
-"#,
-                log = dir.path().join("log.sqlite").display(),
-                nats = nats.url(),
-            ),
-        )
-        .unwrap();
-        let settings = school_agent::config::Settings::load(Some(&config)).unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(school_agent::run(settings, listener, async move {
-            let _ = stopped.await;
-        }));
-        let ready_url = url.clone();
-        test_harness::wait_until(Duration::from_secs(20), || {
-            let url = ready_url.clone();
-            async move {
-                match SchoolAgentClient::connect(url).await {
-                    Ok(mut c) => c.get_status(pb::GetStatusRequest {}).await.is_ok(),
-                    Err(_) => false,
-                }
-            }
-        })
-        .await
-        .unwrap();
+        let dir = SchoolDir::new().unwrap();
+        let agent = RunningAgent::start(dir.settings(&nats.url()))
+            .await
+            .unwrap();
         Self {
             _nats: nats,
             dir,
-            url,
-            stop: Some(stop),
-            task: Some(task),
+            url: agent.url(),
+            agent: Some(agent),
         }
     }
 
     /// Stops the agent gracefully; the directory stays.
     async fn stop_agent(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            task.await.unwrap().unwrap();
+        if let Some(agent) = self.agent.take() {
+            agent.stop().await.unwrap();
         }
     }
 

@@ -29,6 +29,8 @@ use crate::roles::{Channel, ContentArea, Role};
 
 const SEED_PLAN: &str = include_str!("../../../../../deploy/plans/kh-114-thcs-an-hoa-2017.toml");
 
+// A copy of `demo_data::{PROVINCE, DISTRICT}`, which is where the codes live: the domain's
+// own unit tests cannot depend on demo-data, which depends on the domain.
 pub(super) const PROVINCE: &str = "dong-thap";
 pub(super) const DISTRICT: &str = "tam-nong";
 
