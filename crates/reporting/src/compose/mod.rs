@@ -26,6 +26,7 @@ mod results;
 pub mod words;
 
 use chrono::NaiveDate;
+use domain::vi;
 
 use crate::data::ReportData;
 use crate::model::{
@@ -64,7 +65,7 @@ pub fn compose(data: &ReportData, issue: &Issue<'_>) -> Report {
     let mut intro = vec![format!(
         "Căn cứ Kế hoạch số {} ngày {} của {} về {};",
         plan.number,
-        words::date(plan.date),
+        vi::date(plan.date),
         plan.issuer,
         words::lower_first(&plan.title)
     )];

@@ -450,7 +450,7 @@ fn a_school_below_target_is_named_with_its_area_and_counts() {
     let directions = directions(&report);
     let line = one_containing(&directions, "Trường TH Phú Cường: bổ sung");
     assert!(
-        line.contains("nội dung 3 – Nhiệm vụ năm học (1/2 hoạt động)"),
+        line.contains("nội dung 3 – Nhiệm vụ (1/2 hoạt động)"),
         "{line}"
     );
     assert!(
@@ -465,7 +465,7 @@ fn a_school_below_target_is_named_with_its_area_and_counts() {
         lagging.rows,
         vec![vec![
             Cell::text("Trường TH Phú Cường"),
-            Cell::text("3. Nhiệm vụ năm học"),
+            Cell::text("3. Nhiệm vụ"),
             Cell::Int(1),
             Cell::Int(2),
             Cell::Int(1),

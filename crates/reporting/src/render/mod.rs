@@ -19,7 +19,9 @@ pub mod html;
 pub mod json;
 pub mod xlsx;
 
-use crate::compose::{file_name, words};
+use domain::vi;
+
+use crate::compose::file_name;
 use crate::model::{Cell, Report};
 use crate::request::Format;
 
@@ -69,9 +71,9 @@ pub fn render(report: &Report, format: Format) -> Result<RenderedFile, RenderErr
 pub fn cell_text(cell: &Cell) -> String {
     match cell {
         Cell::Text(s) => s.clone(),
-        Cell::Int(v) | Cell::Money(v) => words::int(*v),
-        Cell::Rate(v) => words::rate(*v),
-        Cell::Decimal(v) => words::decimal(*v),
+        Cell::Int(v) | Cell::Money(v) => vi::int(*v),
+        Cell::Rate(v) => vi::percent(*v),
+        Cell::Decimal(v) => vi::decimal(*v, 1),
         Cell::Empty => String::new(),
     }
 }
