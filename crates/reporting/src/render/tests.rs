@@ -127,3 +127,44 @@ fn charts_are_real_pngs() {
     std::io::Cursor::new(&png).read_to_end(&mut bytes).unwrap();
     keep("chart.png", &bytes);
 }
+
+#[test]
+fn the_csv_file_opens_in_a_spreadsheet_without_running_formulas() {
+    let mut report = report();
+    // What a school could type as a nominee, and a figure below zero in a numeric column.
+    let table = report
+        .sections
+        .iter_mut()
+        .flat_map(|s| s.blocks.iter_mut())
+        .find_map(|b| match b {
+            crate::model::Block::Table(t) if t.columns.iter().any(|c| c.numeric) => Some(t),
+            _ => None,
+        })
+        .unwrap();
+    let numeric = table.columns.iter().position(|c| c.numeric).unwrap();
+    table.rows[0][0] = crate::model::Cell::text("=HYPERLINK(\"http://x\")");
+    table.rows[0][numeric] = crate::model::Cell::Int(-5);
+    let caption = table.caption.clone();
+
+    let file = render(&report, Format::Csv).unwrap();
+    let mut reader = ::csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(&file.bytes[3..]);
+    let records: Vec<Vec<String>> = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(String::from).collect())
+        .collect();
+    let at = records.iter().position(|r| r[0] == caption).unwrap();
+    // Caption, header, then the first row.
+    let row = &records[at + 2];
+    assert_eq!(row[0], "'=HYPERLINK(\"http://x\")");
+    assert_eq!(row[numeric], "-5");
+    for record in &records {
+        for cell in record {
+            let starts_a_formula = cell.starts_with(['=', '+', '@', '\t', '\r'])
+                || (cell.starts_with('-') && cell.parse::<f64>().is_err());
+            assert!(!starts_a_formula, "{cell:?}");
+        }
+    }
+}
