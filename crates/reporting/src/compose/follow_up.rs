@@ -226,7 +226,9 @@ pub fn responsiveness(f: &Facts<'_>, ctx: &mut Ctx) -> Vec<Block> {
         let columns = vec![
             Column::text("Trường"),
             Column::text("Loại"),
-            Column::text("Nội dung"),
+            // A question or a press issue's subject is a line of up to 300 characters; on
+            // paper two lines of the table's widest column say what it was about.
+            Column::long_text("Nội dung", 120),
             Column::text("Ngày tiếp nhận"),
             Column::text("Ngày trả lời"),
             Column::number("Số ngày"),

@@ -12,6 +12,14 @@ use crate::model::{Block, Cell, Column, Series};
 /// Commendation levels from the school up, as the aggregator orders them.
 const LEVELS: [&str; 5] = ["school", "district", "province", "ministry", "government"];
 
+/// How much of a nomination's free text the list shows on paper (the Excel file keeps it
+/// all). An achievement may hold 10,000 characters; 160 are three lines of the list's widest
+/// column on a landscape page, enough to say what was achieved. A nominee (a person, or a
+/// collective with its school) needs at most two lines, a decision number one.
+const ACHIEVEMENT_ON_PAPER: usize = 160;
+const NOMINEE_ON_PAPER: usize = 80;
+const DECISION_ON_PAPER: usize = 40;
+
 pub fn commendation(f: &Facts<'_>, ctx: &mut Ctx) -> Vec<Block> {
     let data = f.data;
     let c = &data.commendation;
@@ -113,11 +121,11 @@ pub fn commendation(f: &Facts<'_>, ctx: &mut Ctx) -> Vec<Block> {
         let columns = vec![
             Column::text("Trường"),
             Column::text("Ngày đề nghị"),
-            Column::text("Cá nhân, tập thể"),
-            Column::text("Thành tích"),
+            Column::long_text("Cá nhân, tập thể", NOMINEE_ON_PAPER),
+            Column::long_text("Thành tích", ACHIEVEMENT_ON_PAPER),
             Column::text("Hình thức đề nghị"),
             Column::text("Hình thức được khen"),
-            Column::text("Số quyết định"),
+            Column::long_text("Số quyết định", DECISION_ON_PAPER),
         ];
         let rows = listed
             .iter()
