@@ -7,7 +7,8 @@
 //! - [`html`]: a printable page, A4 print styles, inline SVG charts, no script;
 //! - [`csv`] and [`json`]: the tables, for other programs.
 //!
-//! Charts are laid out once ([`chart`]) and drawn as SVG or PNG.
+//! Charts are laid out once ([`chart`]) and drawn as SVG or PNG; tables are laid out on A4
+//! once ([`paper`]: orientation and column widths) for Word and the printable page.
 
 pub mod chart;
 mod chart_png;
@@ -17,6 +18,8 @@ pub mod docx;
 mod font;
 pub mod html;
 pub mod json;
+pub mod paper;
+mod times;
 pub mod xlsx;
 
 use domain::vi;
