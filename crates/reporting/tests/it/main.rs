@@ -15,6 +15,7 @@ mod docx_reader;
 mod errors;
 mod files;
 mod http;
+mod paper;
 mod support;
 
 use std::future::Future;
