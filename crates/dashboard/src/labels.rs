@@ -1,16 +1,18 @@
-//! Vietnamese names for the codes the aggregator's views carry.
+//! Vietnamese names for the codes the aggregator's views carry, as the pages show them.
 //!
 //! The views speak in stable codes (`district_radio`, `thcs`, `province`, area `3`); people
-//! read the domain's Vietnamese labels. A code this build does not know (a newer aggregator)
-//! is shown as it came rather than refused: the page stays useful.
+//! read the labels `domain::vi` gives them — the same the report prints. A code this build does
+//! not know (a newer aggregator) is shown as it came rather than refused: the page stays
+//! useful. This module only adds the pages' own conventions: a dash for nothing, a list of
+//! channels joined with commas, an area's short name after its number.
 
-use domain::district::SchoolLevel;
-use domain::roles::{CommendationLevel, NomineeKind};
-use domain::{Channel, ContentArea, Role};
+use domain::district::views::{CaseKind, CaseStatus};
+use domain::{ContentArea, vi};
+use wire::pb;
 
 /// The label of a channel code.
 pub fn channel(code: &str) -> String {
-    Channel::parse("channel", code).map_or_else(|_| code.to_string(), |c| c.label_vi().into())
+    vi::channel(code)
 }
 
 /// The labels of channel codes, joined with commas; a dash for none.
@@ -20,59 +22,66 @@ pub fn channels(codes: &[String]) -> String {
     }
     codes
         .iter()
-        .map(|c| channel(c))
+        .map(|c| vi::channel(c))
         .collect::<Vec<_>>()
         .join(", ")
 }
 
 /// The label of a school level code.
 pub fn level(code: &str) -> String {
-    SchoolLevel::parse("level", code).map_or_else(|_| code.to_string(), |l| l.label_vi().into())
+    vi::school_level(code)
 }
 
 /// The label of a role code.
 pub fn role(code: &str) -> String {
-    Role::parse("role", code).map_or_else(|_| code.to_string(), |r| r.label_vi().into())
+    vi::role(code)
 }
 
-/// The label of a commendation level code.
+/// The label of a commendation level code; a dash for none (not awarded yet).
 pub fn commendation_level(code: &str) -> String {
     if code.is_empty() {
         return crate::format::DASH.to_string();
     }
-    CommendationLevel::parse("level", code)
-        .map_or_else(|_| code.to_string(), |l| l.label_vi().into())
+    vi::commendation_level(code)
 }
 
 /// The label of a nominee kind code.
 pub fn nominee_kind(code: &str) -> String {
-    NomineeKind::parse("nominee_kind", code)
-        .map_or_else(|_| code.to_string(), |k| k.label_vi().into())
+    vi::nominee_kind(code)
 }
 
 /// The plan's heading of content area `number` (1..=6).
 pub fn area(number: u32) -> String {
-    ContentArea::from_number("area", i64::from(number))
-        .map_or_else(|_| format!("Nội dung {number}"), |a| a.label_vi().into())
+    vi::area(i64::from(number))
 }
 
-/// A short heading for a table column, with the area's number.
+/// An area's short name after its number, for a table's column or a list: "3. Nhiệm vụ".
 pub fn area_short(number: u32) -> String {
-    let short = match number {
-        1 => "Quản lý nhà nước",
-        2 => "Đổi mới CT, SGK",
-        3 => "Nhiệm vụ",
-        4 => "Thi đua, khen thưởng",
-        5 => "Cải cách hành chính",
-        6 => "Nội dung khác",
-        _ => "Nội dung",
-    };
-    format!("{number}. {short}")
+    format!("{number}. {}", vi::area_short(i64::from(number)))
 }
 
 /// The content area numbers, 1..=6, in order.
 pub fn area_numbers() -> impl Iterator<Item = u32> {
     ContentArea::ALL.iter().map(|a| u32::from(a.number()))
+}
+
+/// What kind of case a line of the responsiveness view is (an unknown kind reads as the
+/// citizens', the view's first kind).
+pub fn case_kind(kind: i32) -> &'static str {
+    vi::case_kind(if kind == i32::from(pb::CaseKind::Press) {
+        CaseKind::Press
+    } else {
+        CaseKind::Feedback
+    })
+}
+
+/// Where an overdue or late case stands: late when the view says so, overdue otherwise.
+pub fn case_status(status: i32) -> &'static str {
+    vi::case_status(if status == i32::from(pb::CaseStatus::Late) {
+        CaseStatus::Late
+    } else {
+        CaseStatus::Overdue
+    })
 }
 
 #[cfg(test)]
@@ -83,10 +92,18 @@ mod tests {
     fn known_codes_get_vietnamese_labels_and_unknown_ones_stay_readable() {
         assert_eq!(channel("district_radio"), "Đài Truyền thanh huyện");
         assert_eq!(channel("pigeon"), "pigeon");
+        assert_eq!(channels(&[]), crate::format::DASH);
         assert_eq!(level("thcs"), "THCS");
         assert_eq!(role("vice_principal"), "Phó Hiệu trưởng");
+        assert_eq!(commendation_level(""), crate::format::DASH);
         assert_eq!(area(4), "Công tác thi đua, khen thưởng");
         assert_eq!(area(9), "Nội dung 9");
+        assert_eq!(area_short(3), "3. Nhiệm vụ");
         assert_eq!(area_numbers().collect::<Vec<_>>(), vec![1, 2, 3, 4, 5, 6]);
+        assert_eq!(case_kind(i32::from(pb::CaseKind::Press)), "Báo chí");
+        assert_eq!(
+            case_status(i32::from(pb::CaseStatus::Late)),
+            "Trả lời trễ hạn"
+        );
     }
 }

@@ -32,10 +32,9 @@ pub fn start_of_local_day(date: NaiveDate) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-/// A date as Vietnamese documents write it: `20/10/2017`.
-pub fn vn_date(date: NaiveDate) -> String {
-    date.format("%d/%m/%Y").to_string()
-}
+/// A date as Vietnamese documents write it: `20/10/2017` (the one formatter, [`crate::vi::date`],
+/// under the name the domain's messages use).
+pub use crate::vi::date as vn_date;
 
 /// An inclusive range of local dates. Exists only with `start <= end`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -12,6 +12,10 @@
 //! This crate owns one wire format on purpose: the JSON of the event [`Envelope`] and its
 //! `data`, because events are the domain's permanent facts and their schema versions and
 //! upcasting are domain decisions. Protobuf lives only in `wire`.
+//!
+//! How people read numbers, money, dates and the vocabularies' labels is decided here too,
+//! once, in [`vi`] and the vocabularies' `label_vi`: every surface (report, dashboard,
+//! command line) writes them through these.
 
 pub mod calendar;
 pub mod codes;
@@ -26,6 +30,7 @@ pub mod roles;
 pub mod school;
 pub mod text;
 pub mod upcast;
+pub mod vi;
 
 pub use calendar::{DateRange, Period};
 pub use codes::{Author, SchoolRef, Slug};

@@ -71,18 +71,10 @@ impl Sum for Vnd {
     }
 }
 
-/// `1.500.000 đ`, as Vietnamese documents group thousands.
+/// `1.500.000 đ`, as Vietnamese documents group thousands ([`crate::vi::money_short`]).
 impl fmt::Display for Vnd {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let digits = self.0.to_string();
-        let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 3);
-        for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i).is_multiple_of(3) {
-                out.push('.');
-            }
-            out.push(c);
-        }
-        write!(f, "{out} đ")
+        f.write_str(&crate::vi::money_short(self.0))
     }
 }
 

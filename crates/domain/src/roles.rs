@@ -176,6 +176,19 @@ impl ContentArea {
             ContentArea::Other => "Các nội dung khác",
         }
     }
+
+    /// The area's name where room is short (a table's column or row, a chart's axis): the
+    /// plan's heading cut to its core, the same on every surface.
+    pub fn short_label_vi(&self) -> &'static str {
+        match self {
+            ContentArea::StateManagement => "Quản lý nhà nước về GD-ĐT",
+            ContentArea::CurriculumReform => "Đổi mới chương trình, SGK",
+            ContentArea::Tasks => "Nhiệm vụ",
+            ContentArea::EmulationCommendation => "Thi đua, khen thưởng",
+            ContentArea::AdministrativeReform => "Cải cách hành chính",
+            ContentArea::Other => "Nội dung khác",
+        }
+    }
 }
 
 impl TryFrom<u8> for ContentArea {
@@ -222,5 +235,22 @@ mod tests {
         assert!(ContentArea::from_number("a", 0).is_err());
         assert!(ContentArea::from_number("a", 7).is_err());
         assert_eq!(serde_json::to_string(&ContentArea::Tasks).unwrap(), "3");
+    }
+
+    #[test]
+    fn short_area_names_are_distinct_and_short() {
+        let short: std::collections::BTreeSet<&str> = ContentArea::ALL
+            .iter()
+            .map(|a| a.short_label_vi())
+            .collect();
+        assert_eq!(short.len(), ContentArea::ALL.len());
+        for area in ContentArea::ALL {
+            let name = area.short_label_vi();
+            assert!(name.chars().count() <= 26, "{name}");
+            assert!(
+                name.chars().count() <= area.label_vi().chars().count(),
+                "{name}"
+            );
+        }
     }
 }

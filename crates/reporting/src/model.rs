@@ -5,6 +5,8 @@
 //! workbook, the printable page and the CSV/JSON exports cannot disagree: each renderer only
 //! lays the same [`Report`] out. It is plain data, serialisable as the JSON export.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 /// One report, ready to render.
@@ -113,6 +115,11 @@ pub struct Table {
     /// The totals line, when the table has one. Cells of `Sum` columns hold the total the
     /// aggregator gave (or the sum of the column); Excel writes them as `SUM` formulas.
     pub totals: Option<Vec<Cell>>,
+    /// What Word and the printable page print under the table when they shortened a cell of
+    /// a [`Column::paper_chars`] column: which columns, and that the Excel file has the full
+    /// text. `None` when nothing was shortened.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paper_note: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -122,6 +129,12 @@ pub struct Column {
     pub numeric: bool,
     /// Whether the totals line sums this column (an Excel `SUM` formula).
     pub sum: bool,
+    /// Free text typed by schools, which may run to pages (an achievement may hold 10,000
+    /// characters): on paper — Word and the printable page — a cell is shortened to this
+    /// many characters ([`Column::on_paper`]), so that a row stays a few lines; the Excel
+    /// file, the CSV and the JSON keep the full text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paper_chars: Option<usize>,
 }
 
 impl Column {
@@ -130,26 +143,60 @@ impl Column {
             header: header.to_string(),
             numeric: false,
             sum: false,
+            paper_chars: None,
+        }
+    }
+
+    /// A text column of free text, shortened on paper to `paper_chars` characters.
+    pub fn long_text(header: &str, paper_chars: usize) -> Self {
+        Self {
+            paper_chars: Some(paper_chars),
+            ..Self::text(header)
         }
     }
 
     /// A numeric column without a total.
     pub fn number(header: &str) -> Self {
         Self {
-            header: header.to_string(),
             numeric: true,
-            sum: false,
+            ..Self::text(header)
         }
     }
 
     /// A numeric column whose total is the sum of its rows.
     pub fn summed(header: &str) -> Self {
         Self {
-            header: header.to_string(),
             numeric: true,
             sum: true,
+            ..Self::text(header)
         }
     }
+
+    /// `text` as paper shows it in this column: whole, or shortened at a word to at most
+    /// [`Column::paper_chars`] characters ending in "…".
+    pub fn on_paper<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        match self.paper_chars {
+            Some(max) if text.chars().count() > max => Cow::Owned(shorten(text, max)),
+            _ => Cow::Borrowed(text),
+        }
+    }
+
+    /// Whether paper shortens `text` in this column.
+    pub fn shortens(&self, text: &str) -> bool {
+        matches!(self.on_paper(text), Cow::Owned(_))
+    }
+}
+
+/// `text` cut to at most `max` characters, "…" included: at the last space when that keeps
+/// most of it, else mid-word; trailing spaces and punctuation dropped before the "…".
+fn shorten(text: &str, max: usize) -> String {
+    let keep: String = text.chars().take(max.saturating_sub(1)).collect();
+    let at_word = match keep.rfind(char::is_whitespace) {
+        Some(space) if keep[..space].chars().count() * 3 >= max * 2 => &keep[..space],
+        _ => keep.as_str(),
+    };
+    let trimmed = at_word.trim_end_matches(|c: char| c.is_whitespace() || ",;:.-–".contains(c));
+    format!("{trimmed}…")
 }
 
 /// One value of a table; the variant says how it is written.
@@ -220,6 +267,18 @@ pub struct Series {
     pub values: Vec<f64>,
 }
 
+impl Table {
+    /// The text of a cell as paper shows it: numbers as [`crate::render::cell_text`] writes
+    /// them, free text shortened as its column says.
+    pub fn paper_text(&self, column: usize, cell: &Cell) -> String {
+        let text = crate::render::cell_text(cell);
+        match self.columns.get(column) {
+            Some(c) => c.on_paper(&text).into_owned(),
+            None => text,
+        }
+    }
+}
+
 impl Report {
     /// Every table of the report, in reading order.
     pub fn tables(&self) -> impl Iterator<Item = &Table> {
@@ -241,5 +300,29 @@ impl Report {
                 Block::Figure(f) => Some(f),
                 _ => None,
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_free_text_is_shortened_on_paper_at_a_word() {
+        let column = Column::long_text("Thành tích", 40);
+        let long = "Tổ chức hiệu quả các hoạt động trải nghiệm, được phụ huynh và địa phương đánh giá cao.";
+        let shown = column.on_paper(long);
+        assert_eq!(shown, "Tổ chức hiệu quả các hoạt động trải…");
+        assert!(shown.chars().count() <= 40);
+        assert!(column.shortens(long));
+        // Short enough: whole, and never shortened in a plain column.
+        assert_eq!(column.on_paper("Vận động học sinh"), "Vận động học sinh");
+        assert!(!Column::text("Thành tích").shortens(long));
+    }
+
+    #[test]
+    fn a_text_without_spaces_is_cut_mid_word() {
+        let column = Column::long_text("Số quyết định", 10);
+        assert_eq!(column.on_paper("123456789/QĐ-UBND"), "123456789…");
     }
 }

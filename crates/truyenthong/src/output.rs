@@ -7,12 +7,12 @@
 use std::io::Write as _;
 
 use chrono::{DateTime, Utc};
+use domain::vi;
 use serde::Serialize;
 use serde_json::{Value, json};
 use wire::pb;
 
 use crate::error::CliError;
-use crate::values::format_amount;
 use crate::vocab;
 
 /// Where and how results are printed.
@@ -121,16 +121,13 @@ pub fn sent_text(done: &str, entity: Option<&str>, sent: &Sent) -> String {
 /// a date.
 pub fn vn_date(iso: &str) -> String {
     chrono::NaiveDate::parse_from_str(iso, "%Y-%m-%d")
-        .map(domain::calendar::vn_date)
+        .map(vi::date)
         .unwrap_or_else(|_| iso.to_string())
 }
 
 /// An instant in Vietnam local time: `14:05:32 ngày 21/05/2018`.
 pub fn local_time(instant: DateTime<Utc>) -> String {
-    instant
-        .with_timezone(&domain::calendar::vietnam_offset())
-        .format("%H:%M:%S ngày %d/%m/%Y")
-        .to_string()
+    vi::instant_in_words(instant)
 }
 
 fn instant(ts: Option<&pb::Timestamp>) -> Option<DateTime<Utc>> {
@@ -314,21 +311,13 @@ pub fn event_summary(event_type: &str, data: &Value) -> (String, Option<String>)
                 .and_then(Value::as_array)
                 .map(|lines| lines.iter().map(|l| n(l, "/amount")).sum())
                 .unwrap_or(0);
-            format!(
-                "Năm {}: tổng {} đồng",
-                n(data, "/year"),
-                format_amount(total)
-            )
+            format!("Năm {}: tổng {} đồng", n(data, "/year"), vi::int(total))
         }
-        "expense.recorded" => format!(
-            "{}: {} đồng",
-            s(data, "/item"),
-            format_amount(n(data, "/amount"))
-        ),
+        "expense.recorded" => format!("{}: {} đồng", s(data, "/item"), vi::int(n(data, "/amount"))),
         "budget.settled" => format!(
             "Năm {}: {} đồng",
             n(data, "/year"),
-            format_amount(n(data, "/settled_amount"))
+            vi::int(n(data, "/settled_amount"))
         ),
         _ => String::new(),
     };
@@ -389,7 +378,7 @@ pub fn events_text(reply: &pb::ListEventsReply) -> String {
         let data: Value = serde_json::from_str(&e.data_json).unwrap_or(Value::Null);
         let (summary, id) = event_summary(&e.r#type, &data);
         let date = instant(e.occurred_at.as_ref())
-            .map(|t| domain::calendar::vn_date(domain::calendar::local_date(t)))
+            .map(|t| vi::date(domain::calendar::local_date(t)))
             .unwrap_or_default();
         out.push_str(&format!(
             "{:>seq_width$}  {}  {}  {}  {}\n",

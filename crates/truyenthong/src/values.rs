@@ -194,22 +194,6 @@ pub fn school_year_arg(value: &str) -> Result<i32, String> {
     year_arg(v).map_err(|_| bad())
 }
 
-/// Groups the digits of an amount the Vietnamese way: `3.000.000`.
-pub fn format_amount(amount: i64) -> String {
-    let digits = amount.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push('.');
-        }
-        out.push(c);
-    }
-    if amount < 0 {
-        out.insert(0, '-');
-    }
-    out
-}
-
 /// A value as it is echoed in a message: at most 60 characters.
 pub fn echo(value: &str) -> String {
     const MAX: usize = 60;
@@ -289,13 +273,10 @@ mod tests {
     }
 
     #[test]
-    fn years_and_formatting() {
+    fn years_and_areas() {
         assert_eq!(school_year_arg("2018-2019").unwrap(), 2018);
         assert_eq!(school_year_arg("2018").unwrap(), 2018);
         assert!(school_year_arg("2018-2020").is_err());
-        assert_eq!(format_amount(3_000_000), "3.000.000");
-        assert_eq!(format_amount(999), "999");
-        assert_eq!(format_amount(1_000), "1.000");
         assert!(area_arg("7").is_err());
         assert_eq!(area_arg("3").unwrap(), 3);
     }

@@ -40,10 +40,32 @@ pub const REQUIREMENTS: &[Requirement] = &[
         programs: &["initdb", "postgres"],
         for_demo: true,
     },
-    // The dashboard's tests drive a real headless browser.
+    // The dashboard's tests drive a real headless browser; reporting's paper tests print the
+    // report's printable page to PDF with it.
     Requirement {
         package: "chromium",
         programs: &["chromium"],
+        for_demo: false,
+    },
+    // Reporting's paper tests convert the Word report to PDF with LibreOffice …
+    Requirement {
+        package: "libreoffice-writer-nogui",
+        programs: &["soffice"],
+        for_demo: false,
+    },
+    // … and read the pages back with poppler.
+    Requirement {
+        package: "poppler-utils",
+        programs: &["pdfinfo", "pdftotext"],
+        for_demo: false,
+    },
+    // Both need Times New Roman's metric twin, or they set the report in another font's
+    // widths. LibreOffice only recommends it, and a font has no program to look for: it is
+    // installed with LibreOffice (the same program marks both as missing), and the paper
+    // tests check `fc-match "Times New Roman"` and name this package when it is not there.
+    Requirement {
+        package: "fonts-liberation2",
+        programs: &["soffice"],
         for_demo: false,
     },
 ];

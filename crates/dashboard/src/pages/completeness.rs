@@ -8,11 +8,12 @@ use axum::extract::State;
 use maud::{Markup, html};
 
 use domain::district::DistrictPlan;
+use domain::vi;
 use wire::pb;
 
 use crate::DashboardState;
 use crate::error::PageError;
-use crate::format::{DASH, count, days, number, optional_percent, when};
+use crate::format::{DASH, optional_percent, when};
 use crate::layout::{self, Nav};
 use crate::pages::{Params, ParamsQuery, SchoolNames, school_href};
 use crate::periods::{self, Chosen};
@@ -50,10 +51,10 @@ fn render(
         p.lead { "Trường đã báo cáo hoạt động trong kỳ, độ trễ gửi sự kiện về Phòng, và tình trạng kết nối của từng trường." }
         (layout::period_form("/day-du", chosen.period, plan.map(|p| &p.period), html! {}))
         (layout::figures(&[
-            (number(view.enrolled), "trường trong huyện"),
-            (number(view.reported), "trường có báo cáo hoạt động"),
+            (vi::int(view.enrolled), "trường trong huyện"),
+            (vi::int(view.reported), "trường có báo cáo hoạt động"),
             (optional_percent(view.reporting_rate), "tỷ lệ trường báo cáo"),
-            (format!("{} / {}", number(on_time), number(events)), "sự kiện gửi đúng hạn / tổng số"),
+            (format!("{} / {}", vi::int(on_time), vi::int(events)), "sự kiện gửi đúng hạn / tổng số"),
         ]))
         div.scroll { table id="day-du" {
             thead { tr {
@@ -67,15 +68,15 @@ fn render(
                     tr class=[(!s.reported).then_some("bad")] data-school=(s.school)
                         data-activities=(s.activities) data-events=(s.events) data-reported=(s.reported) {
                         td { a href=(school_href(&s.school, &ky)) { (names.name(&s.school)) } }
-                        td.num { (number(s.activities)) }
-                        td.num { (number(s.events)) }
+                        td.num { (vi::int(s.activities)) }
+                        td.num { (vi::int(s.events)) }
                         td { @if s.reported { span.badge.ok { "có" } } @else { span.badge.bad { "chưa báo cáo" } } }
-                        td.num { (number(s.on_time)) }
+                        td.num { (vi::int(s.on_time)) }
                         td.num { (optional_percent(s.on_time_rate)) }
-                        td.num { (s.max_delay_days.map_or_else(|| DASH.to_string(), days)) }
+                        td.num { (s.max_delay_days.map_or_else(|| DASH.to_string(), vi::days)) }
                         td { (op.map_or_else(|| DASH.to_string(), |a| when!(a.last_contact_at))) }
-                        td.num { (op.and_then(|a| a.backlog).map_or_else(|| DASH.to_string(), count)) }
-                        td.num { (op.map_or_else(|| DASH.to_string(), |a| count(a.held))) }
+                        td.num { (op.and_then(|a| a.backlog).map_or_else(|| DASH.to_string(), vi::count)) }
+                        td.num { (op.map_or_else(|| DASH.to_string(), |a| vi::count(a.held))) }
                     }
                 }
             }

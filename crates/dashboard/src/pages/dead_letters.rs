@@ -6,11 +6,12 @@
 use axum::extract::State;
 use maud::{Markup, html};
 
+use domain::vi;
 use wire::pb;
 
 use crate::DashboardState;
 use crate::error::PageError;
-use crate::format::{DASH, count, when};
+use crate::format::{DASH, when};
 use crate::layout::{self, Nav};
 use crate::pages::{Params, ParamsQuery, SchoolNames, query_value};
 
@@ -76,7 +77,7 @@ fn render(
                             td { (when!(d.received_at)) }
                             td { @if d.author.is_empty() { (DASH) } @else { (names.name(&d.author)) } }
                             td { code { (d.subject) } }
-                            td.num { (d.seq.map_or_else(|| DASH.to_string(), count)) }
+                            td.num { (d.seq.map_or_else(|| DASH.to_string(), vi::count)) }
                             td { @if d.event_type.is_empty() { (DASH) } @else { code { (d.event_type) } } }
                             td {
                                 (d.reason)
@@ -84,7 +85,7 @@ fn render(
                                     details { summary { "Nội dung" } pre { (d.body_excerpt) } }
                                 }
                             }
-                            td.num { (count(d.body_bytes)) " byte" }
+                            td.num { (vi::count(d.body_bytes)) " byte" }
                         }
                     }
                 }

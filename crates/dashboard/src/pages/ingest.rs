@@ -7,11 +7,12 @@
 use axum::extract::State;
 use maud::{Markup, html};
 
+use domain::vi;
 use wire::pb;
 
 use crate::DashboardState;
 use crate::error::PageError;
-use crate::format::{DASH, count, when};
+use crate::format::{DASH, when};
 use crate::layout::{self, Nav};
 use crate::pages::SchoolNames;
 
@@ -22,7 +23,7 @@ pub async fn show(State(state): State<DashboardState>) -> Result<Markup, PageErr
 }
 
 fn optional(value: Option<u64>) -> String {
-    value.map_or_else(|| DASH.to_string(), count)
+    value.map_or_else(|| DASH.to_string(), vi::count)
 }
 
 fn render(ingest: &pb::IngestState, schools: &[pb::EnrolledSchool]) -> Markup {
@@ -33,10 +34,10 @@ fn render(ingest: &pb::IngestState, schools: &[pb::EnrolledSchool]) -> Markup {
         h1 { (title) }
         p.lead { "Tình trạng nhận và cập nhật nhật ký sự kiện của từng trường tại Phòng." }
         (layout::figures(&[
-            (count(counters.applied), "sự kiện đã cập nhật"),
-            (count(counters.duplicates), "bản trùng đã bỏ qua"),
-            (count(counters.held), "sự kiện đang chờ"),
-            (count(counters.dead_lettered), "thư lỗi"),
+            (vi::count(counters.applied), "sự kiện đã cập nhật"),
+            (vi::count(counters.duplicates), "bản trùng đã bỏ qua"),
+            (vi::count(counters.held), "sự kiện đang chờ"),
+            (vi::count(counters.dead_lettered), "thư lỗi"),
             (when!(counters.last_commit_at), "lần cập nhật gần nhất"),
         ]))
         @if !counters.last_error.is_empty() {
@@ -55,10 +56,10 @@ fn render(ingest: &pb::IngestState, schools: &[pb::EnrolledSchool]) -> Markup {
                         data-author=(a.author) data-applied-seq=(a.applied_seq) data-held=(a.held) {
                         td { (names.name(&a.author)) br; small.muted { code { (a.author) } } }
                         td { @if a.enrolled { "có" } @else { span.badge.warn { "chưa đăng ký" } } }
-                        td.num { (count(a.applied_seq)) }
-                        td.num { (count(a.applied_events)) }
-                        td.num { (count(a.rejected_events)) }
-                        td.num { (count(a.held)) }
+                        td.num { (vi::count(a.applied_seq)) }
+                        td.num { (vi::count(a.applied_events)) }
+                        td.num { (vi::count(a.rejected_events)) }
+                        td.num { (vi::count(a.held)) }
                         td.num { (optional(a.first_missing_seq)) }
                         td { (when!(a.last_contact_at)) }
                         td.num { (optional(a.last_seq)) }

@@ -13,11 +13,12 @@ use axum::extract::State;
 use maud::{Markup, html};
 
 use domain::district::DistrictPlan;
+use domain::vi;
 use wire::pb;
 
 use crate::DashboardState;
 use crate::error::PageError;
-use crate::format::{self, number, percent};
+use crate::format;
 use crate::labels;
 use crate::layout::{self, Nav};
 use crate::pages::{Params, ParamsQuery, SchoolNames, school_href};
@@ -122,10 +123,10 @@ fn render(
         }
         (layout::period_form("/", chosen.period, plan.map(|p| &p.period), html! {}))
         (layout::figures(&[
-            (number(view.schools.len() as i64), "trường"),
-            (number(total_activities), "hoạt động trong kỳ"),
-            (format!("{} / {}", number(met as i64), number(with_target as i64)), "ô đạt chỉ tiêu / ô có chỉ tiêu"),
-            (number(view.lagging.len() as i64), "trường chưa đạt ở ít nhất một nội dung"),
+            (vi::int(view.schools.len() as i64), "trường"),
+            (vi::int(total_activities), "hoạt động trong kỳ"),
+            (format!("{} / {}", vi::int(met as i64), vi::int(with_target as i64)), "ô đạt chỉ tiêu / ô có chỉ tiêu"),
+            (vi::int(view.lagging.len() as i64), "trường chưa đạt ở ít nhất một nội dung"),
         ]))
         div.scroll {
             table.heat id="ban-do-ke-hoach" {
@@ -159,8 +160,8 @@ fn render(
                                 }
                             }
                             td.num {
-                                b { (number(summary.total_activities)) }
-                                @if let Some(t) = school_target { " / " (number(t)) }
+                                b { (vi::int(summary.total_activities)) }
+                                @if let Some(t) = school_target { " / " (vi::int(t)) }
                                 br;
                                 @if summary.areas_missed > 0 {
                                     span.badge.bad { (summary.areas_missed) " nội dung chưa đạt" }
@@ -179,15 +180,15 @@ fn render(
                             @let target = target_sum(&mut view.rows.iter().filter(|r| r.area == area));
                             @let missed = view.areas.iter().find(|a| a.area == area).map_or(0, |a| a.schools_missed);
                             td.num data-area=(area) data-area-activities=(activities) data-schools-missed=(missed) {
-                                (number(activities))
-                                @if let Some(t) = target { " / " (number(t)) }
+                                (vi::int(activities))
+                                @if let Some(t) = target { " / " (vi::int(t)) }
                                 br;
                                 small { (missed) " trường chưa đạt" }
                             }
                         }
                         td.num data-district-activities=(total_activities) {
-                            (number(total_activities))
-                            @if let Some(t) = target_sum(&mut view.rows.iter()) { " / " (number(t)) }
+                            (vi::int(total_activities))
+                            @if let Some(t) = target_sum(&mut view.rows.iter()) { " / " (vi::int(t)) }
                         }
                     }
                 }
@@ -207,7 +208,7 @@ fn render(
                 @for s in &view.lagging {
                     li data-school=(s.school) {
                         a href=(school_href(&s.school, &ky)) { (names.name(&s.school)) }
-                        ": " (s.areas_missed) " nội dung chưa đạt, " (number(s.total_activities)) " hoạt động"
+                        ": " (s.areas_missed) " nội dung chưa đạt, " (vi::int(s.total_activities)) " hoạt động"
                     }
                 }
             }
@@ -221,17 +222,17 @@ fn cell(row: &pb::PlanRow, names: &SchoolNames<'_>, ky: &str) -> Markup {
     let share = row
         .target
         .filter(|t| *t > 0)
-        .map(|t| format!(" ({})", percent(row.activities as f64 / t as f64)))
+        .map(|t| format!(" ({})", vi::percent(row.activities as f64 / t as f64)))
         .unwrap_or_default();
     let target_text = row.target.map_or_else(
         || "không có chỉ tiêu".to_string(),
-        |t| format!("chỉ tiêu {}", number(t)),
+        |t| format!("chỉ tiêu {}", vi::int(t)),
     );
     let tooltip = format!(
         "{} – {}: {} hoạt động, {target_text}{share} – {}. Kênh: {}",
         names.name(&row.school),
         labels::area(row.area),
-        number(row.activities),
+        vi::int(row.activities),
         status_label(row.status),
         labels::channels(&row.channels),
     );
@@ -245,8 +246,8 @@ fn cell(row: &pb::PlanRow, names: &SchoolNames<'_>, ky: &str) -> Markup {
             data-channels=(row.channels.join(","))
             title=(tooltip) {
             a href={ (school_href(&row.school, ky)) "#noi-dung-" (row.area) } {
-                (number(row.activities))
-                @if let Some(t) = row.target { " / " (number(t)) }
+                (vi::int(row.activities))
+                @if let Some(t) = row.target { " / " (vi::int(t)) }
                 small { (row.channels.len()) " kênh" }
             }
         }

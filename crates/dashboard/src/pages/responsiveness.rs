@@ -9,11 +9,13 @@ use chrono::NaiveDate;
 use maud::{Markup, html};
 
 use domain::district::DistrictPlan;
+use domain::vi;
 use wire::pb;
 
 use crate::DashboardState;
 use crate::error::PageError;
-use crate::format::{self, DASH, decimal, number};
+use crate::format;
+use crate::labels;
 use crate::layout::{self, Nav};
 use crate::pages::{Params, ParamsQuery, SchoolNames, school_href};
 use crate::periods::{self, Chosen};
@@ -53,9 +55,9 @@ fn as_of(text: Option<&str>) -> Result<Option<NaiveDate>, PageError> {
 fn stats_cells(s: Option<&pb::CaseStats>) -> Markup {
     let s = s.cloned().unwrap_or_default();
     html! {
-        td.num { (number(s.received)) } td.num { (number(s.answered)) } td.num { (number(s.open)) }
-        td.num { (number(s.overdue)) } td.num { (number(s.late)) }
-        td.num { (s.mean_days_to_answer.map_or_else(|| DASH.to_string(), |m| decimal(m, 1))) }
+        td.num { (vi::int(s.received)) } td.num { (vi::int(s.answered)) } td.num { (vi::int(s.open)) }
+        td.num { (vi::int(s.overdue)) } td.num { (vi::int(s.late)) }
+        td.num { (format::mean_days(s.mean_days_to_answer)) }
     }
 }
 
@@ -81,16 +83,16 @@ pub fn case_table(cases: &[&pb::CaseLine], names: Option<(&SchoolNames<'_>, &str
                         @if let Some((names, ky)) = names {
                             td { a href=(school_href(&c.school, ky)) { (names.name(&c.school)) } }
                         }
-                        td { @if c.kind == i32::from(pb::CaseKind::Press) { "Báo chí" } @else { "Ý kiến người dân" } }
+                        td { (labels::case_kind(c.kind)) }
                         td { (c.subject) }
                         td { (format::date(&c.opened_on)) }
                         td { (format::date(&c.answered_on)) }
-                        td.num { (number(c.days)) }
+                        td.num { (vi::int(c.days)) }
                         td {
                             @if c.status == i32::from(pb::CaseStatus::Late) {
-                                span.badge.warn { "trả lời trễ" }
+                                span.badge.warn { (labels::case_status(c.status)) }
                             } @else {
-                                span.badge.bad { "quá hạn, chưa trả lời" }
+                                span.badge.bad { (labels::case_status(c.status)) }
                             }
                         }
                     }
@@ -124,11 +126,11 @@ fn render(
         }
         (layout::period_form("/phan-hoi", chosen.period, plan.map(|p| &p.period), as_of_field))
         (layout::figures(&[
-            (format!("{} / {}", number(feedback.answered), number(feedback.received)), "ý kiến người dân đã trả lời / tiếp nhận"),
-            (number(feedback.overdue), "ý kiến quá hạn chưa trả lời"),
-            (format!("{} / {}", number(press.answered), number(press.received)), "vấn đề báo chí đã trả lời / nêu"),
-            (number(press.overdue), "vấn đề báo chí quá hạn"),
-            (number(feedback.late + press.late), "trường hợp trả lời trễ"),
+            (format!("{} / {}", vi::int(feedback.answered), vi::int(feedback.received)), "ý kiến người dân đã trả lời / tiếp nhận"),
+            (vi::int(feedback.overdue), "ý kiến quá hạn chưa trả lời"),
+            (format!("{} / {}", vi::int(press.answered), vi::int(press.received)), "vấn đề báo chí đã trả lời / nêu"),
+            (vi::int(press.overdue), "vấn đề báo chí quá hạn"),
+            (vi::int(feedback.late + press.late), "trường hợp trả lời trễ"),
         ]))
         div.scroll { table id="phan-hoi" {
             thead {

@@ -12,11 +12,12 @@ use futures::future::try_join_all;
 use maud::{Markup, html};
 
 use domain::district::DistrictPlan;
+use domain::vi;
 use wire::pb;
 
 use crate::DashboardState;
 use crate::error::PageError;
-use crate::format::{self, DASH, count, days, decimal, money, number, optional_percent, when};
+use crate::format::{self, DASH, optional_percent, when};
 use crate::labels;
 use crate::layout::{self, Nav};
 use crate::pages::plan::{shade, status_code, status_label};
@@ -130,14 +131,14 @@ fn plan_rows(code: &str, rows: &[&pb::PlanRow]) -> Markup {
                             data-activities=(r.activities) data-target=[r.target]
                             data-status=(status_code(r.status)) {
                             td { (r.area) ". " (labels::area(r.area)) }
-                            td class={ "num " (shade(r)) } { (number(r.activities)) }
-                            td.num { (r.target.map_or_else(|| DASH.to_string(), number)) }
+                            td class={ "num " (shade(r)) } { (vi::int(r.activities)) }
+                            td.num { (r.target.map_or_else(|| DASH.to_string(), vi::int)) }
                             td { (status_label(r.status)) }
                             td { (labels::channels(&r.channels)) }
                         }
                     }
                 }
-                tfoot { tr { th { "Tổng" } td.num { (number(total)) } td {} td {} td {} } }
+                tfoot { tr { th { "Tổng" } td.num { (vi::int(total)) } td {} td {} td {} } }
             }
         }
     }
@@ -151,10 +152,10 @@ fn completeness(code: &str, view: &pb::CompletenessView) -> Markup {
             Some(c) => {
                 (layout::figures(&[
                     (if c.reported { "Có".to_string() } else { "Chưa".to_string() }, "báo cáo hoạt động trong kỳ"),
-                    (number(c.activities), "hoạt động"),
-                    (number(c.events), "sự kiện ghi nhận"),
+                    (vi::int(c.activities), "hoạt động"),
+                    (vi::int(c.events), "sự kiện ghi nhận"),
                     (optional_percent(c.on_time_rate), "sự kiện gửi đúng hạn (≤ 7 ngày)"),
-                    (c.max_delay_days.map_or_else(|| DASH.to_string(), days), "chậm nhất"),
+                    (c.max_delay_days.map_or_else(|| DASH.to_string(), vi::days), "chậm nhất"),
                 ]))
             }
         }
@@ -164,10 +165,10 @@ fn completeness(code: &str, view: &pb::CompletenessView) -> Markup {
 fn stats_cells(s: Option<&pb::CaseStats>) -> Markup {
     let s = s.cloned().unwrap_or_default();
     html! {
-        td.num { (number(s.received)) } td.num { (number(s.answered)) } td.num { (number(s.open)) }
-        td.num { (number(s.overdue)) } td.num { (number(s.late)) }
-        td.num { (s.mean_days_to_answer.map_or_else(|| DASH.to_string(), |m| decimal(m, 1))) }
-        td.num { (s.max_days_to_answer.map_or_else(|| DASH.to_string(), number)) }
+        td.num { (vi::int(s.received)) } td.num { (vi::int(s.answered)) } td.num { (vi::int(s.open)) }
+        td.num { (vi::int(s.overdue)) } td.num { (vi::int(s.late)) }
+        td.num { (format::mean_days(s.mean_days_to_answer)) }
+        td.num { (s.max_days_to_answer.map_or_else(|| DASH.to_string(), vi::int)) }
     }
 }
 
@@ -209,7 +210,7 @@ fn commendation(code: &str, view: &pb::CommendationView) -> Markup {
             thead { tr { th { "Cấp khen thưởng" } th.num { "Đề nghị" } th.num { "Được khen" } } }
             tbody {
                 @for c in &counts {
-                    tr { td { (labels::commendation_level(&c.level)) } td.num { (number(c.nominated)) } td.num { (number(c.awarded)) } }
+                    tr { td { (labels::commendation_level(&c.level)) } td.num { (vi::int(c.nominated)) } td.num { (vi::int(c.awarded)) } }
                 }
             }
         }
@@ -255,9 +256,9 @@ fn budget(code: &str, views: &[pb::BudgetView]) -> Markup {
                         @if let Some(row) = view.schools.iter().find(|r| r.school == code) {
                             tr data-year=(view.year) {
                                 td { (view.year) }
-                                td.num { (money(row.estimated)) }
-                                td.num { (money(row.spent)) }
-                                td.num { (row.settled.map_or_else(|| "chưa quyết toán".to_string(), money)) }
+                                td.num { (vi::money_short(row.estimated)) }
+                                td.num { (vi::money_short(row.spent)) }
+                                td.num { (row.settled.map_or_else(|| "chưa quyết toán".to_string(), vi::money_short)) }
                                 td.num { (optional_percent(row.execution_rate)) }
                             }
                         }
@@ -291,7 +292,7 @@ fn recent(page: &pb::ActivityPage) -> Markup {
                                 br; small.muted { (a.summary) }
                             }
                             td { (labels::role(&a.responsible)) }
-                            td.num { (a.reach.map_or_else(|| DASH.to_string(), number)) }
+                            td.num { (a.reach.map_or_else(|| DASH.to_string(), vi::int)) }
                         }
                     }
                 }
@@ -310,12 +311,12 @@ fn ingest(code: &str, state: &pb::IngestState) -> Markup {
             None => p.muted { "Phòng chưa nhận được dữ liệu nào của trường." },
             Some(a) => {
                 (layout::figures(&[
-                    (count(a.applied_seq), "số thứ tự đã cập nhật"),
-                    (count(a.applied_events), "sự kiện đã cập nhật"),
-                    (count(a.rejected_events), "sự kiện bị từ chối"),
-                    (count(a.held), "sự kiện đang chờ"),
+                    (vi::count(a.applied_seq), "số thứ tự đã cập nhật"),
+                    (vi::count(a.applied_events), "sự kiện đã cập nhật"),
+                    (vi::count(a.rejected_events), "sự kiện bị từ chối"),
+                    (vi::count(a.held), "sự kiện đang chờ"),
                     (when!(a.last_contact_at), "liên lạc gần nhất"),
-                    (a.backlog.map_or_else(|| DASH.to_string(), count), "sự kiện còn chờ gửi ở trường"),
+                    (a.backlog.map_or_else(|| DASH.to_string(), vi::count), "sự kiện còn chờ gửi ở trường"),
                 ]))
                 @if let Some(missing) = a.first_missing_seq {
                     p.badge.warn { "Thiếu sự kiện số " (missing) "; đã đề nghị gửi lại " (a.resend_requests) " lần." }

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use domain::district::views::{CaseKind, TargetStatus};
+use domain::vi;
 
 use super::facts::Facts;
 use super::overview::{scoped_cases, scoped_commendation};
@@ -49,15 +50,15 @@ pub fn assessment(f: &Facts<'_>) -> Vec<Block> {
         strengths.push(format!(
             "Nội dung được quan tâm nhiều nhất là nội dung {} – {} ({} hoạt động).",
             top.area,
-            words::area_full(top.area),
-            words::int(top.activities)
+            vi::area(i64::from(top.area)),
+            vi::int(top.activities)
         ));
     }
     if let Some(top) = f.used_channels().next() {
         strengths.push(format!(
             "Kênh được sử dụng nhiều nhất là {} ({} hoạt động).",
-            words::channel(top.code),
-            words::int(top.activities)
+            vi::channel(top.code),
+            vi::int(top.activities)
         ));
     }
     if !f.scoped() && f.not_reported.is_empty() && n > 0 {
@@ -66,13 +67,13 @@ pub fn assessment(f: &Facts<'_>) -> Vec<Block> {
     if feedback.received > 0 && feedback.overdue == 0 && feedback.late == 0 {
         strengths.push(format!(
             "{} ý kiến của người dân đều được trả lời đúng hạn hoặc còn trong hạn trả lời.",
-            words::int(feedback.received)
+            vi::int(feedback.received)
         ));
     }
     if awarded > 0 {
         strengths.push(format!(
             "Có {} quyết định khen thưởng tập thể, cá nhân tiêu biểu trong kỳ.",
-            words::int(awarded)
+            vi::int(awarded)
         ));
     }
     if strengths.is_empty() {
@@ -107,8 +108,8 @@ pub fn assessment(f: &Facts<'_>) -> Vec<Block> {
         shortcomings.push(format!(
             "Nội dung {} – {} còn ít hoạt động ({}).",
             low.area,
-            words::area_full(low.area),
-            words::int(low.activities)
+            vi::area(i64::from(low.area)),
+            vi::int(low.activities)
         ));
     }
     if !f.not_reported.is_empty() && !f.scoped() {
@@ -125,14 +126,14 @@ pub fn assessment(f: &Facts<'_>) -> Vec<Block> {
     if feedback.overdue + press.overdue > 0 {
         shortcomings.push(format!(
             "Còn {} ý kiến của người dân và {} vấn đề báo chí quá hạn chưa trả lời.",
-            words::int(feedback.overdue),
-            words::int(press.overdue)
+            vi::int(feedback.overdue),
+            vi::int(press.overdue)
         ));
     }
     if feedback.late + press.late > 0 {
         shortcomings.push(format!(
             "{} trường hợp được trả lời trễ hạn.",
-            words::int(feedback.late + press.late)
+            vi::int(feedback.late + press.late)
         ));
     }
     let unused = unused_key_channels(f);
@@ -143,7 +144,7 @@ pub fn assessment(f: &Facts<'_>) -> Vec<Block> {
         shortcomings.push(format!(
             "Thực hiện kinh phí chưa đạt yêu cầu: {} lượt dự toán chi dưới {}, {} lượt chưa quyết toán.",
             f.low_budgets.len(),
-            words::rate(super::facts::BUDGET_EXPECTED),
+            vi::percent(super::facts::BUDGET_EXPECTED),
             f.unsettled.len()
         ));
     }
@@ -167,7 +168,7 @@ fn unused_key_channels(f: &Facts<'_>) -> Vec<String> {
                 .iter()
                 .any(|c| c.code == **code && c.activities == 0)
         })
-        .map(|code| words::channel(code))
+        .map(|code| vi::channel(code))
         .collect()
 }
 
@@ -184,7 +185,7 @@ pub fn directions(f: &Facts<'_>) -> Vec<Block> {
             .map(|(a, n, t)| {
                 format!(
                     "nội dung {a} – {} ({n}/{t} hoạt động)",
-                    words::area_short(*a)
+                    vi::area_short(i64::from(*a))
                 )
             })
             .collect();
@@ -212,7 +213,7 @@ pub fn directions(f: &Facts<'_>) -> Vec<Block> {
             let mut text = format!(
                 "Nội dung {} – {}: {}/{n} trường chưa đạt chỉ tiêu; Phòng GD-ĐT sẽ hướng dẫn chuyên đề",
                 a.area,
-                words::area_full(a.area),
+                vi::area(i64::from(a.area)),
                 a.schools_missed
             );
             if met.is_empty() {
@@ -236,12 +237,12 @@ pub fn directions(f: &Facts<'_>) -> Vec<Block> {
     for l in &f.late_reporters {
         let worst = l
             .max_delay_days
-            .map(|d| format!(", chậm nhất {} ngày", words::int(d)))
+            .map(|d| format!(", chậm nhất {} ngày", vi::int(d)))
             .unwrap_or_default();
         items.push(format!(
             "{}: ghi nhận hoạt động, sự kiện trong vòng 7 ngày kể từ khi thực hiện (hiện {} đúng hạn{worst}).",
             l.name,
-            words::rate(l.on_time_rate)
+            vi::percent(l.on_time_rate)
         ));
     }
 
@@ -264,8 +265,8 @@ pub fn directions(f: &Facts<'_>) -> Vec<Block> {
                         CaseKind::Press => "vấn đề báo chí",
                     },
                     c.subject,
-                    words::date(c.opened_on),
-                    words::int(c.days)
+                    vi::date(c.opened_on),
+                    vi::int(c.days)
                 )
             })
             .collect();
@@ -320,14 +321,14 @@ pub fn directions(f: &Facts<'_>) -> Vec<Block> {
             .collect();
         items.push(format!(
             "Hoàn thiện hồ sơ, xét khen thưởng {} đề nghị chưa có quyết định ({}).",
-            words::int(total),
+            vi::int(total),
             list.join("; ")
         ));
     }
     for (name, year, rate) in &f.low_budgets {
         items.push(format!(
             "{name}: rà soát việc sử dụng kinh phí truyền thông năm {year} (mới chi {} dự toán).",
-            words::rate(*rate)
+            vi::percent(*rate)
         ));
     }
     let mut unsettled: BTreeMap<i32, Vec<&str>> = BTreeMap::new();
@@ -345,9 +346,9 @@ pub fn directions(f: &Facts<'_>) -> Vec<Block> {
         let (feedback, press) = scoped_cases(data);
         items.push(format!(
             "Tiếp tục duy trì kết quả: {} hoạt động, {} ý kiến người dân và {} vấn đề báo chí đều được xử lý trong hạn; chủ động xây dựng kế hoạch truyền thông cho kỳ tới.",
-            words::int(f.total_activities),
-            words::int(feedback.received),
-            words::int(press.received)
+            vi::int(f.total_activities),
+            vi::int(feedback.received),
+            vi::int(press.received)
         ));
     }
     let to = match f.schools.first() {

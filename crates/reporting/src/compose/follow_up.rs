@@ -2,6 +2,7 @@
 //! and on time, and how they answer citizens and the press — with every overdue case named.
 
 use domain::district::views::{CaseKind, CaseStats, CaseStatus};
+use domain::vi;
 
 use super::facts::{Facts, ON_TIME_EXPECTED};
 use super::overview::scoped_cases;
@@ -19,7 +20,7 @@ pub fn completeness(f: &Facts<'_>, ctx: &mut Ctx) -> Vec<Block> {
             data.completeness.enrolled,
             data.completeness
                 .reporting_rate
-                .map_or_else(|| "—".into(), words::rate)
+                .map_or_else(|| "—".into(), vi::percent)
         ));
         if !f.not_reported.is_empty() {
             let names: Vec<String> = f.not_reported.iter().map(|s| s.to_string()).collect();
@@ -33,7 +34,7 @@ pub fn completeness(f: &Facts<'_>, ctx: &mut Ctx) -> Vec<Block> {
     } else {
         text.push_str("Trường chưa cập nhật hoạt động nào trong kỳ.");
     }
-    let expected = words::rate(ON_TIME_EXPECTED);
+    let expected = vi::percent(ON_TIME_EXPECTED);
     if f.late_reporters.is_empty() {
         text.push_str(&format!(
             " Việc cập nhật bảo đảm kịp thời: từ {expected} sự kiện trở lên được ghi nhận trong vòng 7 ngày."
@@ -45,12 +46,12 @@ pub fn completeness(f: &Facts<'_>, ctx: &mut Ctx) -> Vec<Block> {
             .map(|l| {
                 let worst = l
                     .max_delay_days
-                    .map(|d| format!(", chậm nhất {} ngày", words::int(d)))
+                    .map(|d| format!(", chậm nhất {} ngày", vi::int(d)))
                     .unwrap_or_default();
                 format!(
                     "{} ({} đúng hạn{worst})",
                     l.name,
-                    words::rate(l.on_time_rate)
+                    vi::percent(l.on_time_rate)
                 )
             })
             .collect();
@@ -105,21 +106,21 @@ fn cases_sentence(label: &str, s: &CaseStats, within: i64) -> String {
     }
     let mut text = format!(
         "{label}: tiếp nhận {}, đã trả lời {}",
-        words::int(s.received),
-        words::int(s.answered)
+        vi::int(s.received),
+        vi::int(s.answered)
     );
     if let (Some(mean), Some(max)) = (s.mean_days_to_answer, s.max_days_to_answer) {
         text.push_str(&format!(
             " (trung bình {} ngày, lâu nhất {} ngày)",
-            words::decimal(mean),
-            words::int(max)
+            vi::decimal(mean, 1),
+            vi::int(max)
         ));
     }
     text.push_str(&format!(
         "; còn {} chưa trả lời, trong đó {} quá hạn (quá {within} ngày); {} trường hợp trả lời trễ hạn.",
-        words::int(s.open),
-        words::int(s.overdue),
-        words::int(s.late)
+        vi::int(s.open),
+        vi::int(s.overdue),
+        vi::int(s.late)
     ));
     text
 }
@@ -131,7 +132,7 @@ pub fn responsiveness(f: &Facts<'_>, ctx: &mut Ctx) -> Vec<Block> {
     let (feedback, press) = scoped_cases(data);
     blocks.push(Block::Paragraph(format!(
         "Tính đến ngày {}: {} {}",
-        words::date(r.as_of),
+        vi::date(r.as_of),
         cases_sentence("Ý kiến của người dân", &feedback, r.feedback_within_days),
         cases_sentence("Vấn đề báo chí nêu", &press, r.press_within_days)
     )));
@@ -225,7 +226,9 @@ pub fn responsiveness(f: &Facts<'_>, ctx: &mut Ctx) -> Vec<Block> {
         let columns = vec![
             Column::text("Trường"),
             Column::text("Loại"),
-            Column::text("Nội dung"),
+            // A question or a press issue's subject is a line of up to 300 characters; on
+            // paper two lines of the table's widest column say what it was about.
+            Column::long_text("Nội dung", 120),
             Column::text("Ngày tiếp nhận"),
             Column::text("Ngày trả lời"),
             Column::number("Số ngày"),
@@ -241,9 +244,9 @@ pub fn responsiveness(f: &Facts<'_>, ctx: &mut Ctx) -> Vec<Block> {
                         CaseKind::Press => "Báo chí",
                     }),
                     Cell::text(c.subject.clone()),
-                    Cell::text(words::date(c.opened_on)),
+                    Cell::text(vi::date(c.opened_on)),
                     c.answered_on
-                        .map_or(Cell::Empty, |d| Cell::text(words::date(d))),
+                        .map_or(Cell::Empty, |d| Cell::text(vi::date(d))),
                     Cell::Int(c.days),
                     Cell::text(match c.status {
                         CaseStatus::Overdue => "Quá hạn, chưa trả lời",

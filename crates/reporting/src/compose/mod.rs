@@ -26,6 +26,7 @@ mod results;
 pub mod words;
 
 use chrono::NaiveDate;
+use domain::vi;
 
 use crate::data::ReportData;
 use crate::model::{
@@ -64,7 +65,7 @@ pub fn compose(data: &ReportData, issue: &Issue<'_>) -> Report {
     let mut intro = vec![format!(
         "Căn cứ Kế hoạch số {} ngày {} của {} về {};",
         plan.number,
-        words::date(plan.date),
+        vi::date(plan.date),
         plan.issuer,
         words::lower_first(&plan.title)
     )];
@@ -200,6 +201,7 @@ impl Ctx {
         totals: Option<Vec<Cell>>,
     ) -> Block {
         self.tables += 1;
+        let paper_note = paper_note(&columns, &rows, sheet);
         Block::Table(Table {
             key: key.to_string(),
             caption: format!("Bảng {}. {caption}", self.tables),
@@ -207,6 +209,7 @@ impl Ctx {
             columns,
             rows,
             totals,
+            paper_note,
         })
     }
 
@@ -228,6 +231,31 @@ impl Ctx {
             series,
         })
     }
+}
+
+/// The note under a table whose free text paper shortens: which columns, and where the full
+/// text is (the Excel file's sheet of the table). `None` when every cell fits.
+fn paper_note(columns: &[Column], rows: &[Vec<Cell>], sheet: &str) -> Option<String> {
+    let shortened: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .filter(|(i, c)| {
+            rows.iter().any(|r| match r.get(*i) {
+                Some(Cell::Text(text)) => c.shortens(text),
+                _ => false,
+            })
+        })
+        .map(|(_, c)| format!("“{}”", c.header))
+        .collect();
+    let which = match shortened.as_slice() {
+        [] => return None,
+        [one] => format!("cột {one}"),
+        many => format!("các cột {}", words::join(many)),
+    };
+    Some(format!(
+        "Ghi chú: nội dung dài ở {which} được rút gọn trong bảng (kết thúc bằng dấu “…”); \
+         toàn văn xem tại trang tính “{sheet}” của tệp Excel cùng kỳ báo cáo."
+    ))
 }
 
 /// The totals line of `rows`: the label in the first column, the sum of every `sum` column

@@ -1,6 +1,7 @@
 //! Part I: the overview — the period's figures in one paragraph and one table.
 
 use domain::district::views::{CaseStats, TargetStatus};
+use domain::vi;
 
 use super::facts::Facts;
 use super::{Ctx, words};
@@ -69,20 +70,20 @@ pub fn blocks(f: &Facts<'_>, ctx: &mut Ctx) -> Vec<Block> {
             reported,
             data.completeness
                 .reporting_rate
-                .map_or_else(|| "—".into(), words::rate)
+                .map_or_else(|| "—".into(), vi::percent)
         )
     };
     let mut blocks = vec![Block::Paragraph(format!(
         "Trong {period}, {who} đã thực hiện {} hoạt động truyền thông về giáo dục và đào tạo qua {used} kênh truyền thông; {met} lượt nội dung đạt chỉ tiêu của kế hoạch, {missed} lượt nội dung chưa đạt. Đã tiếp nhận {} ý kiến của người dân (trả lời {}) và {} vấn đề báo chí nêu (trả lời {}); {} đề nghị khen thưởng, {} quyết định khen thưởng; kinh phí đã chi {} trên dự toán {}.",
-        words::int(f.total_activities),
-        words::int(feedback.received),
-        words::int(feedback.answered),
-        words::int(press.received),
-        words::int(press.answered),
-        words::int(nominated),
-        words::int(awarded),
-        words::money(spent),
-        words::money(estimated),
+        vi::int(f.total_activities),
+        vi::int(feedback.received),
+        vi::int(feedback.answered),
+        vi::int(press.received),
+        vi::int(press.answered),
+        vi::int(nominated),
+        vi::int(awarded),
+        vi::money(spent),
+        vi::money(estimated),
     ))];
 
     let mut rows = vec![vec![

@@ -3,12 +3,22 @@
 
 use std::collections::BTreeMap;
 
+use domain::vi;
+
 use super::facts::Facts;
 use super::{Ctx, totals, words};
 use crate::model::{Block, Cell, Column, Series};
 
 /// Commendation levels from the school up, as the aggregator orders them.
 const LEVELS: [&str; 5] = ["school", "district", "province", "ministry", "government"];
+
+/// How much of a nomination's free text the list shows on paper (the Excel file keeps it
+/// all). An achievement may hold 10,000 characters; 160 are three lines of the list's widest
+/// column on a landscape page, enough to say what was achieved. A nominee (a person, or a
+/// collective with its school) needs at most two lines, a decision number one.
+const ACHIEVEMENT_ON_PAPER: usize = 160;
+const NOMINEE_ON_PAPER: usize = 80;
+const DECISION_ON_PAPER: usize = 40;
 
 pub fn commendation(f: &Facts<'_>, ctx: &mut Ctx) -> Vec<Block> {
     let data = f.data;
@@ -31,13 +41,13 @@ pub fn commendation(f: &Facts<'_>, ctx: &mut Ctx) -> Vec<Block> {
         .iter()
         .filter_map(|l| {
             let (_, a) = by_level.get(l).copied().unwrap_or_default();
-            (a > 0).then(|| format!("{} ({})", words::commendation_level(l), words::int(a)))
+            (a > 0).then(|| format!("{} ({})", vi::commendation_level(l), vi::int(a)))
         })
         .collect();
     let mut text = format!(
         "Trong kỳ có {} đề nghị khen thưởng và {} quyết định khen thưởng",
-        words::int(nominated),
-        words::int(awarded)
+        vi::int(nominated),
+        vi::int(awarded)
     );
     if awards.is_empty() {
         text.push('.');
@@ -48,7 +58,7 @@ pub fn commendation(f: &Facts<'_>, ctx: &mut Ctx) -> Vec<Block> {
     if pending > 0 {
         text.push_str(&format!(
             " Còn {} hồ sơ đề nghị chưa có quyết định khen thưởng.",
-            words::int(pending)
+            vi::int(pending)
         ));
     }
     blocks.push(Block::Paragraph(text));
@@ -63,7 +73,7 @@ pub fn commendation(f: &Facts<'_>, ctx: &mut Ctx) -> Vec<Block> {
         .map(|l| {
             let (n, a) = by_level.get(l).copied().unwrap_or_default();
             vec![
-                Cell::text(words::commendation_level(l)),
+                Cell::text(vi::commendation_level(l)),
                 Cell::Int(n),
                 Cell::Int(a),
             ]
@@ -111,24 +121,24 @@ pub fn commendation(f: &Facts<'_>, ctx: &mut Ctx) -> Vec<Block> {
         let columns = vec![
             Column::text("Trường"),
             Column::text("Ngày đề nghị"),
-            Column::text("Cá nhân, tập thể"),
-            Column::text("Thành tích"),
+            Column::long_text("Cá nhân, tập thể", NOMINEE_ON_PAPER),
+            Column::long_text("Thành tích", ACHIEVEMENT_ON_PAPER),
             Column::text("Hình thức đề nghị"),
             Column::text("Hình thức được khen"),
-            Column::text("Số quyết định"),
+            Column::long_text("Số quyết định", DECISION_ON_PAPER),
         ];
         let rows = listed
             .iter()
             .map(|n| {
                 vec![
                     Cell::text(data.school_name(&n.school)),
-                    Cell::text(words::date(n.date)),
+                    Cell::text(vi::date(n.date)),
                     Cell::text(n.nominee.clone()),
                     Cell::text(n.achievement.clone()),
-                    Cell::text(words::commendation_level(&n.proposed_level)),
+                    Cell::text(vi::commendation_level(&n.proposed_level)),
                     n.awarded_level
                         .as_deref()
-                        .map_or(Cell::Empty, |l| Cell::text(words::commendation_level(l))),
+                        .map_or(Cell::Empty, |l| Cell::text(vi::commendation_level(l))),
                     n.decision_number.clone().map_or(Cell::Empty, Cell::Text),
                 ]
             })
@@ -187,18 +197,18 @@ pub fn budget(f: &Facts<'_>, ctx: &mut Ctx) -> Vec<Block> {
         .map(|(year, est, spent, settled, rate, n_settled)| {
             let mut s = format!(
                 "năm {year}: dự toán {}, đã chi {}",
-                words::money(*est),
-                words::money(*spent)
+                vi::money(*est),
+                vi::money(*spent)
             );
             if let Some(rate) = rate {
-                s.push_str(&format!(" ({} dự toán)", words::rate(*rate)));
+                s.push_str(&format!(" ({} dự toán)", vi::percent(*rate)));
             }
             match (settled, f.scoped()) {
-                (Some(v), true) => s.push_str(&format!(", đã quyết toán {}", words::money(*v))),
+                (Some(v), true) => s.push_str(&format!(", đã quyết toán {}", vi::money(*v))),
                 (Some(v), false) => s.push_str(&format!(
                     ", {n_settled}/{} trường đã quyết toán {}",
                     f.schools.len(),
-                    words::money(*v)
+                    vi::money(*v)
                 )),
                 (None, _) => s.push_str(", chưa quyết toán"),
             }

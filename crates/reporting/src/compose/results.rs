@@ -2,6 +2,7 @@
 //! per school, and the schools and areas that lag the plan's targets.
 
 use domain::district::views::TargetStatus;
+use domain::vi;
 
 use super::facts::Facts;
 use super::{Ctx, totals, words};
@@ -11,7 +12,7 @@ use crate::model::{Block, Cell, Column, Series};
 const LETTERS: [&str; 6] = ["a", "b", "c", "d", "đ", "e"];
 
 fn area_label(area: u8) -> String {
-    format!("{area}. {}", words::area_short(area))
+    format!("{area}. {}", vi::area_short(i64::from(area)))
 }
 
 fn status_words(status: Option<TargetStatus>) -> &'static str {
@@ -26,7 +27,7 @@ fn channel_list(channels: &[(String, i64)], limit: usize) -> String {
     let named: Vec<String> = channels
         .iter()
         .take(limit)
-        .map(|(c, n)| format!("{} ({})", words::channel(c), words::int(*n)))
+        .map(|(c, n)| format!("{} ({})", vi::channel(c), vi::int(*n)))
         .collect();
     let rest = channels.len().saturating_sub(limit);
     if rest > 0 {
@@ -59,7 +60,7 @@ pub fn by_area(f: &Facts<'_>, ctx: &mut Ctx) -> Vec<Block> {
                         Cell::text(
                             a.channels
                                 .iter()
-                                .map(|(c, _)| words::channel(c))
+                                .map(|(c, _)| vi::channel(c))
                                 .collect::<Vec<_>>()
                                 .join(", "),
                         ),
@@ -89,7 +90,7 @@ pub fn by_area(f: &Facts<'_>, ctx: &mut Ctx) -> Vec<Block> {
                         Cell::text(
                             a.channels
                                 .first()
-                                .map(|(c, _)| words::channel(c))
+                                .map(|(c, _)| vi::channel(c))
                                 .unwrap_or_default(),
                         ),
                     ]
@@ -127,23 +128,22 @@ pub fn by_area(f: &Facts<'_>, ctx: &mut Ctx) -> Vec<Block> {
         blocks.push(Block::Heading(format!(
             "{letter}) Nội dung {}. {}",
             a.area,
-            words::area_full(a.area)
+            vi::area(i64::from(a.area))
         )));
         if a.activities == 0 {
             let target = match (f.scoped(), a.target) {
                 (_, None) => String::new(),
-                (true, Some(t)) => format!(" (chỉ tiêu {} hoạt động)", words::int(t)),
-                (false, Some(_)) => format!(
-                    "; {} trường chưa đạt chỉ tiêu",
-                    words::int(a.schools_missed)
-                ),
+                (true, Some(t)) => format!(" (chỉ tiêu {} hoạt động)", vi::int(t)),
+                (false, Some(_)) => {
+                    format!("; {} trường chưa đạt chỉ tiêu", vi::int(a.schools_missed))
+                }
             };
             blocks.push(Block::Paragraph(format!(
                 "Chưa có hoạt động nào được ghi nhận trong kỳ{target}."
             )));
             continue;
         }
-        let mut text = format!("Thực hiện {} hoạt động", words::int(a.activities));
+        let mut text = format!("Thực hiện {} hoạt động", vi::int(a.activities));
         if !f.scoped() {
             text.push_str(&format!(" tại {}/{n_schools} trường", a.schools_active));
         }
@@ -151,20 +151,20 @@ pub fn by_area(f: &Facts<'_>, ctx: &mut Ctx) -> Vec<Block> {
         if a.reach > 0 {
             text.push_str(&format!(
                 "; tiếp cận khoảng {} lượt người",
-                words::int(a.reach)
+                vi::int(a.reach)
             ));
         }
         match (f.scoped(), a.target) {
             (_, None) => text.push_str(". Nội dung không có chỉ tiêu trong kỳ."),
             (true, Some(t)) => text.push_str(&format!(
                 ". Chỉ tiêu {} hoạt động: {}.",
-                words::int(t),
+                vi::int(t),
                 status_words(a.status).to_lowercase()
             )),
             (false, Some(_)) => text.push_str(&format!(
                 ". {} trường đạt, {} trường chưa đạt chỉ tiêu.",
-                words::int(a.schools_met),
-                words::int(a.schools_missed)
+                vi::int(a.schools_met),
+                vi::int(a.schools_missed)
             )),
         }
         blocks.push(Block::Paragraph(text));
@@ -178,13 +178,13 @@ pub fn by_area(f: &Facts<'_>, ctx: &mut Ctx) -> Vec<Block> {
                         if !f.scoped() {
                             details.push(f.data.school_name(&h.school).to_string());
                         }
-                        details.push(words::date(h.date));
-                        details.push(words::channel(&h.channel));
+                        details.push(vi::date(h.date));
+                        details.push(vi::channel(&h.channel));
                         if let Some(audience) = &h.audience {
                             details.push(audience.clone());
                         }
                         if let Some(reach) = h.reach {
-                            details.push(format!("{} lượt người", words::int(reach)));
+                            details.push(format!("{} lượt người", vi::int(reach)));
                         }
                         format!("«{}» ({})", h.title, details.join("; "))
                     })
@@ -202,14 +202,14 @@ pub fn by_channel(f: &Facts<'_>, ctx: &mut Ctx) -> Vec<Block> {
         .channels
         .iter()
         .filter(|c| c.activities == 0)
-        .map(|c| words::channel(c.code))
+        .map(|c| vi::channel(c.code))
         .collect();
     let mut text = match used.first() {
         Some(top) => format!(
             "Sử dụng {} kênh; nhiều nhất là {} ({} hoạt động, {}% tổng số).",
             used.len(),
-            words::channel(top.code),
-            words::int(top.activities),
+            vi::channel(top.code),
+            vi::int(top.activities),
             if f.total_activities > 0 {
                 (top.activities * 100 + f.total_activities / 2) / f.total_activities
             } else {
@@ -230,7 +230,7 @@ pub fn by_channel(f: &Facts<'_>, ctx: &mut Ctx) -> Vec<Block> {
         .channels
         .iter()
         .map(|c| {
-            let mut row = vec![Cell::text(words::channel(c.code)), Cell::Int(c.activities)];
+            let mut row = vec![Cell::text(vi::channel(c.code)), Cell::Int(c.activities)];
             if !f.scoped() {
                 row.push(Cell::Int(c.schools));
             }
@@ -251,7 +251,7 @@ pub fn by_channel(f: &Facts<'_>, ctx: &mut Ctx) -> Vec<Block> {
             "hoat-dong-theo-kenh",
             "Số hoạt động theo kênh truyền thông",
             "hoạt động",
-            used.iter().map(|c| words::channel(c.code)).collect(),
+            used.iter().map(|c| vi::channel(c.code)).collect(),
             vec![Series {
                 name: "Số hoạt động".into(),
                 values: used.iter().map(|c| c.activities as f64).collect(),
@@ -378,7 +378,7 @@ pub fn lagging(f: &Facts<'_>, ctx: &mut Ctx) -> Vec<Block> {
                 format!(
                     "nội dung {} – {} ({} trường)",
                     a.area,
-                    words::area_short(a.area),
+                    vi::area_short(i64::from(a.area)),
                     a.schools_missed
                 )
             })

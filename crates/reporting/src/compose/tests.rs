@@ -450,7 +450,7 @@ fn a_school_below_target_is_named_with_its_area_and_counts() {
     let directions = directions(&report);
     let line = one_containing(&directions, "Trường TH Phú Cường: bổ sung");
     assert!(
-        line.contains("nội dung 3 – Nhiệm vụ năm học (1/2 hoạt động)"),
+        line.contains("nội dung 3 – Nhiệm vụ (1/2 hoạt động)"),
         "{line}"
     );
     assert!(
@@ -465,7 +465,7 @@ fn a_school_below_target_is_named_with_its_area_and_counts() {
         lagging.rows,
         vec![vec![
             Cell::text("Trường TH Phú Cường"),
-            Cell::text("3. Nhiệm vụ năm học"),
+            Cell::text("3. Nhiệm vụ"),
             Cell::Int(1),
             Cell::Int(2),
             Cell::Int(1),
@@ -716,4 +716,34 @@ fn a_schools_report_is_scoped_to_that_school() {
         overview.rows[0],
         vec![Cell::text("Số trường"), Cell::Int(1)]
     );
+}
+
+#[test]
+fn a_long_achievement_is_shortened_on_paper_and_the_note_says_where_it_is_whole() {
+    let mut long_one = data();
+    let long = "Phụ trách chuyên mục phát thanh hằng tuần trên Đài Truyền thanh huyện, ".repeat(20);
+    long_one.commendation.nominations[0].achievement = long.clone();
+    let office = Office::default();
+    let report = compose(&long_one, &issue(&office));
+
+    let list = table(&report, "danh-sach-khen-thuong");
+    // The model keeps the whole text (Excel, CSV and JSON write it); paper shortens it.
+    assert_eq!(list.rows[0][3], Cell::text(long.clone()));
+    let column = &list.columns[3];
+    assert_eq!(column.header, "Thành tích");
+    let on_paper = column.on_paper(&long);
+    assert!(
+        on_paper.ends_with('…') && on_paper.chars().count() <= 160,
+        "{on_paper}"
+    );
+    assert_eq!(
+        list.paper_note.as_deref(),
+        Some(
+            "Ghi chú: nội dung dài ở cột “Thành tích” được rút gọn trong bảng (kết thúc bằng dấu “…”); \
+             toàn văn xem tại trang tính “Danh sách khen thưởng” của tệp Excel cùng kỳ báo cáo."
+        )
+    );
+    // Nothing long, no note.
+    let report = compose(&data(), &issue(&office));
+    assert_eq!(table(&report, "danh-sach-khen-thuong").paper_note, None);
 }

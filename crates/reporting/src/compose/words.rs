@@ -1,73 +1,27 @@
-//! Writing numbers, dates, periods and codes the way Vietnamese administrative documents do:
-//! `1.234.567` đồng, `83,33%`, `05/02/2018`, "quý I năm 2018", "ngày 05 tháng 02 năm 2018".
+//! Writing dates, periods and lists the way Vietnamese administrative documents do:
+//! "từ ngày 01/01/2018 đến ngày 31/03/2018", "quý I năm 2018", "Tam Nông, ngày 05 tháng 02
+//! năm 2018", "A, B và C".
+//!
+//! Numbers, money, rates, dates and the labels of codes come from `domain::vi`, the one
+//! formatter the dashboard and the command line use too; this module only adds what is the
+//! report's own.
 
 use chrono::{Datelike, NaiveDate};
-use domain::{Channel, ContentArea, DateRange, Period};
-
-/// An integer with `.` between thousands: `1.234.567`.
-pub fn int(v: i64) -> String {
-    let digits = v.unsigned_abs().to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
-    if v < 0 {
-        out.push('-');
-    }
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push('.');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// An amount of đồng: `1.234.567 đồng`.
-pub fn money(v: i64) -> String {
-    format!("{} đồng", int(v))
-}
-
-/// A rate as a percentage with up to two decimals and a decimal comma: `83,33%`, `100%`.
-pub fn rate(v: f64) -> String {
-    let hundredths = (v * 10_000.0).round() as i64;
-    let (whole, frac) = (hundredths / 100, (hundredths % 100).abs());
-    if frac == 0 {
-        format!("{}%", int(whole))
-    } else if frac % 10 == 0 {
-        format!("{},{}%", int(whole), frac / 10)
-    } else {
-        format!("{},{:02}%", int(whole), frac)
-    }
-}
-
-/// A decimal with one place and a decimal comma: `4,5`.
-pub fn decimal(v: f64) -> String {
-    let tenths = (v * 10.0).round() as i64;
-    format!("{},{}", int(tenths / 10), (tenths % 10).abs())
-}
-
-/// A date as documents write it: `05/02/2018`.
-pub fn date(d: NaiveDate) -> String {
-    d.format("%d/%m/%Y").to_string()
-}
+use domain::{DateRange, Period, vi};
 
 /// "từ ngày 01/01/2018 đến ngày 31/03/2018".
 pub fn range(r: DateRange) -> String {
-    format!("từ ngày {} đến ngày {}", date(r.start()), date(r.end()))
+    format!(
+        "từ ngày {} đến ngày {}",
+        vi::date(r.start()),
+        vi::date(r.end())
+    )
 }
 
-/// The date line of Decree 30/2020/NĐ-CP: "Tam Nông, ngày 05 tháng 02 năm 2018" — days 1–9
-/// and months 1–2 are written with a leading zero.
+/// The date line of Decree 30/2020/NĐ-CP: "Tam Nông, ngày 05 tháng 02 năm 2018" (days 1–9
+/// and months 1–2 with a leading zero, [`vi::date_in_words`]).
 pub fn place_date(place: &str, d: NaiveDate) -> String {
-    let day = if d.day() < 10 {
-        format!("0{}", d.day())
-    } else {
-        d.day().to_string()
-    };
-    let month = if d.month() < 3 {
-        format!("0{}", d.month())
-    } else {
-        d.month().to_string()
-    };
-    format!("{place}, ngày {day} tháng {month} năm {}", d.year())
+    format!("{place}, {}", vi::date_in_words(d))
 }
 
 /// A Roman numeral for section and quarter numbers (1..=39 is all a report needs).
@@ -110,41 +64,6 @@ pub fn period(p: Period, plan: DateRange) -> String {
     }
 }
 
-/// A content area's short name for tables and charts: "Quản lý nhà nước".
-pub fn area_short(area: u8) -> &'static str {
-    match area {
-        1 => "Quản lý nhà nước về GD-ĐT",
-        2 => "Đổi mới chương trình, SGK",
-        3 => "Nhiệm vụ năm học",
-        4 => "Thi đua, khen thưởng",
-        5 => "Cải cách hành chính",
-        6 => "Nội dung khác",
-        _ => "Không rõ",
-    }
-}
-
-/// A content area's heading as the plan writes it.
-pub fn area_full(area: u8) -> &'static str {
-    ContentArea::from_number("area", i64::from(area)).map_or("Không rõ", |a| a.label_vi())
-}
-
-/// A channel's Vietnamese name, or its code when unknown.
-pub fn channel(code: &str) -> String {
-    Channel::parse("channel", code).map_or_else(|_| code.to_string(), |c| c.label_vi().into())
-}
-
-/// A commendation level's Vietnamese name, or its code when unknown.
-pub fn commendation_level(code: &str) -> &str {
-    match code {
-        "school" => "Giấy khen của Hiệu trưởng",
-        "district" => "Giấy khen của Chủ tịch UBND huyện",
-        "province" => "Bằng khen của UBND tỉnh",
-        "ministry" => "Bằng khen của Bộ trưởng Bộ GD&ĐT",
-        "government" => "Bằng khen của Thủ tướng Chính phủ",
-        other => other,
-    }
-}
-
 /// Names joined the Vietnamese way: "A", "A và B", "A, B và C".
 pub fn join(items: &[String]) -> String {
     match items {
@@ -172,21 +91,6 @@ mod tests {
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()
-    }
-
-    #[test]
-    fn numbers_use_dots_for_thousands_and_commas_for_decimals() {
-        assert_eq!(int(0), "0");
-        assert_eq!(int(999), "999");
-        assert_eq!(int(1_000), "1.000");
-        assert_eq!(int(-1_234_567), "-1.234.567");
-        assert_eq!(money(15_000_000), "15.000.000 đồng");
-        assert_eq!(rate(0.8333), "83,33%");
-        assert_eq!(rate(0.5), "50%");
-        assert_eq!(rate(0.125), "12,5%");
-        assert_eq!(rate(1.0), "100%");
-        assert_eq!(decimal(4.5), "4,5");
-        assert_eq!(decimal(12.0), "12,0");
     }
 
     #[test]
@@ -260,7 +164,5 @@ mod tests {
         assert_eq!(roman(4), "IV");
         assert_eq!(roman(9), "IX");
         assert_eq!(roman(14), "XIV");
-        assert_eq!(channel("district_radio"), "Đài Truyền thanh huyện");
-        assert_eq!(channel("carrier_pigeon"), "carrier_pigeon");
     }
 }

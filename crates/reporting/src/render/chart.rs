@@ -7,6 +7,8 @@
 //! schools) down the left with their labels, one bar per series, values at the bar ends, a
 //! legend on top and a value axis with gridlines at "nice" steps.
 
+use domain::vi;
+
 use crate::model::Figure;
 
 use super::font;
@@ -84,9 +86,9 @@ const PAD: f32 = 12.0;
 /// A value as a chart label: whole numbers plain, others with one decimal and a comma.
 pub fn value_label(v: f64) -> String {
     if (v - v.round()).abs() < 1e-9 {
-        crate::compose::words::int(v.round() as i64)
+        vi::int(v.round() as i64)
     } else {
-        crate::compose::words::decimal(v)
+        vi::decimal(v, 1)
     }
 }
 

@@ -4,29 +4,29 @@
 //! and the italic place-and-date line on the right, each pair over a short rule); the title;
 //! the body with real tables and the charts as PNG images; then "Nơi nhận:" and the signature
 //! side by side in another borderless table.
+//!
+//! Each data table is laid out by [`paper`]: column widths from what the cells hold, and a
+//! landscape section of its own for a table that needs the width (the section ends right
+//! after the table, and the text goes on in portrait). Long free text is shortened in the
+//! table, with the table's note saying that the Excel file has it in full.
 
 use docx_rs::{
-    AlignmentType, BorderType, Docx, LineSpacing, LineSpacingType, PageMargin, Paragraph,
-    ParagraphBorder, ParagraphBorderPosition, ParagraphBorders, Pic, Run, RunFonts,
-    SpecialIndentType, Table, TableCell, TableCellMargins, TableLayoutType, TableRow, VAlignType,
-    WidthType,
+    AlignmentType, BorderType, Docx, LineSpacing, LineSpacingType, PageMargin, PageOrientationType,
+    PageSize, Paragraph, ParagraphBorder, ParagraphBorderPosition, ParagraphBorders, Pic, Run,
+    RunFonts, SectionProperty, SpecialIndentType, Table, TableCell, TableCellMargins,
+    TableLayoutType, TableRow, VAlignType, WidthType,
 };
 
-use super::{cell_text, chart, chart_png, font};
+use super::paper::{self, CELL_MARGIN_X, CELL_MARGIN_Y, Orientation, PORTRAIT, Page};
+use super::{chart, chart_png, times};
 use crate::model::{Block, Cell, Report, Table as ReportTable};
 
-/// A4 in twentieths of a point (dxa).
-const PAGE_W: u32 = 11_906;
-const PAGE_H: u32 = 16_838;
-const MARGIN_LEFT: i32 = 1_701; // 30 mm
-const MARGIN_RIGHT: i32 = 1_134; // 20 mm
-const MARGIN_Y: i32 = 1_134; // 20 mm
-/// The text width between the margins.
-const TEXT_W: usize = (PAGE_W as i32 - MARGIN_LEFT - MARGIN_RIGHT) as usize;
+/// The text width of the portrait pages, between the margins, in dxa.
+const TEXT_W: usize = PORTRAIT.text_width();
 /// Font sizes in half-points.
 const BODY: usize = 28; // 14 pt
 const HEADER: usize = 26; // 13 pt
-const TABLE: usize = 24; // 12 pt
+const TABLE: usize = paper::TABLE_SIZE; // 12 pt
 const SMALL: usize = 22; // 11 pt
 /// First-line indent of body paragraphs: 1 cm.
 const INDENT: i32 = 567;
@@ -108,7 +108,7 @@ fn letterhead(report: &Report) -> Table {
                 centered(run(&l.national_name, TABLE).bold()),
                 centered(run(&l.motto, HEADER).bold()),
                 // About as long as the motto.
-                rule(right, text_width(&l.motto, HEADER, true)),
+                rule(right, times::width(&l.motto, HEADER, true)),
                 centered(run(&l.place_date, BODY).italic()),
             ],
         ),
@@ -145,152 +145,48 @@ fn closing(report: &Report) -> Table {
     .layout(TableLayoutType::Fixed)
 }
 
-/// The width of `text` in dxa at `size` half-points in Times New Roman, estimated with the
-/// charts' font: DejaVu Sans Condensed is a little narrower than Times for lower case and
-/// digits, and much narrower than Times capitals, bold ones most.
-fn text_width(text: &str, size: usize, bold: bool) -> usize {
-    // One half-point is 10 dxa, so an em of `size` half-points is `size * 10` dxa.
-    let em = (size * 10) as f32;
-    let w: f32 = text
-        .chars()
-        .map(|c| {
-            let scale = match (c.is_uppercase(), bold) {
-                (true, true) => 1.32,
-                (true, false) => 1.22,
-                (false, true) => 1.18,
-                (false, false) => 1.07,
-            };
-            font::text_width(c.encode_utf8(&mut [0; 4]), em) * scale
-        })
-        .sum();
-    w.ceil() as usize
-}
-
-/// The ordinal ("TT") column: two bold digits and the cell margins.
-const ORDINAL_W: usize = 600;
-/// A cell's left and right margins (Word's default 108 dxa each) and a little slack.
-const CELL_PAD: usize = 260;
-/// The narrowest a numeric column gets, so that its header wraps at most a few times.
-const NUMBER_MIN: usize = 700;
-
-/// How much room one column wants, in the order it gets it.
-struct ColumnNeed {
-    /// Below this a word or a number would break.
-    floor: usize,
-    /// Every cell on one line (text columns; a numeric column's cells are single words).
-    cells: usize,
-    /// The header on one line too.
-    header: usize,
-}
-
-fn column_needs(t: &ReportTable) -> Vec<ColumnNeed> {
-    t.columns
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            let cells: Vec<(String, bool)> = t
-                .rows
-                .iter()
-                .map(|r| (r.get(i).map(cell_text).unwrap_or_default(), false))
-                .chain(
-                    t.totals
-                        .iter()
-                        .map(|r| (r.get(i).map(cell_text).unwrap_or_default(), true)),
-                )
-                .collect();
-            let longest_word = c
-                .header
-                .split_whitespace()
-                .map(|w| (w, true))
-                .chain(
-                    cells
-                        .iter()
-                        .flat_map(|(text, bold)| text.split_whitespace().map(|w| (w, *bold))),
-                )
-                .map(|(w, bold)| text_width(w, TABLE, bold))
-                .max()
-                .unwrap_or(0);
-            let longest_cell = cells
-                .iter()
-                .map(|(text, bold)| text_width(text, TABLE, *bold))
-                .max()
-                .unwrap_or(0);
-            let floor = longest_word + CELL_PAD;
-            let floor = if c.numeric {
-                floor.max(NUMBER_MIN)
-            } else {
-                floor
-            };
-            let cells = floor.max(longest_cell + CELL_PAD);
-            ColumnNeed {
-                floor,
-                cells,
-                header: cells.max(text_width(&c.header, TABLE, true) + CELL_PAD),
-            }
-        })
-        .collect()
-}
-
-/// `extra` dxa shared among columns towards `target`, in proportion to what each still lacks;
-/// returns what is left when every column has reached its target.
-fn grow(widths: &mut [usize], target: &[usize], extra: usize) -> usize {
-    let lacking: Vec<usize> = widths
-        .iter()
-        .zip(target)
-        .map(|(w, t)| t.saturating_sub(*w))
-        .collect();
-    let total: usize = lacking.iter().sum();
-    if total <= extra {
-        for (w, l) in widths.iter_mut().zip(&lacking) {
-            *w += l;
-        }
-        extra - total
-    } else {
-        for (w, l) in widths.iter_mut().zip(&lacking) {
-            *w += extra * l / total;
-        }
-        0
+/// A page's margins as Word writes them, with the header and footer distances of the
+/// portrait pages.
+fn margins(page: Page) -> PageMargin {
+    PageMargin {
+        top: page.margin_top,
+        left: page.margin_left,
+        bottom: page.margin_bottom,
+        right: page.margin_right,
+        header: 720,
+        footer: 720,
+        gutter: 0,
     }
 }
 
-/// Column widths filling the text width, derived from what the columns hold: the ordinal
-/// narrow; every column first as wide as its longest word or number; then text columns grow
-/// towards one line per cell, in proportion to what they lack, so that long text (a subject,
-/// a content, a title) gets the most room and short text (a date, "Có") no more than it needs;
-/// then headers towards one line; whatever is left goes to every column alike.
-fn grid(t: &ReportTable) -> Vec<usize> {
-    let needs = column_needs(t);
-    let room = TEXT_W - ORDINAL_W;
-    let floors: usize = needs.iter().map(|n| n.floor).sum();
-    let mut widths: Vec<usize> = if floors >= room {
-        // Too many columns to keep every word whole: shrink them all alike.
-        needs
-            .iter()
-            .map(|n| n.floor * room / floors.max(1))
-            .collect()
-    } else {
-        let mut widths: Vec<usize> = needs.iter().map(|n| n.floor).collect();
-        let cells: Vec<usize> = needs.iter().map(|n| n.cells).collect();
-        let headers: Vec<usize> = needs.iter().map(|n| n.header).collect();
-        let mut extra = grow(&mut widths, &cells, room - floors);
-        extra = grow(&mut widths, &headers, extra);
-        let now = widths.clone();
-        let total: usize = now.iter().sum::<usize>().max(1);
-        for (w, n) in widths.iter_mut().zip(&now) {
-            *w += extra * n / total;
-        }
-        widths
+/// The properties of a section set on `orientation`'s page.
+fn section(orientation: Orientation) -> SectionProperty {
+    let page = orientation.page();
+    let size = PageSize::new().size(page.width, page.height);
+    let size = match orientation {
+        Orientation::Portrait => size,
+        Orientation::Landscape => size.orient(PageOrientationType::Landscape),
     };
-    // Rounding: the widest column takes the few dxa left, so the table is exactly the text width.
-    let used: usize = widths.iter().sum();
-    if let Some(widest) = widths.iter_mut().max() {
-        *widest += room.saturating_sub(used);
-    }
-    std::iter::once(ORDINAL_W).chain(widths).collect()
+    SectionProperty::new()
+        .page_size(size)
+        .page_margin(margins(page))
 }
 
-fn data_table(t: &ReportTable) -> Table {
-    let widths = grid(t);
+/// An empty paragraph one point high that ends a section set on `orientation`'s page (Word
+/// keeps a section's properties in its last paragraph).
+fn section_end(orientation: Orientation) -> Paragraph {
+    Paragraph::new()
+        .line_spacing(
+            LineSpacing::new()
+                .before(0)
+                .after(0)
+                .line(20)
+                .line_rule(LineSpacingType::Exact),
+        )
+        .section_property(section(orientation))
+}
+
+fn data_table(t: &ReportTable, widths: &[usize]) -> Table {
     let text_cell = |width: usize, text: &str, align: AlignmentType, bold: bool| {
         let mut r = run(text, TABLE);
         if bold {
@@ -318,7 +214,7 @@ fn data_table(t: &ReportTable) -> Table {
                 .zip(&widths[1..])
                 .enumerate()
                 .map(|(i, (c, w))| {
-                    let text = cells.get(i).map(cell_text).unwrap_or_default();
+                    let text = cells.get(i).map(|v| t.paper_text(i, v)).unwrap_or_default();
                     let align = if c.numeric {
                         AlignmentType::Right
                     } else {
@@ -336,9 +232,46 @@ fn data_table(t: &ReportTable) -> Table {
         rows.push(line(String::new(), totals, true));
     }
     Table::new(rows)
-        .set_grid(widths)
-        .width(TEXT_W, WidthType::Dxa)
+        .set_grid(widths.to_vec())
+        .width(widths.iter().sum(), WidthType::Dxa)
         .layout(TableLayoutType::Fixed)
+        .margins(TableCellMargins::new().margin(
+            CELL_MARGIN_Y,
+            CELL_MARGIN_X,
+            CELL_MARGIN_Y,
+            CELL_MARGIN_X,
+        ))
+}
+
+/// A data table with its caption and, when it shortened text, its note; in a landscape
+/// section of its own when it needs the width.
+fn add_table(doc: Docx, t: &ReportTable) -> Docx {
+    let layout = paper::layout(t);
+    let landscape = layout.orientation == Orientation::Landscape;
+    let mut doc = doc;
+    if landscape {
+        doc = doc.add_paragraph(section_end(Orientation::Portrait));
+    }
+    doc = doc
+        .add_paragraph(
+            centered(run(&t.caption, HEADER).bold())
+                .line_spacing(LineSpacing::new().before(120).after(60))
+                .keep_next(true),
+        )
+        .add_table(data_table(t, &layout.widths));
+    if let Some(note) = &t.paper_note {
+        doc = doc.add_paragraph(
+            Paragraph::new()
+                .add_run(run(note, SMALL).italic())
+                .align(AlignmentType::Both)
+                .line_spacing(LineSpacing::new().before(60).after(0)),
+        );
+    }
+    if landscape {
+        doc.add_paragraph(section_end(Orientation::Landscape))
+    } else {
+        doc.add_paragraph(Paragraph::new())
+    }
 }
 
 pub fn render(report: &Report) -> Result<Vec<u8>, String> {
@@ -348,16 +281,8 @@ pub fn render(report: &Report) -> Result<Vec<u8>, String> {
         .cs(FONT)
         .east_asia(FONT);
     let mut doc = Docx::new()
-        .page_size(PAGE_W, PAGE_H)
-        .page_margin(PageMargin {
-            top: MARGIN_Y,
-            left: MARGIN_LEFT,
-            bottom: MARGIN_Y,
-            right: MARGIN_RIGHT,
-            header: 720,
-            footer: 720,
-            gutter: 0,
-        })
+        .page_size(PORTRAIT.width, PORTRAIT.height)
+        .page_margin(margins(PORTRAIT))
         .default_fonts(fonts)
         .default_size(BODY)
         .add_table(letterhead(report))
@@ -388,14 +313,7 @@ pub fn render(report: &Report) -> Result<Vec<u8>, String> {
                 Block::Bullets(items) => items.iter().fold(doc, |doc, item| {
                     doc.add_paragraph(body(&format!("- {item}")))
                 }),
-                Block::Table(t) => doc
-                    .add_paragraph(
-                        centered(run(&t.caption, HEADER).bold())
-                            .line_spacing(LineSpacing::new().before(120).after(60))
-                            .keep_next(true),
-                    )
-                    .add_table(data_table(t))
-                    .add_paragraph(Paragraph::new()),
+                Block::Table(t) => add_table(doc, t),
                 Block::Figure(f) => {
                     let scene = chart::layout(f);
                     let png = chart_png::png(&scene).map_err(|e| e.to_string())?;

@@ -2,10 +2,15 @@
 //! the margins of Decree 30/2020/NĐ-CP), the administrative header as a two-column layout,
 //! real tables, inline SVG charts, and no script — it prints from any browser and opens
 //! offline.
+//!
+//! Tables are laid out as in the Word file ([`paper`]): the same column widths (as shares of
+//! the text width), the same long text shortened with the same note, and a table that needs
+//! the width printed on a landscape page of its own (a named CSS page, `page: landscape`).
 
 use std::fmt::Write as _;
 
-use super::{cell_text, chart, chart_svg};
+use super::paper::{self, Orientation};
+use super::{chart, chart_svg};
 use crate::model::{Block, Report, Table};
 
 /// Text made safe for HTML content and attribute values.
@@ -47,13 +52,19 @@ ul { margin: 2pt 0 4pt 1cm; padding: 0; list-style: none; }
 ul li { text-align: justify; }
 ul li::before { content: "- "; }
 table.data { width: 100%; border-collapse: collapse; font-size: 12pt; margin: 4pt 0 8pt; }
-table.data th, table.data td { border: 1px solid #000; padding: 2pt 4pt; vertical-align: top; }
+table.data th, table.data td { border: 1px solid #000; padding: 1.5pt 4.25pt; vertical-align: top; line-height: 1.15; }
 table.data th { text-align: center; font-weight: bold; }
 table.data td.n { text-align: right; white-space: nowrap; }
 table.data tr.total td { font-weight: bold; }
 table.data thead { display: table-header-group; }
 table.data tr { page-break-inside: avoid; }
 .caption { text-align: center; font-weight: bold; font-size: 13pt; margin: 8pt 0 2pt; text-indent: 0; }
+/* The widths and spacing of the Word file's tables (render::paper). */
+table.data { table-layout: fixed; }
+.paper-note { font-size: 11pt; font-style: italic; text-indent: 0; margin: 0 0 8pt; }
+@page landscape { size: A4 landscape; margin: 30mm 20mm 20mm 20mm; }
+/* On paper the page box is the width: a landscape table gets the landscape page's. */
+@media print { .page { max-width: none; } .landscape { page: landscape; } }
 figure { margin: 6pt 0 10pt; page-break-inside: avoid; }
 figcaption { text-align: center; font-style: italic; font-size: 13pt; }
 .recipients { text-align: left !important; font-size: 11pt; }
@@ -152,12 +163,26 @@ pub fn render(report: &Report) -> String {
 }
 
 fn table(out: &mut String, t: &Table) {
+    let layout = paper::layout(t);
+    let landscape = layout.orientation == Orientation::Landscape;
+    if landscape {
+        out.push_str("<div class=\"landscape\">\n");
+    }
     let _ = write!(
         out,
-        "<p class=\"caption\">{}</p>\n<table class=\"data\" id=\"{}\"><thead><tr><th>TT</th>",
+        "<p class=\"caption\">{}</p>\n<table class=\"data\" id=\"{}\"><colgroup>",
         escape(&t.caption),
         escape(&t.key)
     );
+    let total: usize = layout.widths.iter().sum::<usize>().max(1);
+    for w in &layout.widths {
+        let _ = write!(
+            out,
+            "<col style=\"width:{:.2}%\">",
+            *w as f64 * 100.0 / total as f64
+        );
+    }
+    out.push_str("</colgroup><thead><tr><th>TT</th>");
     for c in &t.columns {
         let _ = write!(out, "<th>{}</th>", escape(&c.header));
     }
@@ -170,7 +195,7 @@ fn table(out: &mut String, t: &Table) {
                 out,
                 "<td{}>{}</td>",
                 if numeric { " class=\"n\"" } else { "" },
-                escape(&cell_text(cell))
+                escape(&t.paper_text(i, cell))
             );
         }
         out.push_str("</tr>\n");
@@ -182,4 +207,10 @@ fn table(out: &mut String, t: &Table) {
         row(out, String::new(), totals, " class=\"total\"");
     }
     out.push_str("</tbody></table>\n");
+    if let Some(note) = &t.paper_note {
+        let _ = writeln!(out, "<p class=\"paper-note\">{}</p>", escape(note));
+    }
+    if landscape {
+        out.push_str("</div>\n");
+    }
 }

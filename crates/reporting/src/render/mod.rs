@@ -7,7 +7,8 @@
 //! - [`html`]: a printable page, A4 print styles, inline SVG charts, no script;
 //! - [`csv`] and [`json`]: the tables, for other programs.
 //!
-//! Charts are laid out once ([`chart`]) and drawn as SVG or PNG.
+//! Charts are laid out once ([`chart`]) and drawn as SVG or PNG; tables are laid out on A4
+//! once ([`paper`]: orientation and column widths) for Word and the printable page.
 
 pub mod chart;
 mod chart_png;
@@ -17,9 +18,13 @@ pub mod docx;
 mod font;
 pub mod html;
 pub mod json;
+pub mod paper;
+mod times;
 pub mod xlsx;
 
-use crate::compose::{file_name, words};
+use domain::vi;
+
+use crate::compose::file_name;
 use crate::model::{Cell, Report};
 use crate::request::Format;
 
@@ -69,9 +74,9 @@ pub fn render(report: &Report, format: Format) -> Result<RenderedFile, RenderErr
 pub fn cell_text(cell: &Cell) -> String {
     match cell {
         Cell::Text(s) => s.clone(),
-        Cell::Int(v) | Cell::Money(v) => words::int(*v),
-        Cell::Rate(v) => words::rate(*v),
-        Cell::Decimal(v) => words::decimal(*v),
+        Cell::Int(v) | Cell::Money(v) => vi::int(*v),
+        Cell::Rate(v) => vi::percent(*v),
+        Cell::Decimal(v) => vi::decimal(*v, 1),
         Cell::Empty => String::new(),
     }
 }

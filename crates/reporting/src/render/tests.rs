@@ -127,3 +127,127 @@ fn charts_are_real_pngs() {
     std::io::Cursor::new(&png).read_to_end(&mut bytes).unwrap();
     keep("chart.png", &bytes);
 }
+
+#[test]
+fn the_csv_file_opens_in_a_spreadsheet_without_running_formulas() {
+    let mut report = report();
+    // What a school could type as a nominee, and a figure below zero in a numeric column.
+    let table = report
+        .sections
+        .iter_mut()
+        .flat_map(|s| s.blocks.iter_mut())
+        .find_map(|b| match b {
+            crate::model::Block::Table(t) if t.columns.iter().any(|c| c.numeric) => Some(t),
+            _ => None,
+        })
+        .unwrap();
+    let numeric = table.columns.iter().position(|c| c.numeric).unwrap();
+    table.rows[0][0] = crate::model::Cell::text("=HYPERLINK(\"http://x\")");
+    table.rows[0][numeric] = crate::model::Cell::Int(-5);
+    let caption = table.caption.clone();
+
+    let file = render(&report, Format::Csv).unwrap();
+    let mut reader = ::csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(&file.bytes[3..]);
+    let records: Vec<Vec<String>> = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(String::from).collect())
+        .collect();
+    let at = records.iter().position(|r| r[0] == caption).unwrap();
+    // Caption, header, then the first row.
+    let row = &records[at + 2];
+    assert_eq!(row[0], "'=HYPERLINK(\"http://x\")");
+    assert_eq!(row[numeric], "-5");
+    for record in &records {
+        for cell in record {
+            let starts_a_formula = cell.starts_with(['=', '+', '@', '\t', '\r'])
+                || (cell.starts_with('-') && cell.parse::<f64>().is_err());
+            assert!(!starts_a_formula, "{cell:?}");
+        }
+    }
+}
+
+/// The sample report with a nomination list as wide and long as a district's: 60 lines and
+/// one achievement that runs to pages.
+fn report_with_a_wide_table() -> (Report, String) {
+    let mut data = data();
+    let long = "Phụ trách chuyên mục phát thanh hằng tuần trên Đài Truyền thanh huyện, ".repeat(20);
+    let first = data.commendation.nominations[0].clone();
+    data.commendation.nominations = (0..60)
+        .map(|i| domain::district::views::NominationLine {
+            nomination_id: format!("n-{i}"),
+            achievement: if i == 0 {
+                long.clone()
+            } else {
+                "Vận động 12 học sinh bỏ học trở lại lớp, góp phần duy trì phổ cập giáo dục.".into()
+            },
+            ..first.clone()
+        })
+        .collect();
+    let office = Office::default();
+    let report = compose(
+        &data,
+        &Issue {
+            office: &office,
+            number: Some("12"),
+            issued_on: NaiveDate::from_ymd_opt(2018, 4, 5).unwrap(),
+        },
+    );
+    (report, long)
+}
+
+#[test]
+fn a_wide_table_gets_a_landscape_section_of_its_own_and_its_long_text_shortened() {
+    let (report, long) = report_with_a_wide_table();
+    let list = report
+        .tables()
+        .find(|t| t.key == "danh-sach-khen-thuong")
+        .unwrap();
+    assert_eq!(
+        super::paper::layout(list).orientation,
+        super::paper::Orientation::Landscape
+    );
+    let note = list.paper_note.clone().unwrap();
+    let shortened = list.columns[3].on_paper(&long).into_owned();
+
+    let file = render(&report, Format::Docx).unwrap();
+    keep("wide.docx", &file.bytes);
+    let mut xml = String::new();
+    zip::ZipArchive::new(std::io::Cursor::new(&file.bytes))
+        .unwrap()
+        .by_name("word/document.xml")
+        .unwrap()
+        .read_to_string(&mut xml)
+        .unwrap();
+    // One landscape section, ended by the paragraph after the list; the body's own (last)
+    // section is portrait again.
+    assert_eq!(xml.matches("w:orient=\"landscape\"").count(), 1);
+    let landscape = xml.find("w:orient=\"landscape\"").unwrap();
+    assert!(xml.find("Danh sách đề nghị, khen thưởng").unwrap() < landscape);
+    let body_section = xml.rfind("<w:sectPr>").unwrap();
+    assert!(landscape < body_section);
+    assert!(xml[body_section..].contains("<w:pgSz w:w=\"11906\" w:h=\"16838\" />"));
+    assert!(xml.contains(&note));
+    assert!(xml.contains(&shortened));
+    assert!(!xml.contains(long.trim()));
+
+    let page = String::from_utf8(render(&report, Format::Html).unwrap().bytes).unwrap();
+    keep("wide.html", page.as_bytes());
+    assert_eq!(page.matches("<div class=\"landscape\">").count(), 1);
+    assert!(page.contains("@page landscape { size: A4 landscape;"));
+    assert!(page.contains(&super::html::escape(&note)));
+    assert!(page.contains(&super::html::escape(&shortened)));
+
+    // Excel keeps the achievement whole.
+    let xlsx = render(&report, Format::Xlsx).unwrap();
+    let mut strings = String::new();
+    zip::ZipArchive::new(std::io::Cursor::new(&xlsx.bytes))
+        .unwrap()
+        .by_name("xl/sharedStrings.xml")
+        .unwrap()
+        .read_to_string(&mut strings)
+        .unwrap();
+    assert!(strings.contains(long.trim()));
+}

@@ -16,4 +16,5 @@ mod docx_reader;
 mod errors;
 mod files;
 mod http;
+mod paper;
 mod support;

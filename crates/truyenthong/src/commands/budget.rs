@@ -2,6 +2,7 @@
 //! `thi-dua tieu-chi` (the department heads' emulation criteria). Amounts are typed with or
 //! without thousands separators and sent as integer đồng.
 
+use domain::vi;
 use wire::pb;
 
 use super::{Ctx, date_or_today, existing_id, id_or_new};
@@ -9,7 +10,7 @@ use crate::args::{BudgetCommand, EmulationCommand};
 use crate::client;
 use crate::error::CliError;
 use crate::output::Sent;
-use crate::values::{self, format_amount};
+use crate::values;
 
 pub async fn run(ctx: &Ctx, command: BudgetCommand) -> Result<(), CliError> {
     match command {
@@ -43,7 +44,7 @@ pub async fn run(ctx: &Ctx, command: BudgetCommand) -> Result<(), CliError> {
             ctx.out.sent(
                 &format!(
                     "Đã ghi dự toán kinh phí năm {year}: tổng {} đồng",
-                    format_amount(total)
+                    vi::int(total)
                 ),
                 None,
                 &sent,
@@ -82,7 +83,7 @@ pub async fn run(ctx: &Ctx, command: BudgetCommand) -> Result<(), CliError> {
             .await
             .map_err(|s| ctx.refused(s))?;
             ctx.out.sent(
-                &format!("Đã ghi khoản chi {} đồng", format_amount(amount)),
+                &format!("Đã ghi khoản chi {} đồng", vi::int(amount)),
                 Some("khoản chi"),
                 &sent,
             );
@@ -109,7 +110,7 @@ pub async fn run(ctx: &Ctx, command: BudgetCommand) -> Result<(), CliError> {
             ctx.out.sent(
                 &format!(
                     "Đã quyết toán kinh phí năm {year}: {} đồng",
-                    format_amount(amount)
+                    vi::int(amount)
                 ),
                 None,
                 &sent,
