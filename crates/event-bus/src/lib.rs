@@ -14,6 +14,7 @@
 
 pub mod connect;
 pub mod headers;
+pub mod permissions;
 pub mod publish;
 pub mod replay;
 pub mod stream;
