@@ -39,7 +39,7 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<PgPool, DbError> {
 }
 
 /// Runs the embedded migrations (idempotent).
-pub async fn migrate(pool: &PgPool) -> Result<(), DbError> {
+pub(crate) async fn migrate(pool: &PgPool) -> Result<(), DbError> {
     sqlx::migrate!("./migrations").run(pool).await?;
     Ok(())
 }
@@ -58,7 +58,7 @@ pub async fn use_projection(conn: &mut PgConnection, schema: &str) -> Result<(),
 /// planned for the arrays they are given. A generic plan assumes `unnest` yields 100 rows and
 /// may join a batch's few dozen changes to a whole table by hashing it; a custom plan sees
 /// the real count and looks each row up by its key.
-pub async fn use_projection_for_writes(
+pub(crate) async fn use_projection_for_writes(
     conn: &mut PgConnection,
     schema: &str,
 ) -> Result<(), sqlx::Error> {
@@ -73,11 +73,11 @@ pub async fn use_projection_for_writes(
 }
 
 /// Postgres `bigint`s are i64; seqs never come near the limit, saturate rather than wrap.
-pub fn to_i64(v: u64) -> i64 {
+pub(crate) fn to_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
 /// The reverse of [`to_i64`]; negative values (never written) read as 0.
-pub fn from_i64(v: i64) -> u64 {
+pub(crate) fn from_i64(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
 }

@@ -54,7 +54,7 @@ impl Received {
 
 /// A message's headers, as NATS delivered them or as a held message stored them.
 ///
-/// Only held messages and dead letters store headers, as JSON ([`Headers::to_json`]): the
+/// Only held messages and dead letters store headers, as JSON (`Headers::to_json`): the
 /// applied majority never pays for that copy.
 #[derive(Debug, Clone)]
 pub enum Headers {
@@ -64,7 +64,7 @@ pub enum Headers {
 
 impl Headers {
     /// `{"name": ["value", …]}`; `{}` without headers.
-    pub fn to_json(&self) -> serde_json::Value {
+    pub(crate) fn to_json(&self) -> serde_json::Value {
         match self {
             Headers::Delivered(Some(headers)) => headers_json(headers),
             Headers::Delivered(None) => serde_json::json!({}),
@@ -75,7 +75,7 @@ impl Headers {
 
 /// Headers as a JSON object of string arrays. NUL characters, which PostgreSQL's `jsonb`
 /// refuses, become U+FFFD so that a dead letter can always be written.
-pub fn headers_json(headers: &HeaderMap) -> serde_json::Value {
+pub(crate) fn headers_json(headers: &HeaderMap) -> serde_json::Value {
     let clean = |s: &str| s.replace('\0', "\u{FFFD}");
     let map: serde_json::Map<String, serde_json::Value> = headers
         .iter()

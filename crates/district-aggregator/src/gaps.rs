@@ -133,7 +133,8 @@ impl Gaps {
     }
 
     /// The gap of one school, if it has one.
-    pub fn get(&self, school: &str) -> Option<Gap> {
+    #[cfg(test)]
+    fn get(&self, school: &str) -> Option<Gap> {
         let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         entries.get(school).map(|e| e.gap.clone())
     }

@@ -2,28 +2,52 @@
 //!
 //! It consumes the district's JetStream stream — every school's events and the office's own —
 //! into PostgreSQL projections, applying each `(author, seq)` exactly once and in order
-//! ([`ingest`], [`projection`]); holds what arrives early or from schools not yet enrolled,
-//! and asks schools to re-send what is missing ([`gaps`]); dead-letters what cannot be
-//! applied, with the reason; and (next) answers the district office's queries over gRPC
-//! ([`service`]).
+//! (`ingest`, [`projection`]); holds what arrives early or from schools not yet enrolled,
+//! and asks schools to re-send what is missing (`gaps`); dead-letters what cannot be
+//! applied, with the reason; and answers the district office's queries and commands over
+//! gRPC (`service`).
 //!
 //! [`run`] wires these together on an already-bound listener, so tests start the real
 //! aggregator on port 0; `main.rs` only reads the configuration and sets up tracing.
 //! [`Aggregator`] is the same, in two steps, for callers that want the ingest state or the
 //! stream of applied activities.
+//!
+//! # What is public, and why
+//!
+//! Only what is used from outside the crate — `main.rs`, the fixtures (`district-fixture`,
+//! this crate's `tests/it`, the system tests in `tests/`) and the aggregator bench;
+//! everything else is `pub(crate)`, free to change:
+//!
+//! - [`run`] and [`Aggregator`]: the service (`main.rs`, the fixtures), and
+//!   [`Aggregator::serve_without_ingest`], its gRPC answers over a projection nothing writes
+//!   meanwhile (the bench times queries so);
+//! - [`config`]: the typed settings `main.rs` loads and the fixtures build;
+//! - [`rebuild`]: `rebuild::run` with its options, progress and report (`main.rs rebuild`,
+//!   the rebuild tests, the bench), `thousands` for their figures, and `READ_BATCH` for the
+//!   bench's read ceiling;
+//! - [`state`]: what [`Aggregator::state`] returns, the ingest's counters and gaps (tests
+//!   wait on them);
+//! - [`ActivityUpdate`] and [`ActivityChange`]: what [`Aggregator::subscribe_activities`]
+//!   delivers;
+//! - [`projection::restore_school`] and [`projection::restore_district`]: a decision state
+//!   as the projection holds it (tests compare it with the agent's; the bench times it);
+//! - [`db`]: the live schema's name, the database [`db::connect`]ed and migrated, and
+//!   [`db::use_projection`], for tests and the bench that read the tables;
+//! - [`decode`]: the ingest's decoder, for the bench's read-and-decode ceiling;
+//! - [`queries`]: the district views as the gRPC service answers them (tests compare them
+//!   with `domain::district::DistrictModel`; the bench times them).
 
 pub mod config;
 pub mod db;
 pub mod decode;
-pub mod district_commands;
-pub mod gaps;
-pub mod ingest;
+pub(crate) mod district_commands;
+pub(crate) mod gaps;
+pub(crate) mod ingest;
 pub mod projection;
 pub mod queries;
 pub mod rebuild;
-pub mod service;
+pub(crate) mod service;
 pub mod state;
-pub mod write_buffer;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -39,10 +63,9 @@ use tracing::info;
 use crate::config::Settings;
 use crate::gaps::Gaps;
 use crate::ingest::Ingest;
-use crate::projection::ActivityUpdate;
 use crate::state::IngestState;
 
-pub use crate::projection::ActivityChange;
+pub use crate::projection::{ActivityChange, ActivityUpdate};
 
 /// How many applied activities a slow watcher may fall behind before it loses some (it is
 /// then told how many, by `broadcast`'s `Lagged`).
@@ -93,6 +116,23 @@ impl Aggregator {
         &self.pool
     }
 
+    /// What the gRPC service needs of this aggregator: the live projection's views and the
+    /// district commands, the ingest's state, the post-commit activity broadcast.
+    fn service_context(&self) -> anyhow::Result<service::Context> {
+        Ok(service::Context {
+            views: queries::Views::new(self.pool.clone(), db::LIVE_SCHEMA),
+            commands: district_commands::DistrictCommands::new(
+                self.pool.clone(),
+                db::LIVE_SCHEMA,
+                self.client.clone(),
+                &self.settings.district.province,
+                &self.settings.district.district,
+            )?,
+            state: self.state.clone(),
+            activities: self.activities.clone(),
+        })
+    }
+
     /// Runs until `shutdown` resolves, then stops gracefully: the gRPC server drains, the
     /// ingest finishes (or abandons, unacknowledged) its batch, the replayer stops, and the
     /// NATS client flushes.
@@ -101,6 +141,7 @@ impl Aggregator {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        let context = self.service_context()?;
         let Aggregator {
             settings,
             pool,
@@ -109,21 +150,6 @@ impl Aggregator {
             activities,
         } = self;
         let mut tasks = BackgroundTasks::new();
-
-        // The gRPC service's view of the running aggregator (queries, district commands, the
-        // post-commit activity broadcast).
-        let context = service::Context {
-            views: queries::Views::new(pool.clone(), db::LIVE_SCHEMA),
-            commands: district_commands::DistrictCommands::new(
-                pool.clone(),
-                db::LIVE_SCHEMA,
-                client.clone(),
-                &settings.district.province,
-                &settings.district.district,
-            )?,
-            state: state.clone(),
-            activities: activities.clone(),
-        };
         let ingest = Ingest::new(
             pool.clone(),
             jetstream::new(client.clone()),
@@ -161,6 +187,24 @@ impl Aggregator {
         event_bus::connect::flush_before_exit(&client, event_bus::connect::FLUSH_ON_EXIT).await;
         pool.close().await;
         info!("district aggregator stopped");
+        Ok(serve?)
+    }
+
+    /// Answers the district office over gRPC on `listener` as [`Aggregator::run`] does, but
+    /// without the ingest and the re-send requests, until `shutdown` resolves: nothing writes
+    /// the projection while it answers (the bench times the queries so).
+    pub async fn serve_without_ingest(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let context = self.service_context()?;
+        let local = listener.local_addr().context("reading the gRPC address")?;
+        info!(grpc = %local, "district aggregator answering, without the ingest");
+        let serve = service::serve(listener, shutdown, context).await;
+        event_bus::connect::flush_before_exit(&self.client, event_bus::connect::FLUSH_ON_EXIT)
+            .await;
+        self.pool.close().await;
         Ok(serve?)
     }
 }

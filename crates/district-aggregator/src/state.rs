@@ -8,7 +8,9 @@ use std::sync::{Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
 
-use crate::gaps::{Gap, Gaps};
+use crate::gaps::Gaps;
+
+pub use crate::gaps::Gap;
 
 /// Counters since the aggregator started.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -42,11 +44,11 @@ pub struct IngestCounters {
 pub struct IngestState {
     counters: Mutex<IngestCounters>,
     /// Every school's current gap.
-    pub gaps: Gaps,
+    pub(crate) gaps: Gaps,
 }
 
 impl IngestState {
-    pub fn new(gaps: Gaps) -> Self {
+    pub(crate) fn new(gaps: Gaps) -> Self {
         Self {
             counters: Mutex::new(IngestCounters::default()),
             gaps,

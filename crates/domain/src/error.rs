@@ -39,6 +39,11 @@ pub enum Rule {
         actual: usize,
     },
     ControlCharacter,
+    /// A bidirectional control or an invisible format character
+    /// ([`crate::text::is_invisible_format`]).
+    InvisibleFormatCharacter {
+        character: char,
+    },
     OutsidePeriod {
         date: NaiveDate,
         period: DateRange,
@@ -154,6 +159,11 @@ impl Rule {
                 format!("has {actual} items; at most {max} are allowed")
             }
             Rule::ControlCharacter => "contains a control character".into(),
+            Rule::InvisibleFormatCharacter { character } => format!(
+                "contains the invisible format character U+{:04X} (bidirectional controls and \
+                 zero-width characters are not allowed)",
+                u32::from(*character)
+            ),
             Rule::OutsidePeriod { date, period } => {
                 format!("{date} is outside plan period {period}")
             }
@@ -230,6 +240,12 @@ impl Rule {
                 format!("có {actual} mục, vượt quá giới hạn {max} mục")
             }
             Rule::ControlCharacter => "chứa ký tự điều khiển không hợp lệ".into(),
+            Rule::InvisibleFormatCharacter { character } => format!(
+                "chứa ký tự định dạng vô hình U+{:04X} (ký tự điều khiển hướng chữ hoặc ký tự có \
+                 độ rộng bằng 0), không được phép; hãy xóa ký tự đó (thường lẫn vào khi sao chép \
+                 từ nơi khác) rồi nhập lại",
+                u32::from(*character)
+            ),
             Rule::OutsidePeriod { date, period } => format!(
                 "ngày {} nằm ngoài thời gian thực hiện kế hoạch ({} – {})",
                 vn_date(*date),

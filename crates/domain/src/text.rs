@@ -1,8 +1,16 @@
-//! Free text coming in from people: normalised to Unicode NFC and checked for length.
+//! Free text coming in from people: normalised to Unicode NFC and checked for length and for
+//! characters that do not show.
 //!
 //! Vietnamese can be typed precomposed ("ò" as one code point) or decomposed ("o" + a combining
 //! grave accent); the two look the same but compare, index and search differently. Every text
 //! is normalised to NFC on the way in so that the log holds one spelling of each word.
+//!
+//! A text must also read as what it holds. Control characters are refused (newlines and tabs
+//! are allowed where a text may span lines), and so are the invisible format characters of
+//! [`is_invisible_format`]: a bidirectional override can make a report print "Đã trả lời"
+//! over text stored in another order, and zero-width characters make two equal-looking names
+//! differ. The aggregator re-checks every event with these rules, so such a text is refused
+//! at the district too.
 
 use unicode_normalization::UnicodeNormalization;
 
@@ -29,6 +37,17 @@ pub fn normalise(value: &str) -> String {
     }
 }
 
+/// Whether `c` is an invisible format character refused in every text: the bidirectional
+/// embeddings and overrides U+202A–U+202E, the bidirectional isolates U+2066–U+2069, the
+/// zero-width space, non-joiner and joiner and the left-to-right and right-to-left marks
+/// U+200B–U+200F, and the zero-width no-break space (byte-order mark) U+FEFF.
+pub fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200B}'..='\u{200F}' | '\u{FEFF}'
+    )
+}
+
 fn check(field: &str, value: &str, max: usize, multiline: bool) -> Result<String, DomainError> {
     // Count before normalising too, so a megabyte of text is refused without being copied.
     if value.len() > max * 4 {
@@ -40,9 +59,16 @@ fn check(field: &str, value: &str, max: usize, multiline: bool) -> Result<String
     if actual > max {
         return Err(DomainError::invalid(field, Rule::TooLong { max, actual }));
     }
-    let allowed = |c: char| !c.is_control() || (multiline && matches!(c, '\n' | '\r' | '\t'));
-    if !text.chars().all(allowed) {
-        return Err(DomainError::invalid(field, Rule::ControlCharacter));
+    for c in text.chars() {
+        if c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t')) {
+            return Err(DomainError::invalid(field, Rule::ControlCharacter));
+        }
+        if is_invisible_format(c) {
+            return Err(DomainError::invalid(
+                field,
+                Rule::InvisibleFormatCharacter { character: c },
+            ));
+        }
     }
     Ok(text)
 }
@@ -125,6 +151,86 @@ mod tests {
     fn newline_in_a_title_is_refused_but_allowed_in_a_body() {
         assert!(required_line("t", "a\nb", 50).is_err());
         assert!(required_body("t", "a\nb", 50).is_ok());
+    }
+
+    /// Every invisible format character refused, one of each range and both ends.
+    const INVISIBLE: [char; 9] = [
+        '\u{202A}', '\u{202E}', '\u{2066}', '\u{2069}', '\u{200B}', '\u{200C}', '\u{200D}',
+        '\u{200F}', '\u{FEFF}',
+    ];
+
+    #[test]
+    fn given_a_bidi_override_in_a_title_when_checked_then_refused_naming_the_character() {
+        // "Đã trả lời" shown over text stored the other way round.
+        let title = "Phản hồi \u{202E}iờl ảrt ãĐ\u{202C} phụ huynh";
+        let err = required_line("activity.title", title, MAX_LINE).unwrap_err();
+        assert_eq!(err.field, "activity.title");
+        assert_eq!(
+            err.rule,
+            Rule::InvisibleFormatCharacter {
+                character: '\u{202E}'
+            }
+        );
+        assert!(err.to_string().contains("U+202E"), "{err}");
+        assert!(err.vietnamese().contains("ký tự định dạng vô hình U+202E"));
+    }
+
+    fn refused<T: std::fmt::Debug>(result: Result<T, DomainError>) -> Rule {
+        result.unwrap_err().rule
+    }
+
+    #[test]
+    fn given_any_invisible_format_character_when_checked_then_every_kind_of_text_refuses_it() {
+        for c in INVISIBLE {
+            let text = format!("An{c} Hòa");
+            let rule = Rule::InvisibleFormatCharacter { character: c };
+            assert_eq!(refused(required_line("f", &text, 50)), rule, "{c:?} line");
+            assert_eq!(refused(required_body("f", &text, 50)), rule, "{c:?} body");
+            assert_eq!(refused(optional("f", Some(&text), 50)), rule, "{c:?} opt");
+            let url = format!("https://thcsanhoa.edu.vn/{c}tin");
+            assert_eq!(refused(optional_url("f", Some(&url))), rule, "{c:?} url");
+        }
+    }
+
+    #[test]
+    fn given_invisible_characters_at_the_ends_when_checked_then_not_trimmed_away_but_refused() {
+        // A byte-order mark or a zero-width space is not white space: trimming keeps it.
+        for text in ["\u{FEFF}Trường THCS An Hòa", "Trường THCS An Hòa\u{200B}"] {
+            assert!(matches!(
+                required_line("enrolment.name", text, MAX_LINE)
+                    .unwrap_err()
+                    .rule,
+                Rule::InvisibleFormatCharacter { .. }
+            ));
+        }
+    }
+
+    #[test]
+    fn given_neighbours_of_the_refused_ranges_when_checked_then_accepted() {
+        // The hair space before U+200B, the en dash of "2017 – 2020", the narrow no-break
+        // space after U+202E, the superscript zero after U+2069, the no-break space, and a
+        // combining accent of decomposed Vietnamese: visible or plain spacing, kept.
+        for c in [
+            '\u{200A}', '\u{2013}', '\u{202F}', '\u{2070}', '\u{00A0}', '\u{0301}',
+        ] {
+            let text = format!("Tam{c}Nông");
+            assert!(required_line("f", &text, 50).is_ok(), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn given_line_breaks_when_checked_then_bodies_keep_them_and_lines_refuse_them() {
+        let body = "Dòng một\r\nDòng hai\tcó tab";
+        assert_eq!(required_body("f", body, 100).unwrap(), body);
+        assert_eq!(
+            required_line("f", body, 100).unwrap_err().rule,
+            Rule::ControlCharacter
+        );
+        assert_eq!(
+            required_body("f", "Dòng\u{0007}", 100).unwrap_err().rule,
+            Rule::ControlCharacter,
+            "other controls stay refused in bodies"
+        );
     }
 
     #[test]

@@ -36,14 +36,12 @@ use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 use tracing::{debug, warn};
 
-use super::{
-    AuthorPosition, AuthorView, BatchReport, ContactRows, Ingest, IngestError, advance,
-    write_contact_rows, write_positions,
-};
+use super::bookkeeping::{ContactRows, write_contact_rows, write_positions};
+use super::{AuthorPosition, AuthorView, BatchReport, Ingest, IngestError, advance};
 use crate::db::use_projection_for_writes;
 use crate::decode::Decoded;
+use crate::projection::write_buffer::WriteBuffer;
 use crate::projection::{self, Outcome};
-use crate::write_buffer::WriteBuffer;
 
 /// A batch applied in memory, ready to commit: its parts, and which part each message of the
 /// batch belongs to.

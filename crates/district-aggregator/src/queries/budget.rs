@@ -1,10 +1,13 @@
 //! Budget: estimate, spending and settlement of one calendar year, by school.
+//!
+//! Two queries read each school's amounts of the year; the rows, execution rates and district
+//! totals are `assemble::budget` of them, as in the reference model.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use domain::district::views::{BudgetRow, BudgetTotal, BudgetView, rate};
-use domain::{DomainError, Rule};
+use domain::district::assemble::{self, BudgetAmounts};
+use domain::district::views::BudgetView;
 use sqlx::PgConnection;
 
 use super::{QueryError, district};
@@ -18,67 +21,28 @@ const SPENT: &str = "SELECT school, sum(amount)::bigint FROM expenses \
 
 pub async fn budget(conn: &mut PgConnection, year: i32) -> Result<BudgetView, QueryError> {
     let state = district(conn).await?;
-    if let Some(plan) = state.plan()
-        && !plan.period.years().contains(&year)
-    {
-        return Err(DomainError::invalid(
-            "year",
-            Rule::YearOutsidePlan {
-                year,
-                period: plan.period,
-            },
-        )
-        .into());
+    assemble::check_budget_year(state.plan(), year)?;
+    let mut amounts: BTreeMap<String, BudgetAmounts> = BTreeMap::new();
+    let budgets: Vec<(String, Option<i64>, Option<i64>)> = sqlx::query_as(BUDGETS)
+        .bind(year)
+        .fetch_all(&mut *conn)
+        .await?;
+    for (school, estimated, settled) in budgets {
+        let entry = amounts.entry(school).or_default();
+        entry.estimated = estimated.unwrap_or(0);
+        entry.settled = settled;
     }
-    let budgets: HashMap<String, (Option<i64>, Option<i64>)> =
-        sqlx::query_as::<_, (String, Option<i64>, Option<i64>)>(BUDGETS)
-            .bind(year)
-            .fetch_all(&mut *conn)
-            .await?
-            .into_iter()
-            .map(|(school, estimated, settled)| (school, (estimated, settled)))
-            .collect();
     // Every year of chrono's range has both days; beyond it no expense can be dated.
     let days = NaiveDate::from_ymd_opt(year, 1, 1).zip(NaiveDate::from_ymd_opt(year, 12, 31));
-    let mut spent: HashMap<String, Option<i64>> = HashMap::new();
     if let Some((first, last)) = days {
-        spent = sqlx::query_as::<_, (String, Option<i64>)>(SPENT)
+        let spent: Vec<(String, Option<i64>)> = sqlx::query_as(SPENT)
             .bind(first)
             .bind(last)
             .fetch_all(&mut *conn)
-            .await?
-            .into_iter()
-            .collect();
+            .await?;
+        for (school, spent) in spent {
+            amounts.entry(school).or_default().spent = spent.unwrap_or(0);
+        }
     }
-    let schools: Vec<BudgetRow> = state
-        .enrolments()
-        .map(|e| {
-            let code = e.code.as_str();
-            let (estimated, settled) = budgets.get(code).copied().unwrap_or((None, None));
-            let estimated = estimated.unwrap_or(0);
-            let spent = spent.get(code).copied().flatten().unwrap_or(0);
-            BudgetRow {
-                school: code.to_owned(),
-                estimated,
-                spent,
-                settled,
-                execution_rate: rate(spent, estimated),
-            }
-        })
-        .collect();
-    let estimated = schools.iter().map(|s| s.estimated).sum();
-    let spent = schools.iter().map(|s| s.spent).sum();
-    let settled: Vec<i64> = schools.iter().filter_map(|s| s.settled).collect();
-    let total = BudgetTotal {
-        estimated,
-        spent,
-        settled: (!settled.is_empty()).then(|| settled.iter().sum()),
-        schools_settled: settled.len() as i64,
-        execution_rate: rate(spent, estimated),
-    };
-    Ok(BudgetView {
-        year,
-        schools,
-        total,
-    })
+    Ok(assemble::budget(year, state.enrolments(), &amounts))
 }

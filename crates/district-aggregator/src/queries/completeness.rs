@@ -3,19 +3,23 @@
 //!
 //! The projection stores each applied school event's Vietnam local dates and its delay
 //! (`school_events.occurred_on`, `recorded_on`, `delay_days`, computed at ingest by the same
-//! `calendar::local_date` the model uses), so the view is two `GROUP BY`s by school.
+//! `calendar::local_date` the model uses), so the rows are two `GROUP BY`s by school; the
+//! lines and the reporting rate are `assemble::completeness` of them.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use domain::Period;
-use domain::district::views::{CompletenessView, ON_TIME_DAYS, SchoolCompleteness, rate};
+use domain::district::assemble::{self, Timeliness};
+use domain::district::views::{CompletenessView, ON_TIME_DAYS};
 use sqlx::PgConnection;
 
-use super::{QueryError, count, district, period_range};
+use super::{QueryError, count, district, view_period};
 
 const ACTIVITIES: &str = "SELECT school, count(*) FROM activities \
                           WHERE live AND date BETWEEN $1 AND $2 GROUP BY school";
 
+/// Per school: events, events on time (`delay_days <= $3`, `assemble::completeness::is_on_time`),
+/// the longest delay.
 const EVENTS: &str = "SELECT school, count(*), count(*) FILTER (WHERE delay_days <= $3), \
                       max(delay_days) FROM school_events \
                       WHERE occurred_on BETWEEN $1 AND $2 GROUP BY school";
@@ -25,15 +29,17 @@ pub async fn completeness(
     period: Period,
 ) -> Result<CompletenessView, QueryError> {
     let state = district(conn).await?;
-    let (range, shown) = period_range(&state, period)?;
-    let activities: HashMap<String, i64> = sqlx::query_as::<_, (String, i64)>(ACTIVITIES)
+    let period = view_period(&state, period)?;
+    let range = period.range;
+    let activities: BTreeMap<String, i64> = sqlx::query_as::<_, (String, i64)>(ACTIVITIES)
         .bind(range.start())
         .bind(range.end())
         .fetch_all(&mut *conn)
         .await?
         .into_iter()
+        .map(|(school, n)| (school, count(n)))
         .collect();
-    let events: HashMap<String, (i64, i64, Option<i32>)> =
+    let timeliness: BTreeMap<String, Timeliness> =
         sqlx::query_as::<_, (String, i64, i64, Option<i32>)>(EVENTS)
             .bind(range.start())
             .bind(range.end())
@@ -41,33 +47,19 @@ pub async fn completeness(
             .fetch_all(&mut *conn)
             .await?
             .into_iter()
-            .map(|(school, events, on_time, max)| (school, (events, on_time, max)))
+            .map(|(school, events, on_time, max_delay)| {
+                let timeliness = Timeliness {
+                    events: count(events),
+                    on_time: count(on_time),
+                    max_delay_days: max_delay.map(i64::from),
+                };
+                (school, timeliness)
+            })
             .collect();
-    let schools: Vec<SchoolCompleteness> = state
-        .enrolments()
-        .map(|e| {
-            let code = e.code.as_str();
-            let activities = activities.get(code).copied().map_or(0, count);
-            let (events, on_time, max_delay) = events.get(code).copied().unwrap_or((0, 0, None));
-            let (events, on_time) = (count(events), count(on_time));
-            SchoolCompleteness {
-                school: code.to_owned(),
-                activities,
-                events,
-                reported: activities > 0,
-                on_time,
-                on_time_rate: rate(on_time, events),
-                max_delay_days: max_delay.map(i64::from),
-            }
-        })
-        .collect();
-    let enrolled = schools.len() as i64;
-    let reported = schools.iter().filter(|s| s.reported).count() as i64;
-    Ok(CompletenessView {
-        period: shown,
-        schools,
-        enrolled,
-        reported,
-        reporting_rate: rate(reported, enrolled),
-    })
+    Ok(assemble::completeness(
+        period,
+        state.enrolments(),
+        &activities,
+        &timeliness,
+    ))
 }

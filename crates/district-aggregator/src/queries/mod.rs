@@ -5,12 +5,12 @@
 //! (`domain::district::DistrictModel`) for the same events — the integration test
 //! `tests/it/queries.rs` compares them field by field. To make that hold by construction:
 //!
-//! - counting, summing and the other work that grows with the data happen in PostgreSQL, in a
-//!   few `GROUP BY` queries over indexed columns; what grows only with the number of schools
-//!   (joining the counts to the enrolled schools, target arithmetic, sorting the summaries)
-//!   happens in Rust, with the very functions the model uses
-//!   (`resolve_period`, `target_periods_within`, `rate`, `mean`, `page_size`, `query_words`,
-//!   `ActivityCursor`);
+//! - each view only **obtains its rows** here: counting, summing and the other work that grows
+//!   with the data happen in PostgreSQL, in a few `GROUP BY` queries over indexed columns;
+//! - everything **derived from those rows** — joining them to the enrolled schools, targets
+//!   and their status, summaries and their order, tallies, rates, totals, listing filters and
+//!   orders, the page cut — is computed by `domain::district::assemble`, the very functions
+//!   the model calls on the rows it folds, so the two sides share one definition of each;
 //! - rates and means are computed by `views::{rate, mean}` from **integer** sums fetched from
 //!   SQL, so rounding is identical;
 //! - strings are ordered in Rust or with `COLLATE "C"` (byte order, as Rust's `str` orders),
@@ -33,11 +33,12 @@ pub mod schools;
 pub mod search;
 
 use chrono::NaiveDate;
+use domain::district::assemble::ViewPeriod;
 use domain::district::views::{
     ActivityFilter, ActivityPage, BudgetView, CommendationView, CompletenessView, EnrolledSchool,
-    PeriodRange, PlanView, ResponsivenessView,
+    PlanView, ResponsivenessView,
 };
-use domain::district::{DistrictPlan, DistrictState, resolve_period};
+use domain::district::{DistrictPlan, DistrictState};
 use domain::{DateRange, DomainError, Period};
 use std::sync::Arc;
 
@@ -227,18 +228,12 @@ pub(crate) async fn district(conn: &mut PgConnection) -> Result<DistrictState, Q
     Ok(restore_district(conn).await?)
 }
 
-/// The dates of `period` for a view, and how the view shows them — as the model does.
-pub(crate) fn period_range(
+/// The dates of `period` for a view, and how the view shows them — as the model resolves them.
+pub(crate) fn view_period(
     state: &DistrictState,
     period: Period,
-) -> Result<(DateRange, PeriodRange), DomainError> {
-    let range = resolve_period(state.plan(), period)?;
-    let shown = PeriodRange {
-        period: period.to_string(),
-        start: range.start(),
-        end: range.end(),
-    };
-    Ok((range, shown))
+) -> Result<ViewPeriod, DomainError> {
+    ViewPeriod::resolve(state.plan(), period)
 }
 
 /// A count from SQL (`bigint`), never negative.

@@ -1,21 +1,22 @@
 //! Responsiveness: citizen feedback and press issues opened in a period, judged as of a date.
 //!
 //! Per kind of case, one `GROUP BY` by school counts received, answered (on or before the
-//! as-of date), overdue and late cases and sums the days to answer; a second query lists the
-//! overdue and late cases. Means come from the integer sums through `views::mean`.
+//! as-of date), overdue and late cases and sums the days to answer — what
+//! `assemble::responsiveness::judge` decides for each case, counted where the cases are; a
+//! second query fetches the cases that are overdue or late. The statistics (means from the
+//! integer sums), the district's totals and the listing are `assemble::responsiveness` of
+//! those rows, as in the reference model.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use domain::district::AnswerWithinDays;
-use domain::district::views::{
-    CaseKind, CaseLine, CaseStats, CaseStatus, ResponsivenessView, SchoolResponsiveness, mean,
-};
-use domain::{DomainError, Period, Rule};
+use domain::Period;
+use domain::district::assemble::{self, Case, CaseLimits, CaseTallies, Tally};
+use domain::district::views::{CaseKind, ResponsivenessView};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{QueryError, count, district, period_range};
+use super::{QueryError, count, district, view_period};
 
 /// Where a kind of case lives.
 struct Cases {
@@ -71,40 +72,6 @@ impl Cases {
     }
 }
 
-/// Running counts of one kind of case, for a school or the district.
-#[derive(Debug, Clone, Copy, Default)]
-struct Tally {
-    received: i64,
-    answered: i64,
-    overdue: i64,
-    late: i64,
-    days_sum: i64,
-    days_max: Option<i64>,
-}
-
-impl Tally {
-    fn merge(&mut self, other: &Tally) {
-        self.received += other.received;
-        self.answered += other.answered;
-        self.overdue += other.overdue;
-        self.late += other.late;
-        self.days_sum += other.days_sum;
-        self.days_max = self.days_max.max(other.days_max);
-    }
-
-    fn stats(&self) -> CaseStats {
-        CaseStats {
-            received: self.received,
-            answered: self.answered,
-            open: self.received - self.answered,
-            overdue: self.overdue,
-            late: self.late,
-            mean_days_to_answer: mean(self.days_sum, self.answered),
-            max_days_to_answer: self.days_max,
-        }
-    }
-}
-
 type TallyRow = (String, i64, i64, i64, i64, i64, Option<i32>);
 type CaseRow = (String, Uuid, String, NaiveDate, Option<NaiveDate>);
 
@@ -114,30 +81,15 @@ pub async fn responsiveness(
     as_of: Option<NaiveDate>,
 ) -> Result<ResponsivenessView, QueryError> {
     let state = district(conn).await?;
-    let (range, shown) = period_range(&state, period)?;
-    let as_of = as_of.unwrap_or(range.end());
-    if as_of > range.end() {
-        return Err(DomainError::invalid(
-            "as_of",
-            Rule::AfterPeriodEnd {
-                date: as_of,
-                period: shown.period.clone(),
-                end: range.end(),
-            },
-        )
-        .into());
-    }
-    let limits = state
-        .plan()
-        .map_or(AnswerWithinDays::DEFAULT, |p| p.answer_within_days);
-    let (feedback_limit, press_limit) = (i64::from(limits.feedback), i64::from(limits.press));
+    let period = view_period(&state, period)?;
+    let as_of = assemble::resolve_as_of(&period, as_of)?;
+    let limits = CaseLimits::in_force(state.plan());
+    let range = period.range;
 
-    let mut tallies: [HashMap<String, Tally>; 2] = Default::default();
+    let mut tallies: BTreeMap<String, CaseTallies> = BTreeMap::new();
     let mut flagged = Vec::new();
-    for (i, (cases, limit)) in [(&FEEDBACK, feedback_limit), (&PRESS, press_limit)]
-        .into_iter()
-        .enumerate()
-    {
+    for cases in [&FEEDBACK, &PRESS] {
+        let limit = limits.of(cases.kind);
         let rows: Vec<TallyRow> = sqlx::query_as(&cases.tally_sql())
             .bind(range.start())
             .bind(range.end())
@@ -145,22 +97,16 @@ pub async fn responsiveness(
             .bind(limit)
             .fetch_all(&mut *conn)
             .await?;
-        tallies[i] = rows
-            .into_iter()
-            .map(
-                |(school, received, answered, overdue, late, days_sum, days_max)| {
-                    let tally = Tally {
-                        received: count(received),
-                        answered: count(answered),
-                        overdue: count(overdue),
-                        late: count(late),
-                        days_sum,
-                        days_max: days_max.map(i64::from),
-                    };
-                    (school, tally)
-                },
-            )
-            .collect();
+        for (school, received, answered, overdue, late, days_sum, days_max) in rows {
+            *tallies.entry(school).or_default().of_mut(cases.kind) = Tally {
+                received: count(received),
+                answered: count(answered),
+                overdue: count(overdue),
+                late: count(late),
+                days_sum,
+                days_max: days_max.map(i64::from),
+            };
+        }
         let rows: Vec<CaseRow> = sqlx::query_as(&cases.flagged_sql())
             .bind(range.start())
             .bind(range.end())
@@ -168,61 +114,24 @@ pub async fn responsiveness(
             .bind(limit)
             .fetch_all(&mut *conn)
             .await?;
-        for (school, id, subject, opened_on, answered_on) in rows {
-            if !state.enrolments().any(|e| e.code.as_str() == school) {
-                continue;
-            }
-            let line = match answered_on.filter(|on| *on <= as_of) {
-                Some(on) => CaseLine {
+        flagged.extend(
+            rows.into_iter()
+                .map(|(school, id, subject, opened_on, answered_on)| Case {
                     school,
                     kind: cases.kind,
                     id: id.to_string(),
                     subject,
                     opened_on,
-                    answered_on: Some(on),
-                    days: (on - opened_on).num_days(),
-                    status: CaseStatus::Late,
-                },
-                None => CaseLine {
-                    school,
-                    kind: cases.kind,
-                    id: id.to_string(),
-                    subject,
-                    opened_on,
-                    answered_on: None,
-                    days: (as_of - opened_on).num_days(),
-                    status: CaseStatus::Overdue,
-                },
-            };
-            flagged.push(line);
-        }
+                    answered_on,
+                }),
+        );
     }
-    flagged.sort_by(|a, b| {
-        (&a.school, a.kind, a.opened_on, &a.id).cmp(&(&b.school, b.kind, b.opened_on, &b.id))
-    });
-
-    let mut all = [Tally::default(), Tally::default()];
-    let mut schools = Vec::new();
-    for enrolment in state.enrolments() {
-        let code = enrolment.code.as_str();
-        let feedback = tallies[0].get(code).copied().unwrap_or_default();
-        let press = tallies[1].get(code).copied().unwrap_or_default();
-        all[0].merge(&feedback);
-        all[1].merge(&press);
-        schools.push(SchoolResponsiveness {
-            school: code.to_owned(),
-            feedback: feedback.stats(),
-            press: press.stats(),
-        });
-    }
-    Ok(ResponsivenessView {
-        period: shown,
+    Ok(assemble::responsiveness(
+        period,
         as_of,
-        feedback_within_days: feedback_limit,
-        press_within_days: press_limit,
-        schools,
-        feedback: all[0].stats(),
-        press: all[1].stats(),
-        flagged,
-    })
+        limits,
+        state.enrolments(),
+        &tallies,
+        &flagged,
+    ))
 }

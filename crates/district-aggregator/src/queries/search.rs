@@ -5,13 +5,12 @@
 //! `tsvector` written at ingest from `folding::activity_search_words`): each word of
 //! `folding::query_words` must begin one of them, which is `words @@ 'w1':* & 'w2':*`
 //! (served by the GIN index), exactly `folding::matches_all_words` of the reference model.
+//! The request is read and the page cut by `assemble::{SearchRequest, activity_page}`, as in
+//! the model.
 
 use chrono::NaiveDate;
-use domain::district::folding::query_words;
-use domain::district::resolve_period;
-use domain::district::views::{
-    ActivityCursor, ActivityFilter, ActivityLine, ActivityPage, page_size,
-};
+use domain::district::assemble::{self, SearchRequest};
+use domain::district::views::{ActivityFilter, ActivityLine, ActivityPage};
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
@@ -54,17 +53,12 @@ pub async fn search_activities(
     page_token: Option<&str>,
 ) -> Result<ActivityPage, QueryError> {
     let state = district(conn).await?;
-    // Refusals in the model's order: the period, then the token.
-    let range = filter
-        .period
-        .map(|p| resolve_period(state.plan(), p))
-        .transpose()?;
-    let cursor = page_token
-        .filter(|t| !t.is_empty())
-        .map(ActivityCursor::decode)
-        .transpose()?;
-    let words = query_words(filter.text.as_deref().unwrap_or(""));
-    let size = page_size(page_size_requested);
+    let SearchRequest {
+        range,
+        cursor,
+        words,
+        size,
+    } = SearchRequest::resolve(state.plan(), filter, page_size_requested, page_token)?;
 
     let mut q: QueryBuilder<Postgres> = QueryBuilder::new(
         "SELECT a.school, a.activity_id, a.date, a.area, a.topic, a.channel, a.title, a.summary, \
@@ -115,19 +109,9 @@ pub async fn search_activities(
     }
     q.push(r#" ORDER BY a.date DESC, a.school COLLATE "C", a.activity_id LIMIT "#)
         .push_bind(i64::try_from(size).unwrap_or(i64::MAX) + 1);
-    let mut rows: Vec<Row> = q.build_query_as().fetch_all(&mut *conn).await?;
-
-    let next_page_token = (rows.len() > size).then(|| {
-        let (school, id, date, ..) = &rows[size - 1];
-        ActivityCursor {
-            date: *date,
-            school: school.clone(),
-            activity_id: *id,
-        }
-        .encode()
-    });
-    rows.truncate(size);
-    let activities = rows
+    // One more than a page: whether a next page exists.
+    let rows: Vec<Row> = q.build_query_as().fetch_all(&mut *conn).await?;
+    let matches = rows
         .into_iter()
         .map(
             |(
@@ -145,7 +129,7 @@ pub async fn search_activities(
                 evidence_url,
                 responsible,
             )| {
-                ActivityLine {
+                let line = ActivityLine {
                     school,
                     activity_id: id.to_string(),
                     date,
@@ -159,14 +143,12 @@ pub async fn search_activities(
                     partner,
                     evidence_url,
                     responsible,
-                }
+                };
+                (id, line)
             },
         )
         .collect();
-    Ok(ActivityPage {
-        activities,
-        next_page_token,
-    })
+    Ok(assemble::activity_page(matches, size))
 }
 
 #[cfg(test)]

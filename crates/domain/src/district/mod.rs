@@ -9,12 +9,15 @@
 //! - [`periods`]: which dates a query covers, how many target periods fit in them;
 //! - [`folding`]: [`fold_vietnamese`] for accent-insensitive search;
 //! - [`views`]: the answers, as plain data — the contract the aggregator's SQL must equal;
+//! - [`assemble`]: the figures each view derives from its rows (targets, statuses, summaries,
+//!   orders, tallies, rates, totals, pages), computed once for the aggregator and the model;
 //! - [`model`]: [`DistrictModel`], a pure fold of envelopes answering every view of
-//!   `docs/district-views.md`.
+//!   `docs/district-views.md`: it obtains the rows by folding, then calls [`assemble`].
 //!
 //! Pure like the rest of the crate: no I/O, no clock ("today" comes in a
 //! [`DecisionContext`](crate::school::DecisionContext) or from an envelope's `recorded_at`).
 
+pub mod assemble;
 pub mod decide;
 pub mod event;
 pub mod facts;

@@ -497,6 +497,83 @@ fn check_accepts_what_decide_produced_and_refuses_what_it_would_refuse() {
 }
 
 #[test]
+fn invisible_format_characters_are_refused_in_titles_names_and_bodies() {
+    let state = given(&[
+        adopted(),
+        Event::FeedbackReceived(feedback(7, d(2018, 9, 10))),
+    ]);
+    let invisible = |rule: &Rule| matches!(rule, Rule::InvisibleFormatCharacter { .. });
+
+    // Given a plan, when an activity's title carries a right-to-left override …
+    let mut a = activity(1);
+    a.details.title = "Tuyên truyền \u{202E}9 pớl\u{202C}".into();
+    let err = then_error(&state, Command::RecordActivity(a));
+    // … then it is refused, naming the field and the character.
+    assert_eq!(
+        (err.kind, err.field.as_str(), &err.rule),
+        (
+            ErrorKind::InvalidArgument,
+            "activity.title",
+            &Rule::InvisibleFormatCharacter {
+                character: '\u{202E}'
+            }
+        )
+    );
+    assert_eq!(
+        err.to_string(),
+        "activity.title contains the invisible format character U+202E (bidirectional controls \
+         and zero-width characters are not allowed)"
+    );
+    assert!(
+        err.vietnamese()
+            .starts_with("Chứa ký tự định dạng vô hình U+202E"),
+        "{}",
+        err.vietnamese()
+    );
+    assert!(
+        err.vietnamese()
+            .ends_with("(trường dữ liệu: activity.title)")
+    );
+
+    // A name (single line) and a body (multi-line: its newline is fine, the isolate is not).
+    let mut f = feedback(8, d(2018, 9, 11));
+    f.citizen = Some("Phụ huynh\u{200B} em Bình".into());
+    let err = then_error(&state, Command::ReceiveFeedback(f));
+    assert_eq!(err.field, "feedback.citizen");
+    assert!(invisible(&err.rule), "{err}");
+    let answer = |text: &str| {
+        Command::AnswerFeedback(FeedbackAnswered {
+            feedback_id: id(7),
+            answered_on: d(2018, 9, 15),
+            channel: Channel::Meeting,
+            answer: text.into(),
+        })
+    };
+    let err = then_error(&state, answer("Đã trả lời.\n\u{2067}Ký tên\u{2069}"));
+    assert_eq!(err.field, "answer.answer");
+    assert!(invisible(&err.rule), "{err}");
+    assert_eq!(then_events(&state, answer("Đã trả lời.\nKý tên")).len(), 1);
+}
+
+#[test]
+fn an_event_from_an_agent_that_allowed_invisible_characters_is_refused_by_check() {
+    // An older agent recorded this; the district re-checks it with today's rules.
+    let state = given(&[adopted()]);
+    let mut old = activity(1);
+    old.details.partner = Some("Đài Truyền thanh\u{FEFF} huyện".into());
+    let err = state
+        .check(&Event::ActivityRecorded(old), ctx())
+        .unwrap_err();
+    assert_eq!(err.field, "activity.partner");
+    assert_eq!(
+        err.rule,
+        Rule::InvisibleFormatCharacter {
+            character: '\u{FEFF}'
+        }
+    );
+}
+
+#[test]
 fn wrong_school_is_named() {
     let ours = SchoolRef::parse("dong-thap", "tam-nong", "thcs-an-hoa").unwrap();
     assert!(check_addressed_to("school", &ours, "thcs-an-hoa").is_ok());

@@ -66,6 +66,18 @@ async fn bad_inputs_are_refused_with_code_and_field_and_change_nothing() {
             "activity.summary",
         ),
         (
+            "right-to-left override in the title",
+            with_activity(|a| a.title = "Họp phụ huynh \u{202E}ãđ\u{202C}".into()),
+            Code::InvalidArgument,
+            "activity.title",
+        ),
+        (
+            "zero-width space in the partner",
+            with_activity(|a| a.partner = "Đài\u{200B} Truyền thanh".into()),
+            Code::InvalidArgument,
+            "activity.partner",
+        ),
+        (
             "no channel",
             with_activity(|a| a.channel = 0),
             Code::InvalidArgument,
@@ -103,6 +115,21 @@ async fn bad_inputs_are_refused_with_code_and_field_and_change_nothing() {
         let vi = wire::status::vietnamese_message(&err).unwrap_or_default();
         assert!(!vi.is_empty(), "{name}: no Vietnamese message");
     }
+
+    let spoofed = client
+        .record_activity(with_activity(|a| {
+            a.summary = "Nội dung\n\u{2067}khác\u{2069}".into()
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(spoofed.code(), Code::InvalidArgument);
+    assert!(
+        spoofed.message().contains("activity.summary") && spoofed.message().contains("U+2067"),
+        "{}",
+        spoofed.message()
+    );
+    let vi = wire::status::vietnamese_message(&spoofed).unwrap_or_default();
+    assert!(vi.contains("ký tự định dạng vô hình U+2067"), "{vi}");
 
     let negative = client
         .record_expense(pb::RecordExpenseRequest {

@@ -80,6 +80,18 @@ fn bad_enrolments_name_the_field() {
         "enrolment.commune"
     );
     let mut e = enrolment("thcs-an-hoa", SchoolLevel::Thcs);
+    e.name = "Trường THCS An\u{200D} Hòa".into();
+    assert_eq!(
+        then_error(&state, DistrictCommand::EnrollSchool(e)),
+        (
+            ErrorKind::InvalidArgument,
+            "enrolment.name".into(),
+            Rule::InvisibleFormatCharacter {
+                character: '\u{200D}'
+            }
+        )
+    );
+    let mut e = enrolment("thcs-an-hoa", SchoolLevel::Thcs);
     e.enrolled_on = d(2018, 1, 2);
     assert_eq!(
         then_error(&state, DistrictCommand::EnrollSchool(e)).1,

@@ -207,6 +207,66 @@ fn an_invalid_event_is_dead_lettered_and_does_not_block_the_next() {
 }
 
 #[test]
+fn an_old_agents_event_with_a_bidi_override_is_dead_lettered_with_the_reason() {
+    // Given an agent from before the rule, which recorded a title with U+202E, then a
+    // correction of that activity, then another activity …
+    let mut history = History::district_with(None, &[(AN_HOA, SchoolLevel::Thcs)]);
+    let mut spoofed = details(d(2018, 2, 1), ContentArea::Tasks, Channel::Meeting);
+    spoofed.title = "Họp phụ huynh \u{202E}ãđ\u{202C}".into();
+    let recorded = history.school(
+        AN_HOA,
+        Event::ActivityRecorded(ActivityRecorded {
+            activity_id: id(1),
+            details: spoofed,
+        }),
+    );
+    let corrected = history.school_on(
+        AN_HOA,
+        d(2018, 2, 2),
+        correction(
+            1,
+            details(d(2018, 2, 1), ContentArea::Tasks, Channel::Meeting),
+        ),
+    );
+    let fine = history.school(
+        AN_HOA,
+        activity(2, d(2018, 2, 3), ContentArea::Tasks, Channel::Email),
+    );
+
+    // … when the district folds them …
+    let mut model = model();
+    model.apply_all(&history.envelopes);
+
+    // … then the spoofed event is refused with a reason naming the field and the character,
+    // the correction of an activity the district never saw is refused too, and the next
+    // event applies: nothing panics, nothing blocks.
+    let letters = model.dead_letters();
+    assert_eq!(
+        letters.iter().map(|l| l.seq).collect::<Vec<_>>(),
+        [recorded.seq, corrected.seq]
+    );
+    assert!(
+        letters[0].reason.contains("activity.title")
+            && letters[0]
+                .reason
+                .contains("invisible format character U+202E"),
+        "{}",
+        letters[0].reason
+    );
+    assert!(
+        letters[1].reason.contains(&id(1).to_string()),
+        "{}",
+        letters[1].reason
+    );
+    assert_eq!(model.position(&school(AN_HOA)).applied_seq, fine.seq);
+    assert_eq!(
+        area_3_activities(&model, AN_HOA),
+        Some(1),
+        "only activity 2"
+    );
+}
+
+#[test]
 fn another_districts_envelope_is_dead_lettered_without_using_a_seq() {
     let mut history = History::district_with(None, &[(AN_HOA, SchoolLevel::Thcs)]);
     let mut elsewhere = history.school(

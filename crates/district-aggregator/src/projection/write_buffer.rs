@@ -515,6 +515,7 @@ impl<C> Changes<C> {
             .collect()
     }
 
+    #[cfg(test)]
     fn is_empty(&self) -> bool {
         self.order.is_empty()
     }
@@ -699,23 +700,6 @@ impl WriteBuffer {
     /// order given.
     pub fn upsert(&mut self, statement: Statement) {
         self.upserts.push(statement);
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.school_events.is_empty()
-            && self.duties.is_empty()
-            && self.activities.rows.is_empty()
-            && self.feedback.rows.is_empty()
-            && self.press_issues.rows.is_empty()
-            && self.reporter_visits.is_empty()
-            && self.nominations.rows.is_empty()
-            && self.expenses.is_empty()
-            && self.corrections.is_empty()
-            && self.retractions.is_empty()
-            && self.feedback_answers.is_empty()
-            && self.press_answers.is_empty()
-            && self.awards.is_empty()
-            && self.upserts.is_empty()
     }
 
     /// Sends everything gathered: inserts, bulk updates, upserts. Empty afterwards, also when
