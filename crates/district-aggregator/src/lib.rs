@@ -89,9 +89,7 @@ impl Aggregator {
         let pool = db::connect(&settings.database)
             .await
             .context("opening the aggregator's database")?;
-        let client = event_bus::connect::connect(&settings.nats, None)
-            .await
-            .context("configuring the NATS connection")?;
+        let client = connect_nats(&settings).await?;
         let state = Arc::new(IngestState::new(Gaps::new(&settings.ingest)));
         let (activities, _) = broadcast::channel(ACTIVITY_CHANNEL);
         Ok(Self {
@@ -179,7 +177,7 @@ impl Aggregator {
             province = %settings.district.province,
             district = %settings.district.district,
             grpc = %local,
-            nats = %settings.nats.url,
+            nats = %settings.nats.redacted_url(),
             "district aggregator started"
         );
         let serve = service::serve(listener, shutdown, context).await;
@@ -209,6 +207,16 @@ impl Aggregator {
         self.pool.close().await;
         Ok(serve?)
     }
+}
+
+/// The aggregator's NATS client: its own identity, with its own inbox prefix so that its NATS
+/// user needs no other replies than its own (`event_bus::permissions::aggregator`).
+pub(crate) async fn connect_nats(settings: &Settings) -> anyhow::Result<async_nats::Client> {
+    let d = &settings.district;
+    let inbox = event_bus::subjects::aggregator_inbox_prefix(&d.province, &d.district)?;
+    event_bus::connect::connect(&settings.nats, Some(inbox))
+        .await
+        .context("configuring the NATS connection")
 }
 
 /// Runs the aggregator until `shutdown` resolves. See [`Aggregator::run`].

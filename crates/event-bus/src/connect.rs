@@ -8,7 +8,18 @@
 //! "which schools are offline" is something the district asks about.
 //!
 //! Settings are plain serde data so they can live in each binary's configuration file;
-//! secrets are [`SecretString`]s and never show in `Debug` output or logs.
+//! secrets are [`SecretString`]s and never show in `Debug` output or logs, and a URL that
+//! carries a user and password is logged only as [`NatsSettings::redacted_url`].
+//!
+//! **Secure by default.** The district's NATS server faces the internet, so [`connect`]
+//! refuses settings without credentials (an nkey seed file, a `.creds` file, a user and
+//! password, or a token) and TLS, unless they say `insecure = true` — for development on
+//! one machine only, and said in a warning at every start.
+//!
+//! **What the server refused.** A publish the server's permissions forbid does not fail on
+//! the client: the server sends an error and the publish's acknowledgement times out. The
+//! [`ServerComplaints`] that [`connect_observed`] returns keeps the server's last permission
+//! and authorization errors, so a caller can say "permission denied" instead of "timed out".
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -36,9 +47,13 @@ pub struct NatsSettings {
     /// Connection name shown by the server's monitoring (e.g. the school address).
     #[serde(default)]
     pub name: Option<String>,
-    /// A `.creds` file (JWT + NKey seed). Excludes user/password and token.
+    /// A `.creds` file (JWT + NKey seed). Excludes the other authentication methods.
     #[serde(default)]
     pub credentials_file: Option<PathBuf>,
+    /// A file holding the identity's nkey seed (`SU…`), as the district office issues it
+    /// (`district-admin`). Excludes the other authentication methods.
+    #[serde(default)]
+    pub nkey_file: Option<PathBuf>,
     /// User name; requires `password`.
     #[serde(default)]
     pub user: Option<String>,
@@ -51,6 +66,10 @@ pub struct NatsSettings {
     /// TLS settings.
     #[serde(default)]
     pub tls: Option<TlsSettings>,
+    /// Connect without credentials or without TLS. For development on one machine only:
+    /// without it, such settings are refused.
+    #[serde(default)]
+    pub insecure: bool,
 }
 
 /// TLS settings.
@@ -77,11 +96,76 @@ impl NatsSettings {
             url: url.into(),
             name: None,
             credentials_file: None,
+            nkey_file: None,
             user: None,
             password: None,
             token: None,
             tls: None,
+            insecure: false,
         }
+    }
+
+    /// Settings with only a URL, marked `insecure`: no authentication, no TLS. For tests and
+    /// development against a local server.
+    pub fn insecure_for_development(url: impl Into<String>) -> Self {
+        NatsSettings {
+            insecure: true,
+            ..Self::new(url)
+        }
+    }
+
+    /// The URL(s) with any `user:password@` replaced by `***@`: what may be logged.
+    pub fn redacted_url(&self) -> String {
+        self.url
+            .split(',')
+            .map(|url| redact_userinfo(url.trim()))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// What is missing for a secured connection: an authentication method, TLS. Empty when
+    /// the settings are secure.
+    pub fn insecurities(&self) -> Vec<&'static str> {
+        let mut missing = Vec::new();
+        let url_has_credentials = self.url.split(',').any(|u| userinfo(u.trim()).is_some());
+        let authenticated = self.credentials_file.is_some()
+            || self.nkey_file.is_some()
+            || self.user.is_some()
+            || self.token.is_some()
+            || url_has_credentials;
+        if !authenticated {
+            missing.push(
+                "no credentials (nats.nkey_file, nats.credentials_file, nats.user/password or nats.token)",
+            );
+        }
+        let tls_urls = self
+            .url
+            .split(',')
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .all(|u| u.starts_with("tls://"));
+        let tls_required = self.tls.as_ref().is_some_and(|t| t.required);
+        if !(tls_urls || tls_required) {
+            missing.push("no TLS (nats.tls.required = true, or tls:// URLs)");
+        }
+        missing
+    }
+
+    /// Refuses insecure settings unless `insecure = true` (then warns, every time).
+    pub fn check_secure(&self) -> Result<(), ConnectError> {
+        let missing = self.insecurities();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        if self.insecure {
+            tracing::warn!(
+                url = %self.redacted_url(),
+                missing = %missing.join("; "),
+                "NATS connection is NOT secured (nats.insecure = true): for development only"
+            );
+            return Ok(());
+        }
+        Err(ConnectError::Insecure(missing.join("; ")))
     }
 
     /// Checks the settings for contradictions and missing halves, without touching the
@@ -104,6 +188,7 @@ impl NatsSettings {
             self.credentials_file
                 .is_some()
                 .then_some("nats.credentials_file"),
+            self.nkey_file.is_some().then_some("nats.nkey_file"),
             self.user.is_some().then_some("nats.user/nats.password"),
             self.token.is_some().then_some("nats.token"),
         ];
@@ -118,6 +203,11 @@ impl NatsSettings {
             && path.as_os_str().is_empty()
         {
             return invalid("nats.credentials_file is empty");
+        }
+        if let Some(path) = &self.nkey_file
+            && path.as_os_str().is_empty()
+        {
+            return invalid("nats.nkey_file is empty");
         }
         if let Some(tls) = &self.tls {
             match (&tls.client_cert, &tls.client_key) {
@@ -146,7 +236,10 @@ impl NatsSettings {
         urls.into_iter()
             .map(|url| {
                 url.parse::<ServerAddr>().map_err(|err| {
-                    ConnectError::InvalidSettings(format!("nats.url {url:?} is invalid: {err}"))
+                    ConnectError::InvalidSettings(format!(
+                        "nats.url {:?} is invalid: {err}",
+                        redact_userinfo(url)
+                    ))
                 })
             })
             .collect()
@@ -175,6 +268,85 @@ pub enum ConnectError {
     /// async-nats refused the options (e.g. an unusable TLS setup).
     #[error("cannot set up the NATS connection: {0}")]
     Client(#[source] async_nats::ConnectError),
+    /// No credentials or no TLS, and the settings do not say `insecure = true`.
+    #[error(
+        "refusing an unsecured NATS connection: {0}. Configure the credentials and CA the district office issued; `nats.insecure = true` allows it for development only"
+    )]
+    Insecure(String),
+}
+
+/// The `user:password` part of a URL, if any.
+fn userinfo(url: &str) -> Option<&str> {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    authority.rsplit_once('@').map(|(info, _)| info)
+}
+
+/// `url` with its `user:password@` (or `token@`) replaced by `***@`.
+fn redact_userinfo(url: &str) -> String {
+    match userinfo(url) {
+        Some(info) => url.replacen(&format!("{info}@"), "***@", 1),
+        None => url.to_owned(),
+    }
+}
+
+/// The server's last refusals, as the connection's event callback saw them. A publish the
+/// server's permissions forbid is not an error on the client (the server reports it
+/// asynchronously and the acknowledgement times out), so callers look here to explain a
+/// time-out.
+#[derive(Debug, Default)]
+pub struct ServerComplaints {
+    last: std::sync::Mutex<Option<Complaint>>,
+}
+
+/// One refusal by the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Complaint {
+    /// What the server said, e.g. `Permissions Violation for Publish to "…"`.
+    pub message: String,
+    /// When it was heard.
+    pub at: std::time::Instant,
+    pub kind: ComplaintKind,
+}
+
+/// What kind of refusal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ComplaintKind {
+    /// The identity may not publish or subscribe there.
+    PermissionDenied,
+    /// The server does not accept the identity at all (unknown, revoked, wrong key).
+    NotAuthorized,
+}
+
+impl ServerComplaints {
+    /// The last refusal heard since `since`, if any.
+    pub fn since(&self, since: std::time::Instant) -> Option<Complaint> {
+        let last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        last.as_ref().filter(|c| c.at >= since).cloned()
+    }
+
+    fn record(&self, message: String, kind: ComplaintKind) {
+        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        *last = Some(Complaint {
+            message,
+            at: std::time::Instant::now(),
+            kind,
+        });
+    }
+
+    /// Classifies a server error: permission and authorization errors are kept.
+    fn hear(&self, error: &async_nats::ServerError) {
+        let text = error.to_string();
+        let lower = text.to_ascii_lowercase();
+        if lower.contains("permissions violation") {
+            self.record(text, ComplaintKind::PermissionDenied);
+        } else if matches!(error, async_nats::ServerError::AuthorizationViolation)
+            || lower.contains("authorization")
+            || lower.contains("authentication")
+        {
+            self.record(text, ComplaintKind::NotAuthorized);
+        }
+    }
 }
 
 /// The capped exponential backoff between reconnect attempts: none before the first,
@@ -246,7 +418,16 @@ pub async fn connect(
     settings: &NatsSettings,
     inbox_prefix: Option<String>,
 ) -> Result<Client, ConnectError> {
+    Ok(connect_observed(settings, inbox_prefix).await?.0)
+}
+
+/// [`connect`], also returning what the server refuses on this connection.
+pub async fn connect_observed(
+    settings: &NatsSettings,
+    inbox_prefix: Option<String>,
+) -> Result<(Client, std::sync::Arc<ServerComplaints>), ConnectError> {
     settings.validate()?;
+    settings.check_secure()?;
     let addrs = settings.server_addrs()?;
 
     let mut options = match &settings.credentials_file {
@@ -260,7 +441,10 @@ pub async fn connect(
                     source,
                 })?
         }
-        None => ConnectOptions::new(),
+        None => match &settings.nkey_file {
+            Some(path) => ConnectOptions::with_nkey(read_seed(path)?),
+            None => ConnectOptions::new(),
+        },
     };
     if let (Some(user), Some(password)) = (&settings.user, &settings.password) {
         options = options.user_and_password(user.clone(), password.expose_secret().to_owned());
@@ -287,15 +471,43 @@ pub async fn connect(
         options = options.custom_inbox_prefix(prefix);
     }
 
-    options
+    let complaints = std::sync::Arc::new(ServerComplaints::default());
+    let heard = complaints.clone();
+    let client = options
         .retry_on_initial_connect()
         .max_reconnects(None)
         .reconnect_delay_callback(reconnect_delay)
         .ping_interval(PING_INTERVAL)
-        .event_callback(log_event)
+        .event_callback(move |event| {
+            if let Event::ServerError(error) = &event {
+                heard.hear(error);
+            }
+            log_event(event)
+        })
         .connect(addrs)
         .await
-        .map_err(ConnectError::Client)
+        .map_err(ConnectError::Client)?;
+    Ok((client, complaints))
+}
+
+/// Reads an nkey seed file: the first line that looks like a seed (`S…`), so that a file
+/// with comments, as `nsc` and `nk` write them, works too.
+fn read_seed(path: &Path) -> Result<String, ConnectError> {
+    readable("nkey seed file", path)?;
+    let text = std::fs::read_to_string(path).map_err(|source| ConnectError::File {
+        what: "nkey seed file",
+        path: path.to_owned(),
+        source,
+    })?;
+    text.lines()
+        .map(str::trim)
+        .find(|l| l.starts_with('S') && l.len() > 50 && !l.contains(' '))
+        .map(str::to_owned)
+        .ok_or_else(|| ConnectError::File {
+            what: "nkey seed file",
+            path: path.to_owned(),
+            source: std::io::Error::other("no nkey seed (a line starting with S) in the file"),
+        })
 }
 
 /// How long a service waits, when it stops, for NATS to take what it still buffers.
@@ -386,9 +598,95 @@ mod tests {
         assert_eq!(reconnect_delay(usize::MAX), RECONNECT_MAX_DELAY);
     }
 
+    #[test]
+    fn credentials_in_a_url_are_never_shown() {
+        let s = NatsSettings::new("nats://school:hunter2@10.0.0.5:4222, tls://tok@host:4222");
+        assert_eq!(
+            s.redacted_url(),
+            "nats://***@10.0.0.5:4222,tls://***@host:4222"
+        );
+        assert_eq!(
+            NatsSettings::new("tls://district.example:4222").redacted_url(),
+            "tls://district.example:4222"
+        );
+        let err = NatsSettings::new("nats://a:hunter2@:::bad").validate();
+        if let Err(e) = err {
+            assert!(!e.to_string().contains("hunter2"), "{e}");
+        }
+    }
+
+    #[test]
+    fn settings_without_credentials_or_tls_are_refused_unless_insecure() {
+        let open = NatsSettings::new("nats://127.0.0.1:4222");
+        let err = open.check_secure().unwrap_err().to_string();
+        assert!(
+            err.contains("no credentials") && err.contains("no TLS"),
+            "{err}"
+        );
+        assert!(err.contains("nats.insecure = true"), "{err}");
+
+        let mut seeded = NatsSettings::new("tls://district.example:4222");
+        seeded.nkey_file = Some("/etc/truyenthong/thcs-an-hoa.nk".into());
+        assert_eq!(seeded.insecurities(), Vec::<&str>::new());
+        assert!(seeded.check_secure().is_ok());
+
+        let mut no_tls = NatsSettings::new("nats://district.example:4222");
+        no_tls.nkey_file = Some("/x.nk".into());
+        assert_eq!(no_tls.insecurities().len(), 1);
+        no_tls.tls = Some(TlsSettings {
+            required: true,
+            ..TlsSettings::default()
+        });
+        assert!(no_tls.check_secure().is_ok());
+
+        assert!(
+            NatsSettings::insecure_for_development("nats://127.0.0.1:4222")
+                .check_secure()
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_seed_file_with_comments_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("school.nk");
+        let seed = nkeys::KeyPair::new_user().seed().unwrap();
+        std::fs::write(&path, format!("# issued by the district office\n{seed}\n")).unwrap();
+        assert_eq!(read_seed(&path).unwrap(), seed);
+        std::fs::write(&path, "no seed here\n").unwrap();
+        assert!(
+            read_seed(&path)
+                .unwrap_err()
+                .to_string()
+                .contains("no nkey seed")
+        );
+    }
+
+    #[test]
+    fn permission_and_authorization_errors_are_kept_for_the_caller() {
+        let complaints = ServerComplaints::default();
+        let before = std::time::Instant::now();
+        complaints.hear(&async_nats::ServerError::Other(
+            "Permissions Violation for Publish to \"truyenthong.events.dong-thap.tam-nong.thcs-phu-cuong\"".into(),
+        ));
+        let heard = complaints.since(before).unwrap();
+        assert_eq!(heard.kind, ComplaintKind::PermissionDenied);
+        assert!(heard.message.contains("thcs-phu-cuong"));
+        complaints.hear(&async_nats::ServerError::AuthorizationViolation);
+        assert_eq!(
+            complaints.since(before).unwrap().kind,
+            ComplaintKind::NotAuthorized
+        );
+        assert!(
+            complaints
+                .since(std::time::Instant::now() + Duration::from_secs(1))
+                .is_none()
+        );
+    }
+
     #[tokio::test]
     async fn missing_credentials_file_is_reported() {
-        let mut s = NatsSettings::new("nats://127.0.0.1:1");
+        let mut s = NatsSettings::insecure_for_development("nats://127.0.0.1:1");
         s.credentials_file = Some("/nonexistent/school.creds".into());
         let err = connect(&s, None).await.unwrap_err();
         assert!(
@@ -403,7 +701,10 @@ mod tests {
         // Port 1 is never a NATS server; the client must come back at once anyway.
         let client = tokio::time::timeout(
             Duration::from_secs(2),
-            connect(&NatsSettings::new("nats://127.0.0.1:1"), None),
+            connect(
+                &NatsSettings::insecure_for_development("nats://127.0.0.1:1"),
+                None,
+            ),
         )
         .await
         .expect("connect must not wait for the server")

@@ -11,9 +11,15 @@
 //! * [`connect`]: a client that starts offline and reconnects for ever.
 //! * [`publish`]: in-order, pipelined publishing of an outbox batch with its acked prefix.
 //! * [`replay`]: the district's re-send request and the school's answering loop.
+//! * [`heads`]: a school's log head, announced on core NATS so a district that lost the tail
+//!   of what it acknowledged notices.
+//! * [`permissions`]: what each identity (school, aggregator, administrator) may publish and
+//!   subscribe to on the district's server.
 
 pub mod connect;
+pub mod heads;
 pub mod headers;
+pub mod permissions;
 pub mod publish;
 pub mod replay;
 pub mod stream;

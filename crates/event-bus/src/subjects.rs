@@ -29,11 +29,17 @@ use serde::{Deserialize, Serialize};
 pub const EVENTS_PREFIX: &str = "truyenthong.events";
 /// First two tokens of every re-send request subject.
 pub const REPLAY_PREFIX: &str = "truyenthong.replay";
+/// Prefix of the subjects schools announce their log's head on (core NATS, not stored):
+/// `truyenthong.heads.<province>.<district>.<school>`.
+pub const HEADS_PREFIX: &str = "truyenthong.heads";
 /// Last token of the district office's own events subject. The leading underscore cannot
 /// appear in a slug, so it can never be mistaken for a school code.
 pub const DISTRICT_OWN_TOKEN: &str = "_district";
 /// First token of every inbox; a school's inbox prefix extends it with its address.
 pub const INBOX_ROOT: &str = "_INBOX";
+/// The token that ends the aggregator's inbox prefix, `_INBOX.<province>.<district>._aggregator`.
+/// Like `_district`, it cannot be a school code: slugs have no `_`.
+pub const AGGREGATOR_INBOX_TOKEN: &str = "_aggregator";
 /// Prefix of every district stream name.
 pub const STREAM_PREFIX: &str = "TRUYENTHONG";
 /// Longest accepted code, in characters (the longest DNS label, a familiar bound).
@@ -257,6 +263,42 @@ pub fn inbox_prefix(school: &SchoolAddress) -> String {
         "{INBOX_ROOT}.{}.{}.{}",
         school.province, school.district, school.school
     )
+}
+
+/// The subject a school announces the head of its log on:
+/// `truyenthong.heads.<province>.<district>.<school>`.
+pub fn heads_subject(school: &SchoolAddress) -> String {
+    format!(
+        "{HEADS_PREFIX}.{}.{}.{}",
+        school.province, school.district, school.school
+    )
+}
+
+/// Every school's heads subject of a district: `truyenthong.heads.<province>.<district>.*`.
+pub fn district_heads_filter(province: &str, district: &str) -> Result<String, AddressError> {
+    check_district(province, district)?;
+    Ok(format!("{HEADS_PREFIX}.{province}.{district}.*"))
+}
+
+/// Parses a heads subject back into the school's address.
+pub fn parse_heads_subject(subject: &str) -> Option<SchoolAddress> {
+    let rest = subject.strip_prefix(HEADS_PREFIX)?.strip_prefix('.')?;
+    let mut tokens = rest.split('.');
+    let (province, district, school) = (tokens.next()?, tokens.next()?, tokens.next()?);
+    if tokens.next().is_some() {
+        return None;
+    }
+    SchoolAddress::parse(province, district, school).ok()
+}
+
+/// The inbox prefix the district aggregator connects with:
+/// `_INBOX.<province>.<district>._aggregator`, so that its NATS user, too, needs only its own
+/// replies and never a school's.
+pub fn aggregator_inbox_prefix(province: &str, district: &str) -> Result<String, AddressError> {
+    check_district(province, district)?;
+    Ok(format!(
+        "{INBOX_ROOT}.{province}.{district}.{AGGREGATOR_INBOX_TOKEN}"
+    ))
 }
 
 /// The JetStream stream holding a district's events: `TRUYENTHONG_<PROVINCE>_<DISTRICT>`,

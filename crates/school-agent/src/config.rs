@@ -57,6 +57,9 @@ pub struct RelaySettings {
     /// the district owns its stream and a school's NATS user may not create it.
     #[serde(default)]
     pub ensure_stream: bool,
+    /// How often the log's head is announced to the district while connected.
+    #[serde(default = "default_heads_interval_ms")]
+    pub heads_interval_ms: u64,
 }
 
 impl Default for RelaySettings {
@@ -66,6 +69,7 @@ impl Default for RelaySettings {
             ack_timeout_ms: default_ack_timeout_ms(),
             max_backoff_ms: default_max_backoff_ms(),
             ensure_stream: false,
+            heads_interval_ms: default_heads_interval_ms(),
         }
     }
 }
@@ -79,6 +83,11 @@ fn default_ack_timeout_ms() -> u64 {
 fn default_max_backoff_ms() -> u64 {
     30_000
 }
+/// Once a minute: a district that lost the tail of a school's log learns it within a minute
+/// of coming back, for a few bytes a minute per school.
+fn default_heads_interval_ms() -> u64 {
+    60_000
+}
 
 impl RelaySettings {
     pub fn ack_timeout(&self) -> Duration {
@@ -86,6 +95,9 @@ impl RelaySettings {
     }
     pub fn max_backoff(&self) -> Duration {
         Duration::from_millis(self.max_backoff_ms)
+    }
+    pub fn heads_interval(&self) -> Duration {
+        Duration::from_millis(self.heads_interval_ms.max(100))
     }
 }
 

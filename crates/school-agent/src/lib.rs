@@ -10,6 +10,7 @@
 //! on port 0; `main.rs` only reads the configuration and sets up tracing.
 
 pub mod config;
+pub mod heads;
 pub mod relay;
 pub mod resend;
 pub mod service;
@@ -32,6 +33,18 @@ use crate::relay::Relay;
 use crate::resend::Resender;
 use crate::store::Store;
 
+/// Creates the school's new, empty log (`school-agent init`): the one way a log comes into
+/// being, so that a log that went missing is never replaced by an empty one by accident.
+pub async fn init(settings: &Settings) -> anyhow::Result<()> {
+    settings.school_ref()?;
+    let store = Store::create(&settings.storage.path)
+        .await
+        .context("creating the school's log")?;
+    store.close().await;
+    info!(path = %settings.storage.path.display(), "the school's log was created");
+    Ok(())
+}
+
 /// Runs the agent until `shutdown` resolves, then stops gracefully: the gRPC server stops
 /// taking calls, the writer answers what it already took, the relay and re-sender stop
 /// between batches, and the NATS client flushes.
@@ -51,9 +64,10 @@ pub async fn run(
         .context("loading the school's log")?;
 
     // Connecting never waits for the network: the client retries in the background.
-    let client = event_bus::connect::connect(&settings.nats, Some(inbox_prefix(&address)))
-        .await
-        .context("configuring the NATS connection")?;
+    let (client, complaints) =
+        event_bus::connect::connect_observed(&settings.nats, Some(inbox_prefix(&address)))
+            .await
+            .context("configuring the NATS connection")?;
     let js = jetstream::new(client.clone());
     let mut tasks = BackgroundTasks::new();
 
@@ -70,8 +84,19 @@ pub async fn run(
         school: address.clone(),
         settings: settings.relay.clone(),
         wakeup,
+        complaints,
     };
     tasks.spawn("relay", relay.run(tasks.stop_signal()));
+    tasks.spawn(
+        "heads",
+        heads::announce_periodically(
+            client.clone(),
+            store.clone(),
+            address.clone(),
+            settings.relay.heads_interval(),
+            tasks.stop_signal(),
+        ),
+    );
 
     let resender = Resender::new(
         store.clone(),
@@ -97,7 +122,7 @@ pub async fn run(
     }
 
     let local = listener.local_addr().context("reading the gRPC address")?;
-    info!(school = %school, grpc = %local, nats = %settings.nats.url, "school agent started");
+    info!(school = %school, grpc = %local, nats = %settings.nats.redacted_url(), "school agent started");
     let service =
         service::SchoolAgentService::new(writer, store.clone(), client.clone(), school.clone());
     let serve = service::serve(service, listener, shutdown).await;

@@ -8,11 +8,12 @@
 //! the outbox in SQLite is the whole truth.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_nats::jetstream;
 use bytes::Bytes;
 use chrono::Utc;
+use event_bus::connect::{ComplaintKind, ServerComplaints};
 use event_bus::headers::{CloudEventHeaders, source_for};
 use event_bus::publish::{OutgoingEvent, publish_in_order};
 use event_bus::subjects::{SchoolAddress, events_subject};
@@ -58,6 +59,24 @@ pub struct Relay {
     pub settings: RelaySettings,
     /// Poked by the writer after each commit.
     pub wakeup: Arc<Notify>,
+    /// What the server refused on this connection: a denied publish is only a time-out here.
+    pub complaints: Arc<ServerComplaints>,
+}
+
+/// The failure as the school's staff should read it: a refusal by the district's server when
+/// the server said so during the attempt, the client's error otherwise.
+fn explain(error: &dyn std::fmt::Display, complaint: Option<event_bus::connect::Complaint>) -> String {
+    match complaint {
+        Some(c) if c.kind == ComplaintKind::PermissionDenied => format!(
+            "máy chủ của Phòng từ chối quyền gửi (permission denied): {} — kiểm tra mã trường trong cấu hình và khóa do Phòng cấp",
+            c.message
+        ),
+        Some(c) => format!(
+            "máy chủ của Phòng không chấp nhận khóa của trường (not authorized): {} — khóa đã bị thu hồi hoặc không đúng; liên hệ Phòng GD-ĐT",
+            c.message
+        ),
+        None => error.to_string(),
+    }
 }
 
 impl Relay {
@@ -106,6 +125,7 @@ impl Relay {
     /// Publishes one batch. `Ok(n)`: n events acknowledged (0 = nothing to send);
     /// `Err(())`: a failure, already logged and recorded, so back off.
     async fn publish_once(&self) -> Result<usize, ()> {
+        let started = Instant::now();
         let batch = match self.store.unsent(self.settings.batch_size).await {
             Ok(batch) => batch,
             Err(e) => {
@@ -141,11 +161,17 @@ impl Relay {
         match outcome.error {
             None => Ok(outcome.acked),
             Some(err) => {
-                warn!(error = %err, first_seq, last_seq, acked = outcome.acked, "relay could not publish; will retry");
+                let complaint = self.complaints.since(started);
+                let reason = explain(&err, complaint.clone());
+                if complaint.is_some() {
+                    error!(error = %err, %reason, first_seq, last_seq, acked = outcome.acked, "the district's NATS server refused the relay; will retry");
+                } else {
+                    warn!(error = %err, first_seq, last_seq, acked = outcome.acked, "relay could not publish; will retry");
+                }
                 let unsent_from = first_seq + outcome.acked as u64;
                 if let Err(e) = self
                     .store
-                    .record_failure(unsent_from, last_seq, &err.to_string(), now)
+                    .record_failure(unsent_from, last_seq, &reason, now)
                     .await
                 {
                     error!(error = %e, "relay cannot record its failure");

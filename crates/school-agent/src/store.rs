@@ -25,6 +25,14 @@ use sqlx::{Connection, Row, SqliteConnection, SqlitePool};
 pub enum StoreError {
     #[error("cannot open the school's log at {path}: {source}")]
     Open { path: String, source: sqlx::Error },
+    /// The log file is not there. Never created silently: an empty log under the school's
+    /// name would re-use seqs the district has already applied.
+    #[error(
+        "the school's log {path} does not exist; if this is the school's first start, create it with `school-agent init`; otherwise restore the log from its backup (a new empty log would re-use seqs the district already has)"
+    )]
+    Missing { path: String },
+    #[error("the school's log {path} already exists; `school-agent init` creates a new log only")]
+    Exists { path: String },
     #[error("cannot migrate the school's log: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("the school's log failed: {0}")]
@@ -68,29 +76,49 @@ pub struct Store {
     writer_options: SqliteConnectOptions,
 }
 
-fn options(path: &Path) -> Result<SqliteConnectOptions, StoreError> {
+fn options(path: &Path, create: bool) -> Result<SqliteConnectOptions, StoreError> {
     let url = format!("sqlite://{}", path.display());
     let opts = SqliteConnectOptions::from_str(&url).map_err(|source| StoreError::Open {
         path: path.display().to_string(),
         source,
     })?;
     Ok(opts
-        .create_if_missing(true)
+        .create_if_missing(create)
         .journal_mode(SqliteJournalMode::Wal)
         .busy_timeout(Duration::from_secs(10))
         .foreign_keys(true))
 }
 
 impl Store {
-    /// Opens (creating if needed) and migrates the log at `path`.
+    /// Opens and migrates the existing log at `path`; a missing file is an error
+    /// ([`StoreError::Missing`]), never a new empty log.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        if !path.is_file() {
+            return Err(StoreError::Missing {
+                path: path.display().to_string(),
+            });
+        }
+        Self::connect(path, false).await
+    }
+
+    /// Creates a new, empty log at `path` (and its folder); refuses an existing file.
+    pub async fn create(path: &Path) -> Result<Self, StoreError> {
+        if path.exists() {
+            return Err(StoreError::Exists {
+                path: path.display().to_string(),
+            });
+        }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| StoreError::Open {
                 path: path.display().to_string(),
                 source: sqlx::Error::Io(e),
             })?;
         }
-        let base = options(path)?;
+        Self::connect(path, true).await
+    }
+
+    async fn connect(path: &Path, create: bool) -> Result<Self, StoreError> {
+        let base = options(path, create)?;
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(base.clone().synchronous(SqliteSynchronous::Normal))
@@ -237,6 +265,24 @@ impl Store {
             .fetch_one(&self.pool)
             .await?;
         Ok(from_i64(head))
+    }
+
+    /// The newest event's seq and id (`(0, None)` for an empty log).
+    pub async fn head(&self) -> Result<(u64, Option<uuid::Uuid>), StoreError> {
+        let row: Option<(i64, String)> =
+            sqlx::query_as("SELECT seq, id FROM events ORDER BY seq DESC LIMIT 1")
+                .fetch_optional(&self.pool)
+                .await?;
+        match row {
+            None => Ok((0, None)),
+            Some((seq, id)) => {
+                let id = uuid::Uuid::parse_str(&id).map_err(|e| StoreError::Corrupt {
+                    seq,
+                    reason: format!("event id {id:?}: {e}"),
+                })?;
+                Ok((from_i64(seq), Some(id)))
+            }
+        }
     }
 
     /// Head of the log, delivery position and backlog.

@@ -26,7 +26,7 @@ mod postgres;
 mod process;
 mod wait;
 
-pub use nats::NatsServer;
+pub use nats::{NatsServer, ServerLayout};
 pub use ports::free_port;
 pub use postgres::Postgres;
 pub use wait::wait_until;

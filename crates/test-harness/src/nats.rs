@@ -48,6 +48,8 @@ pub struct NatsServer {
 struct Managed {
     binary: PathBuf,
     http_port: u16,
+    /// The configuration file `nats-server -c` reads.
+    config: PathBuf,
     /// `None` while stopped. Behind a mutex so `is_running` can take `&self`.
     child: Mutex<Option<ChildProcess>>,
     /// Holds `nats.conf`, `nats.log` and `store/`. Declared last: removed after the child dies.
@@ -66,6 +68,25 @@ impl NatsServer {
     /// The harness writes `listen`, `http` (monitoring, used for the health check) and
     /// `jetstream { store_dir }` itself, so `conf` must not set those.
     pub async fn start_with_config(conf: &str) -> anyhow::Result<Self> {
+        let conf = conf.to_owned();
+        Self::start_with_config_file(move |layout| {
+            let path = layout.dir.join("nats.conf");
+            write_config(&path, &standard_config(layout, &conf))?;
+            Ok(path)
+        })
+        .await
+    }
+
+    /// Starts `nats-server -c <file>` with a whole configuration that `prepare` writes and
+    /// returns the path of, as a district's shipped configuration is (`district-admin`;
+    /// nats-server resolves its `include`s next to the file). The configuration must listen
+    /// on `127.0.0.1:<layout.port>`, serve monitoring on `127.0.0.1:<layout.http_port>` (the
+    /// readiness check) and keep JetStream in `layout.store_dir`; `layout.dir` is the
+    /// server's own temporary directory (for a pid file). `prepare` runs again with new ports
+    /// if the first ones were taken meanwhile.
+    pub async fn start_with_config_file(
+        prepare: impl Fn(&ServerLayout) -> anyhow::Result<PathBuf>,
+    ) -> anyhow::Result<Self> {
         let binary = find_program("nats-server")?;
         let mut dir = tempfile::Builder::new()
             .prefix("nats-")
@@ -77,13 +98,20 @@ impl NatsServer {
         for _ in 0..START_ATTEMPTS {
             let port = free_port()?;
             let http_port = free_port()?;
-            write_config(dir.path(), port, http_port, conf)?;
+            let layout = ServerLayout {
+                port,
+                http_port,
+                store_dir: dir.path().join("store"),
+                dir: dir.path().to_owned(),
+            };
+            let config = prepare(&layout)?;
             let mut server = NatsServer {
                 url: format!("nats://127.0.0.1:{port}"),
                 port,
                 managed: Some(Managed {
                     binary: binary.clone(),
                     http_port,
+                    config,
                     child: Mutex::new(None),
                     dir,
                 }),
@@ -224,7 +252,7 @@ impl NatsServer {
         let (stdout, stderr) = open_log(&managed.log_path())?;
         let child = Command::new(&managed.binary)
             .arg("-c")
-            .arg(managed.dir.path().join("nats.conf"))
+            .arg(&managed.config)
             .current_dir(managed.dir.path())
             .stdin(Stdio::null())
             .stdout(stdout)
@@ -320,18 +348,35 @@ impl Drop for NatsServer {
     }
 }
 
-fn write_config(dir: &Path, port: u16, http_port: u16, extra: &str) -> anyhow::Result<()> {
-    let store = dir.join("store");
-    let text = format!(
+/// Where a managed server listens and keeps its files; what a full configuration must use.
+#[derive(Debug, Clone)]
+pub struct ServerLayout {
+    /// The client port, on 127.0.0.1.
+    pub port: u16,
+    /// The monitoring port, on 127.0.0.1.
+    pub http_port: u16,
+    /// The JetStream store directory.
+    pub store_dir: PathBuf,
+    /// The server's temporary directory (its config and log live there too).
+    pub dir: PathBuf,
+}
+
+/// The harness's own configuration: the layout, then `extra`.
+fn standard_config(layout: &ServerLayout, extra: &str) -> String {
+    format!(
         "# Written by test-harness.\n\
          listen: \"127.0.0.1:{port}\"\n\
          http: \"127.0.0.1:{http_port}\"\n\
          jetstream {{\n  store_dir: {store}\n}}\n\n{extra}\n",
-        store = quote(&store.to_string_lossy()),
-    );
-    let path = dir.join("nats.conf");
+        port = layout.port,
+        http_port = layout.http_port,
+        store = quote(&layout.store_dir.to_string_lossy()),
+    )
+}
+
+fn write_config(path: &Path, text: &str) -> anyhow::Result<()> {
     let mut file =
-        std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
     file.write_all(text.as_bytes())
         .with_context(|| format!("writing {}", path.display()))
 }

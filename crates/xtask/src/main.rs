@@ -36,6 +36,9 @@ enum Command {
         /// The NATS server's port.
         #[arg(long, default_value_t = 14222)]
         nats_port: u16,
+        /// The NATS server's monitoring port (on 127.0.0.1).
+        #[arg(long, default_value_t = 18222)]
+        nats_monitor_port: u16,
         /// The first school agent's gRPC port; the others follow.
         #[arg(long, default_value_t = 50051)]
         agent_port: u16,
@@ -80,6 +83,7 @@ fn main() -> ExitCode {
         Command::Demo {
             dir,
             nats_port,
+            nats_monitor_port,
             agent_port,
             aggregator_port,
             reporting_port,
@@ -88,6 +92,7 @@ fn main() -> ExitCode {
         } => demo::run(demo::Options {
             dir,
             nats_port,
+            nats_monitor_port,
             first_agent_port: agent_port,
             aggregator_port,
             reporting_port,

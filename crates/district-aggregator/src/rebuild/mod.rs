@@ -162,9 +162,7 @@ pub async fn run(
     db::migrate(&pool)
         .await
         .context("migrating the aggregator's database")?;
-    let client = event_bus::connect::connect(&settings.nats, None)
-        .await
-        .context("configuring the NATS connection")?;
+    let client = crate::connect_nats(settings).await?;
     let report = rebuild(
         settings,
         &pool,

@@ -36,7 +36,7 @@ pub fn start_aggregator(
     dir: &Path,
     program: &Path,
     grpc: SocketAddr,
-    nats_url: &str,
+    nats_section: &str,
     database_url: &str,
 ) -> anyhow::Result<()> {
     let own = dir.join("district");
@@ -47,7 +47,7 @@ pub fn start_aggregator(
         format!(
             "[district]\nprovince = \"dong-thap\"\ndistrict = \"tam-nong\"\nname = \"Phòng GD-ĐT Tam Nông\"\n\n\
              [database]\nurl = \"{database_url}\"\n\n[grpc]\nlisten = \"{grpc}\"\n\n\
-             [nats]\nurl = \"{nats_url}\"\nname = \"district-aggregator-tam-nong\"\n\n[ingest]\nensure_stream = true\n"
+             {nats_section}\n[ingest]\n# The administrator created the stream; the aggregator may not change it.\nensure_stream = false\n"
         ),
     )?;
     processes.spawn(

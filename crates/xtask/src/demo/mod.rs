@@ -9,6 +9,7 @@
 //! keeps running until Ctrl-C. Everything lives under `var/demo/`, recreated at each run.
 
 mod district;
+mod nats;
 mod processes;
 mod reporting;
 
@@ -32,6 +33,8 @@ use processes::Processes;
 pub struct Options {
     pub dir: PathBuf,
     pub nats_port: u16,
+    /// nats-server's monitoring port (on 127.0.0.1).
+    pub nats_monitor_port: u16,
     pub first_agent_port: u16,
     pub aggregator_port: u16,
     /// The reporting service's gRPC port.
@@ -95,9 +98,18 @@ async fn demo(options: Options) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
     let mut processes = Processes::default();
 
-    let nats_url = format!("nats://127.0.0.1:{}", options.nats_port);
-    start_nats(&mut processes, dir, options.nats_port).await?;
-    eprintln!("demo: NATS with JetStream at {nats_url}");
+    let nats = nats::DemoNats::start(
+        &mut processes,
+        dir,
+        options.nats_port,
+        options.nats_monitor_port,
+    )
+    .await?;
+    let nats_url = nats.url.clone();
+    eprintln!(
+        "demo: NATS with JetStream at {nats_url} (TLS with the district's CA, one key per school; configuration {})",
+        nats.config_file().display()
+    );
 
     let (database_url, _postgres) = district::database(dir).await?;
     eprintln!("demo: PostgreSQL at {database_url}");
@@ -107,7 +119,7 @@ async fn demo(options: Options) -> anyhow::Result<()> {
         dir,
         &target_dir().join("debug/district-aggregator"),
         aggregator_grpc,
-        &nats_url,
+        &nats.section("district-aggregator-tam-nong", &nats.aggregator_seed()),
         &database_url,
     )?;
     let mut aggregator = district::connect(aggregator_grpc).await.with_context(|| {
@@ -126,7 +138,7 @@ async fn demo(options: Options) -> anyhow::Result<()> {
     for (i, school) in TAM_NONG_SCHOOLS.iter().enumerate() {
         let port = options.first_agent_port + i as u16;
         let grpc = SocketAddr::from(([127, 0, 0, 1], port));
-        start_agent(&mut processes, dir, school, grpc, &nats_url)?;
+        start_agent(&mut processes, dir, school, grpc, &nats).await?;
         agents.push((school, grpc));
     }
     for (school, grpc) in &agents {
@@ -149,7 +161,7 @@ async fn demo(options: Options) -> anyhow::Result<()> {
         .collect();
     district::wait_applied(&mut aggregator, &heads).await?;
     eprintln!("\rdemo: the aggregator has applied every school's log                ");
-    print_summary(&agents, &nats_url, dir).await?;
+    print_summary(&agents, &nats, dir).await?;
     println!(
         "\nThe district office:\n- district aggregator (gRPC, reflection): http://{aggregator_grpc}\n    grpcurl -plaintext -d '{{\"period\": \"2018-2019\"}}' {aggregator_grpc} truyenthong.v1.DistrictAggregator/GetPlanView"
     );
@@ -199,61 +211,41 @@ async fn demo(options: Options) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn start_nats(processes: &mut Processes, dir: &Path, port: u16) -> anyhow::Result<()> {
-    let nats_dir = dir.join("nats");
-    std::fs::create_dir_all(&nats_dir)?;
-    let conf = nats_dir.join("nats.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "listen: \"127.0.0.1:{port}\"\nserver_name: tam-nong-demo\njetstream {{\n  store_dir: \"{}\"\n}}\n",
-            nats_dir.join("store").display()
-        ),
-    )?;
-    let program = install::find_program("nats-server").context("nats-server is not installed")?;
-    processes.spawn(
-        "nats-server",
-        &program,
-        &[std::ffi::OsStr::new("-c"), conf.as_os_str()],
-        &nats_dir.join("nats.log"),
-    )?;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        anyhow::ensure!(
-            Instant::now() < deadline,
-            "nats-server did not listen on port {port} (is another demo running?); see {}",
-            nats_dir.join("nats.log").display()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Ok(())
-}
-
-fn start_agent(
+/// Writes the school's configuration (with the key the district issued it), creates its log
+/// (`school-agent init`) and starts its agent.
+async fn start_agent(
     processes: &mut Processes,
     dir: &Path,
     school: &DemoSchool,
     grpc: SocketAddr,
-    nats_url: &str,
+    nats: &nats::DemoNats,
 ) -> anyhow::Result<()> {
     let school_dir = dir.join(school.code);
     std::fs::create_dir_all(&school_dir)?;
+    let seed = nats.issue_school(school.code, &school_dir)?;
     let config = school_dir.join("agent.toml");
     std::fs::write(
         &config,
         format!(
             "[school]\nprovince = \"dong-thap\"\ndistrict = \"tam-nong\"\ncode = \"{code}\"\nname = \"{name}\"\n\n\
              [storage]\npath = \"{log}\"\n\n[grpc]\nlisten = \"{grpc}\"\n\n\
-             [nats]\nurl = \"{nats_url}\"\nname = \"{code}\"\n\n[relay]\nensure_stream = true\nmax_backoff_ms = 2000\n",
+             {nats}\n[relay]\nmax_backoff_ms = 2000\n",
             code = school.code,
             name = school.name,
             log = school_dir.join("log.sqlite").display(),
+            nats = nats.section(school.code, &seed),
         ),
     )?;
     let program = target_dir().join("debug/school-agent");
+    let status = tokio::process::Command::new(&program)
+        .arg("--config")
+        .arg(&config)
+        .arg("init")
+        .stderr(std::process::Stdio::null())
+        .status()
+        .await
+        .with_context(|| format!("running {} init", program.display()))?;
+    anyhow::ensure!(status.success(), "school-agent init failed for {}", school.code);
     processes.spawn(
         school.code,
         &program,
@@ -359,9 +351,12 @@ async fn wait_delivered(agents: &[(&DemoSchool, SocketAddr)]) -> anyhow::Result<
 
 async fn print_summary(
     agents: &[(&DemoSchool, SocketAddr)],
-    nats_url: &str,
+    nats: &nats::DemoNats,
     dir: &Path,
 ) -> anyhow::Result<()> {
+    let nats_url = &nats.url;
+    let ca = nats.ca_file().display().to_string();
+    let nats_dir = dir.join("nats/district").display().to_string();
     let all = statuses(agents).await?;
     println!(
         "\n{:<18} {:<38} {:>7} {:>9} {:>7}  gRPC",
@@ -376,7 +371,7 @@ async fn print_summary(
     let (an_hoa, an_hoa_grpc) = agents[0];
     println!(
         "\nWhere to look:\n\
-         - NATS JetStream: {nats_url}, stream TRUYENTHONG_DONG-THAP_TAM-NONG, subjects truyenthong.events.dong-thap.tam-nong.<school>\n\
+         - NATS JetStream: {nats_url} (TLS, district CA {ca}), stream TRUYENTHONG_DONG-THAP_TAM-NONG, subjects truyenthong.events.dong-thap.tam-nong.<school>; each school connects with its own key (var/demo/<school>/nats.nk), the district's identities: cargo run -q -p district-admin -- --thu-muc {nats_dir} danh-sach\n\
          - A school's log as staff see it:\n    TRUYENTHONG_AGENT_URL=http://{an_hoa_grpc} cargo run -q -p truyenthong -- trang-thai\n    \
            TRUYENTHONG_AGENT_URL=http://{an_hoa_grpc} cargo run -q -p truyenthong -- ke-hoach xem\n    \
            TRUYENTHONG_AGENT_URL=http://{an_hoa_grpc} cargo run -q -p truyenthong -- nhat-ky --so-luong 20\n\

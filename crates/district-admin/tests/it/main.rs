@@ -1,0 +1,10 @@
+//! The district's shipped NATS configuration, rendered by `district-admin` and run by a real
+//! nats-server: only the district's own parts may speak on it, each only as far as its
+//! permissions go.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+mod permissions;
+mod revocation;

@@ -1,0 +1,170 @@
+//! Who may publish and subscribe to what on a district's NATS: least privilege per identity.
+//!
+//! The district's NATS server faces the internet (schools reach it from wherever they are), so
+//! each part of the system connects with its own identity, and each identity may use only the
+//! subjects its features need. The sets are defined here, beside the subjects themselves, so
+//! that the server configuration rendered for a district (`district-admin`) and the tests
+//! that probe it read one definition.
+//!
+//! - A **school** publishes only its events subject (a JetStream publish needs no `$JS.API`
+//!   right: the PubAck comes back on the reply inbox) and its heads subject; it subscribes only
+//!   to its re-send subject and its own inbox prefix, and may answer requests made to it
+//!   (`allow_responses`). Never `_INBOX.>`: that would let it read other schools' replies.
+//! - The **aggregator** reads the district stream through its durable consumer (and the
+//!   rebuild's ephemeral ones), publishes the district office's own events, sends re-send
+//!   requests to schools, and hears their heads; it cannot create, update, delete or purge
+//!   the stream.
+//! - The **administrator** may do anything: it creates and repairs the stream. Its
+//!   credentials stay on the district server, used by set-up commands only.
+//!
+//! Facts these sets rely on were checked on nats-server 2.9.10 with async-nats 0.51: a
+//! durable pull consumer with a filter is created on `CONSUMER.CREATE.<stream>.<name>.<filter>`,
+//! an unnamed ephemeral one on `CONSUMER.CREATE.<stream>`; `get_last_raw_message_by_subject`
+//! asks `STREAM.MSG.GET.<stream>`.
+
+use crate::subjects::{self, AddressError, SchoolAddress};
+
+/// The subjects one identity may publish and subscribe to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Permissions {
+    /// Subjects (with wildcards) the identity may publish on.
+    pub publish: Vec<String>,
+    /// Subjects (with wildcards) the identity may subscribe to.
+    pub subscribe: Vec<String>,
+    /// Whether it may reply to requests it received, whatever their reply subject.
+    pub allow_responses: bool,
+}
+
+impl Permissions {
+    /// Everything: the administrator's.
+    pub fn everything() -> Self {
+        Self {
+            publish: vec![">".into()],
+            subscribe: vec![">".into()],
+            allow_responses: true,
+        }
+    }
+}
+
+/// A school's: its own events and heads out, its own re-send requests and replies in.
+pub fn school(school: &SchoolAddress) -> Permissions {
+    Permissions {
+        publish: vec![
+            subjects::events_subject(school),
+            subjects::heads_subject(school),
+        ],
+        subscribe: vec![
+            subjects::replay_subject(school),
+            format!("{}.>", subjects::inbox_prefix(school)),
+        ],
+        allow_responses: true,
+    }
+}
+
+/// The district aggregator's, for a stream read through the durable consumer `consumer`.
+pub fn aggregator(
+    province: &str,
+    district: &str,
+    consumer: &str,
+) -> Result<Permissions, AddressError> {
+    let stream = subjects::stream_name(province, district)?;
+    let api = "$JS.API";
+    Ok(Permissions {
+        publish: vec![
+            format!("{api}.STREAM.INFO.{stream}"),
+            format!("{api}.STREAM.MSG.GET.{stream}"),
+            // The live ingest's durable consumer (created with a filter) and its state.
+            format!("{api}.CONSUMER.CREATE.{stream}.{consumer}.>"),
+            format!("{api}.CONSUMER.INFO.{stream}.{consumer}"),
+            format!("{api}.CONSUMER.MSG.NEXT.{stream}.{consumer}"),
+            format!("$JS.ACK.{stream}.{consumer}.>"),
+            // A rebuild's ephemeral consumer: created unnamed, named by the server.
+            format!("{api}.CONSUMER.CREATE.{stream}"),
+            format!("{api}.CONSUMER.INFO.{stream}.*"),
+            format!("{api}.CONSUMER.MSG.NEXT.{stream}.*"),
+            format!("{api}.CONSUMER.DELETE.{stream}.*"),
+            // The district office's own facts, and re-send requests to schools.
+            subjects::district_own_subject(province, district)?,
+            format!("{}.{province}.{district}.*", subjects::REPLAY_PREFIX),
+        ],
+        subscribe: vec![
+            subjects::district_heads_filter(province, district)?,
+            format!(
+                "{}.>",
+                subjects::aggregator_inbox_prefix(province, district)?
+            ),
+        ],
+        allow_responses: false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn a_school_may_use_only_its_own_subjects_and_never_every_inbox() {
+        let an_hoa = SchoolAddress::parse("dong-thap", "tam-nong", "thcs-an-hoa").unwrap();
+        let p = school(&an_hoa);
+        assert_eq!(
+            p.publish,
+            vec![
+                "truyenthong.events.dong-thap.tam-nong.thcs-an-hoa",
+                "truyenthong.heads.dong-thap.tam-nong.thcs-an-hoa",
+            ]
+        );
+        assert_eq!(
+            p.subscribe,
+            vec![
+                "truyenthong.replay.dong-thap.tam-nong.thcs-an-hoa",
+                "_INBOX.dong-thap.tam-nong.thcs-an-hoa.>",
+            ]
+        );
+        assert!(p.allow_responses);
+        assert!(
+            !p.publish
+                .iter()
+                .chain(&p.subscribe)
+                .any(|s| s.contains('*') || s.starts_with("$JS") || s == "_INBOX.>")
+        );
+    }
+
+    #[test]
+    fn the_aggregator_reads_the_stream_but_cannot_change_it() {
+        let p = aggregator("dong-thap", "tam-nong", "district-aggregator").unwrap();
+        let stream = "TRUYENTHONG_DONG-THAP_TAM-NONG";
+        assert!(p.publish.contains(&format!(
+            "$JS.API.CONSUMER.MSG.NEXT.{stream}.district-aggregator"
+        )));
+        for forbidden in [
+            "STREAM.CREATE",
+            "STREAM.UPDATE",
+            "STREAM.DELETE",
+            "STREAM.PURGE",
+        ] {
+            assert!(
+                !p.publish.iter().any(|s| s.contains(forbidden) || s == ">"),
+                "{forbidden}"
+            );
+        }
+        assert!(
+            p.publish
+                .contains(&"truyenthong.events.dong-thap.tam-nong._district".to_string())
+        );
+        assert!(
+            !p.publish
+                .iter()
+                .any(|s| s.starts_with("truyenthong.events.") && !s.ends_with("._district")),
+            "the aggregator never publishes as a school"
+        );
+        assert_eq!(
+            p.subscribe,
+            vec![
+                "truyenthong.heads.dong-thap.tam-nong.*",
+                "_INBOX.dong-thap.tam-nong._aggregator.>",
+            ]
+        );
+    }
+}

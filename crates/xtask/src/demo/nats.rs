@@ -1,0 +1,119 @@
+//! The demo's NATS, secured as a district's is: `district-admin` sets up the district's NATS
+//! directory (CA, server certificate, identities, rendered configuration) under
+//! `var/demo/nats/`, nats-server runs that configuration, the administrator creates the stream,
+//! and every school gets its own key under `var/demo/<school>/nats.nk`. Every process of the
+//! demo connects over TLS with its own identity, as in production.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use chrono::Utc;
+use district_admin::NatsDir;
+use district_admin::registry::{District, ServerOptions};
+
+use super::processes::Processes;
+use crate::install;
+
+/// The demo district's secured NATS.
+#[derive(Debug)]
+pub struct DemoNats {
+    pub url: String,
+    dir: NatsDir,
+}
+
+impl DemoNats {
+    /// Sets up the district's NATS directory, starts nats-server with its configuration and
+    /// creates the district stream.
+    pub async fn start(
+        processes: &mut Processes,
+        demo_dir: &Path,
+        port: u16,
+        monitor_port: u16,
+    ) -> anyhow::Result<Self> {
+        let root = demo_dir.join("nats");
+        let dir = NatsDir::new(root.join("district"));
+        let store = root.join("store");
+        std::fs::create_dir_all(&store)?;
+        dir.init(
+            District {
+                province: "dong-thap".into(),
+                district: "tam-nong".into(),
+                consumer: "district-aggregator".into(),
+            },
+            "Phòng GD-ĐT Tam Nông",
+            ServerOptions {
+                server_name: "tam-nong-demo".into(),
+                listen: format!("127.0.0.1:{port}"),
+                monitor_port,
+                store_dir: store.display().to_string(),
+                max_file_store: "2GB".into(),
+                max_connections: 200,
+                lame_duck_seconds: 30,
+                names: vec!["localhost".into(), "127.0.0.1".into()],
+                pid_file: root.join("nats-server.pid").display().to_string(),
+            },
+            Utc::now(),
+        )
+        .context("setting up the district's NATS directory")?;
+        let program =
+            install::find_program("nats-server").context("nats-server is not installed")?;
+        let log = root.join("nats.log");
+        processes.spawn(
+            "nats-server",
+            &program,
+            &[std::ffi::OsStr::new("-c"), dir.config_file().as_os_str()],
+            &log,
+        )?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while tokio::net::TcpStream::connect(("127.0.0.1", monitor_port))
+            .await
+            .is_err()
+        {
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "nats-server did not listen on port {port} (is another demo running?); see {}",
+                log.display()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let url = format!("tls://127.0.0.1:{port}");
+        let registry = dir.registry()?;
+        district_admin::stream::ensure(&dir, &registry, &url)
+            .await
+            .context("creating the district stream as the administrator")?;
+        Ok(Self { url, dir })
+    }
+
+    /// Issues `school`'s key into its demo folder; returns the seed file.
+    pub fn issue_school(&self, school: &str, school_dir: &Path) -> anyhow::Result<PathBuf> {
+        let seed = school_dir.join("nats.nk");
+        self.dir
+            .issue_school(school, &seed, Utc::now())
+            .with_context(|| format!("issuing the NATS key of {school}"))?;
+        Ok(seed)
+    }
+
+    /// The `[nats]` section of a configuration connecting with the seed in `seed_file`.
+    pub fn section(&self, name: &str, seed_file: &Path) -> String {
+        format!(
+            "[nats]\nurl = \"{url}\"\nname = \"{name}\"\nnkey_file = \"{seed}\"\n\n\
+             [nats.tls]\nca_file = \"{ca}\"\nrequired = true\n",
+            url = self.url,
+            seed = seed_file.display(),
+            ca = self.dir.ca_file().display(),
+        )
+    }
+
+    pub fn aggregator_seed(&self) -> PathBuf {
+        self.dir.service_seed(district_admin::registry::AGGREGATOR)
+    }
+
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.ca_file()
+    }
+
+    pub fn config_file(&self) -> PathBuf {
+        self.dir.config_file()
+    }
+}
