@@ -25,8 +25,12 @@ pub struct RunningAgent {
 
 impl RunningAgent {
     /// Starts the agent with `settings` (its `grpc.listen` is ignored: it binds port 0) and
-    /// waits until it answers.
+    /// waits until it answers. A school's first start creates its log first, as the operator
+    /// does once with `school-agent init`.
     pub async fn start(settings: Settings) -> anyhow::Result<Self> {
+        if !settings.storage.path.exists() {
+            school_agent::init(&settings).await?;
+        }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .context("binding 127.0.0.1:0 for the agent")?;
@@ -86,6 +90,24 @@ impl RunningAgent {
     }
 }
 
+/// `school-agent init`: the school's first start creates its log, as the operator does once.
+async fn init_log(binary: &Path, config: &Path) -> anyhow::Result<()> {
+    let output = Command::new(binary)
+        .arg("--config")
+        .arg(config)
+        .arg("init")
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .with_context(|| format!("running {} init", binary.display()))?;
+    anyhow::ensure!(
+        output.status.success(),
+        "`school-agent init` failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Ok(())
+}
+
 /// The agent's binary as a child process, reading the configuration file its school's
 /// directory holds; killed if dropped.
 #[derive(Debug)]
@@ -104,6 +126,9 @@ impl AgentProcess {
         settings: &Settings,
     ) -> anyhow::Result<Self> {
         let config = school.write_config(settings)?;
+        if !settings.storage.path.exists() {
+            init_log(binary, &config).await?;
+        }
         let log_path = (1..)
             .map(|n| school.path().join(format!("agent-{n}.log")))
             .find(|p| !p.exists())

@@ -74,7 +74,9 @@ impl SchoolDir {
     /// The agent's test settings: production's, with the relay's waits shortened so outages
     /// are retried within a test's patience, batches of 128, and the district stream created
     /// by the agent if missing (a school's tests often run without an aggregator to create
-    /// it; change `relay.ensure_stream` where the school's NATS user may not).
+    /// it; change `relay.ensure_stream` where the school's NATS user may not). The test
+    /// servers of `test-harness` are plain and open, so the NATS settings say `insecure`;
+    /// a test of the secured district replaces them.
     pub fn settings(&self, nats_url: &str) -> Settings {
         Settings {
             school: SchoolSettings {
@@ -87,12 +89,13 @@ impl SchoolDir {
                 path: self.log_path(),
             },
             grpc: GrpcSettings { listen: self.grpc },
-            nats: NatsSettings::new(nats_url),
+            nats: NatsSettings::insecure_for_development(nats_url),
             relay: RelaySettings {
                 batch_size: 128,
                 ack_timeout_ms: 2_000,
                 max_backoff_ms: 400,
                 ensure_stream: true,
+                heads_interval_ms: 60_000,
             },
         }
     }
@@ -131,6 +134,7 @@ pub fn to_toml(settings: &Settings) -> String {
         ack_timeout_ms,
         max_backoff_ms,
         ensure_stream,
+        heads_interval_ms,
     } = relay;
 
     let mut root = Table::new();
@@ -159,6 +163,7 @@ pub fn to_toml(settings: &Settings) -> String {
             ("ack_timeout_ms", integer(*ack_timeout_ms)),
             ("max_backoff_ms", integer(*max_backoff_ms)),
             ("ensure_stream", (*ensure_stream).into()),
+            ("heads_interval_ms", integer(*heads_interval_ms)),
         ]),
     );
     root.to_string()
@@ -171,10 +176,12 @@ pub fn nats_table(settings: &NatsSettings) -> Table {
         url,
         name,
         credentials_file,
+        nkey_file,
         user,
         password,
         token,
         tls,
+        insecure,
     } = settings;
     let mut out = Table::new();
     out.insert("url".into(), url.as_str().into());
@@ -186,6 +193,9 @@ pub fn nats_table(settings: &NatsSettings) -> Table {
             "credentials_file".into(),
             file.to_string_lossy().as_ref().into(),
         );
+    }
+    if let Some(file) = nkey_file {
+        out.insert("nkey_file".into(), file.to_string_lossy().as_ref().into());
     }
     if let Some(user) = user {
         out.insert("user".into(), user.as_str().into());
@@ -216,6 +226,7 @@ pub fn nats_table(settings: &NatsSettings) -> Table {
         section.insert("required".into(), (*required).into());
         out.insert("tls".into(), Value::Table(section));
     }
+    out.insert("insecure".into(), (*insecure).into());
     out
 }
 

@@ -293,7 +293,10 @@ mod tests {
             settings.ingest.replay_min_interval(),
             Duration::from_secs(30)
         );
-        assert!(settings.ingest.ensure_stream);
+        // The example is the secured district: the stream is the administrator's to make.
+        assert!(!settings.ingest.ensure_stream);
+        assert!(!settings.nats.insecure);
+        assert!(settings.nats.check_secure().is_ok());
         // The URL is a secret: never in Debug output.
         assert!(!format!("{settings:?}").contains("postgres://"));
     }

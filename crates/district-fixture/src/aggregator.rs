@@ -45,7 +45,7 @@ pub fn settings(db_url: &str, nats_url: &str) -> Settings {
             acquire_timeout_ms: 1_000,
         },
         grpc: GrpcSettings::default(),
-        nats: NatsSettings::new(nats_url.to_owned()),
+        nats: NatsSettings::insecure_for_development(nats_url.to_owned()),
         ingest: IngestSettings {
             batch_wait_ms: 20,
             ack_wait_ms: 3_000,

@@ -73,7 +73,11 @@ mod tests {
     #[test]
     fn a_head_reads_back_and_an_empty_log_has_no_id() {
         let id = Uuid::now_v7();
-        let text = serde_json::to_string(&Head { seq: 42, id: Some(id) }).unwrap();
+        let text = serde_json::to_string(&Head {
+            seq: 42,
+            id: Some(id),
+        })
+        .unwrap();
         assert_eq!(text, format!("{{\"seq\":42,\"id\":\"{id}\"}}"));
         let empty: Head = serde_json::from_str("{\"seq\":0}").unwrap();
         assert_eq!(empty, Head { seq: 0, id: None });

@@ -17,8 +17,8 @@
 //!   subscribe to on the district's server.
 
 pub mod connect;
-pub mod heads;
 pub mod headers;
+pub mod heads;
 pub mod permissions;
 pub mod publish;
 pub mod replay;

@@ -129,3 +129,22 @@ impl Settings {
             .map_err(|e| SettingsError::School(e.to_string()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn the_example_file_loads_and_is_the_secured_district() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../deploy/agent.example.toml");
+        let settings = Settings::load(Some(&path)).unwrap();
+        assert_eq!(settings.school.code, "thcs-an-hoa");
+        assert!(settings.storage.path.is_absolute());
+        assert!(!settings.relay.ensure_stream);
+        assert!(!settings.nats.insecure);
+        assert!(settings.nats.check_secure().is_ok());
+    }
+}

@@ -65,7 +65,10 @@ pub struct Relay {
 
 /// The failure as the school's staff should read it: a refusal by the district's server when
 /// the server said so during the attempt, the client's error otherwise.
-fn explain(error: &dyn std::fmt::Display, complaint: Option<event_bus::connect::Complaint>) -> String {
+fn explain(
+    error: &dyn std::fmt::Display,
+    complaint: Option<event_bus::connect::Complaint>,
+) -> String {
     match complaint {
         Some(c) if c.kind == ComplaintKind::PermissionDenied => format!(
             "máy chủ của Phòng từ chối quyền gửi (permission denied): {} — kiểm tra mã trường trong cấu hình và khóa do Phòng cấp",

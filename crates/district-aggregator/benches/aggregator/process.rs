@@ -196,6 +196,8 @@ listen = "127.0.0.1:{port}"
 
 [nats]
 url = "{nats_url}"
+# The bench's own plain, open nats-server on loopback.
+insecure = true
 "#
         ),
     )?;

@@ -64,7 +64,7 @@ fn events(school: &SchoolAddress, first_seq: u64, count: u64) -> Vec<OutgoingEve
 }
 
 async fn connect_plain(server: &NatsServer) -> anyhow::Result<async_nats::Client> {
-    let client = connect(&NatsSettings::new(server.url()), None).await?;
+    let client = connect(&NatsSettings::insecure_for_development(server.url()), None).await?;
     wait_connected(&client).await?;
     Ok(client)
 }
@@ -355,7 +355,7 @@ async fn replay_request_round_trip() -> anyhow::Result<()> {
     let server = NatsServer::start().await?;
     let school = an_hoa();
     let school_client = connect(
-        &NatsSettings::new(server.url()),
+        &NatsSettings::insecure_for_development(server.url()),
         Some(inbox_prefix(&school)),
     )
     .await?;
@@ -507,7 +507,7 @@ authorization {{
     );
     let server = NatsServer::start_with_config(&conf).await?;
     let settings = |user: &str, password: &str| {
-        let mut settings = NatsSettings::new(server.url());
+        let mut settings = NatsSettings::insecure_for_development(server.url());
         settings.user = Some(user.into());
         settings.password = Some(SecretString::from(password.to_owned()));
         settings

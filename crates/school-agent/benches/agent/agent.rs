@@ -45,6 +45,8 @@ listen = "127.0.0.1:0"
 
 [nats]
 url = "{nats_url}"
+# The bench's own plain, open nats-server on loopback.
+insecure = true
 
 [relay]
 # Production values (deploy/agent.example.toml) except the retry cap: 250 ms instead of
@@ -58,6 +60,8 @@ ensure_stream = true
             ),
         )?;
         let settings = school_agent::config::Settings::load(Some(&config))?;
+        // A new school: its log is created once, as `school-agent init` does.
+        school_agent::init(&settings).await?;
         // As main.rs binds it.
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let grpc = listener.local_addr()?;

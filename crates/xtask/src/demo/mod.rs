@@ -245,7 +245,11 @@ async fn start_agent(
         .status()
         .await
         .with_context(|| format!("running {} init", program.display()))?;
-    anyhow::ensure!(status.success(), "school-agent init failed for {}", school.code);
+    anyhow::ensure!(
+        status.success(),
+        "school-agent init failed for {}",
+        school.code
+    );
     processes.spawn(
         school.code,
         &program,
