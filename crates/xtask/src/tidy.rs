@@ -434,7 +434,10 @@ mod tests {
         let mut found = Vec::new();
         let manifests: Vec<Manifest> = member_manifests(&root)
             .iter()
-            .map(|p| Manifest::parse(p, &std::fs::read_to_string(p).unwrap()).unwrap())
+            .map(|p| {
+                let text = std::fs::read_to_string(p).unwrap();
+                Manifest::parse(p.strip_prefix(&root).unwrap_or(p), &text).unwrap()
+            })
             .collect();
         assert!(
             manifests.iter().any(|m| m.package == "domain"),
