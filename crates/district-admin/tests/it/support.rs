@@ -11,8 +11,7 @@ use district_admin::registry::{District, ServerOptions};
 use event_bus::subjects::{SchoolAddress, inbox_prefix};
 use test_harness::NatsServer;
 
-pub const PROVINCE: &str = "dong-thap";
-pub const DISTRICT: &str = "tam-nong";
+pub use demo_data::{DISTRICT, PROVINCE};
 pub const AN_HOA: &str = "thcs-an-hoa";
 pub const PHU_CUONG: &str = "thcs-phu-cuong";
 

@@ -69,6 +69,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use bench_measure::{machine, verdict_line};
+use demo_data::{DISTRICT, PROVINCE};
 use district_aggregator::config::Settings;
 use district_aggregator::db;
 use district_aggregator::rebuild::thousands;
@@ -85,8 +86,6 @@ use services::Services;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const PROVINCE: &str = "dong-thap";
-const DISTRICT: &str = "tam-nong";
 const SEED: u64 = 2017;
 
 const TARGET_RATIO: f64 = 0.6;
