@@ -69,6 +69,10 @@ impl DistrictAggregatorService {
                 &[],
             ))),
             Err(CommandError::Refused(e)) => Err(wire::status::from_domain(&e)),
+            Err(CommandError::Conflict(reason)) => {
+                warn!(command = name, %reason, "district command not recorded");
+                Err(Status::aborted(reason))
+            }
             Err(CommandError::Unavailable(reason)) => {
                 warn!(command = name, %reason, "district command not recorded");
                 Err(Status::unavailable(reason))

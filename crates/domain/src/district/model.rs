@@ -10,7 +10,8 @@
 //! - each `(author, seq)` is applied once, in seq order; a repeated seq is a duplicate and
 //!   ignored; a seq beyond the next one is **held** until the gap is filled;
 //! - a school's events are held until the school is enrolled, then applied in order;
-//! - an applied event that does not decode, or that [`SchoolState::check`] /
+//! - an applied event that does not decode, a district office event whose actor is not the
+//!   district office ([`check_district_actor`]), or one that [`SchoolState::check`] /
 //!   [`DistrictState::check`] refuses as of the local date of its `recorded_at`, is
 //!   **dead-lettered**: it uses up its seq (the next seq applies) and is part of no view;
 //! - an envelope of another province or district is dead-lettered without using a seq.
@@ -22,7 +23,7 @@ use uuid::Uuid;
 
 use crate::calendar::local_date;
 use crate::codes::{Author, Slug};
-use crate::district::decide::DistrictState;
+use crate::district::decide::{DistrictState, check_district_actor};
 use crate::district::event::DistrictEvent;
 use crate::district::facts::{DistrictPlan, Enrolment};
 use crate::district::folding::{SearchWords, activity_search_words};
@@ -316,7 +317,9 @@ impl DistrictModel {
         };
         let result = match envelope.decode_any() {
             Err(e) => Err(e.to_string()),
-            Ok(AnyEvent::District(event)) => match self.office.check(&event, ctx) {
+            Ok(AnyEvent::District(event)) => match check_district_actor(&envelope.actor)
+                .and_then(|()| self.office.check(&event, ctx))
+            {
                 Err(e) => Err(e.to_string()),
                 Ok(()) => {
                     self.apply_district(&event, ready);
