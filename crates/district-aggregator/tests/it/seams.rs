@@ -135,3 +135,167 @@ async fn a_log_restored_from_an_old_copy_is_a_divergence_never_applied_and_found
     assert_eq!(divergence_rows(&env, AN_HOA).await, before);
     assert_eq!(env.position(AN_HOA).await.unwrap(), (5, 5, 0));
 }
+
+/// `(seq, reason)` of an author's held events, and how many dead letters there are.
+async fn held_and_dead(env: &Env, author: &str) -> (Vec<(i64, String)>, i64) {
+    let held = sqlx::query_as("SELECT seq, reason FROM live.held WHERE author = $1 ORDER BY seq")
+        .bind(author)
+        .fetch_all(&env.db)
+        .await
+        .unwrap();
+    let dead = env
+        .count("SELECT count(*) FROM live.dead_letters")
+        .await
+        .unwrap();
+    (held, dead)
+}
+
+#[tokio::test]
+async fn an_event_of_an_unknown_version_is_held_in_order_and_applied_after_the_upgrade() {
+    let env = Env::start().await.unwrap();
+    let mut district = DistrictLog::new();
+    district.enrol(AN_HOA, "Trường THCS An Hòa");
+    // seq 1 the plan, 2 and 3 activities, 4 a type no build knows yet, 5 an activity.
+    let mut log = SchoolLog::with_plan_and_activities(AN_HOA, 2);
+    let mut future = log.push(activity(50));
+    future.event_type = "activity.celebrated".into();
+    log.envelopes[3] = future;
+    log.push(activity(51));
+    publish(&env.js, &district.envelopes).await.unwrap();
+    publish(&env.js, &log.envelopes).await.unwrap();
+
+    // An aggregator built before `activity.recorded` existed (the test knob of an older build).
+    let mut older = env.settings();
+    older.ingest.unknown_event_types = vec!["activity.recorded".into()];
+    let running = Running::start(older).await.unwrap();
+    env.wait_applied(AN_HOA, 1).await.unwrap();
+    env.wait_consumed().await.unwrap();
+    let reason = |r: &str| r.to_owned();
+    assert_eq!(
+        held_and_dead(&env, AN_HOA).await,
+        (
+            vec![
+                (2, reason("unknown_version")),
+                (3, reason("gap")),
+                (4, reason("gap")),
+                (5, reason("gap")),
+            ],
+            0
+        ),
+        "held, not dead-lettered; what follows waits behind it"
+    );
+    let mut client = running.client().await.unwrap();
+    let state = client
+        .get_ingest_state(pb::GetIngestStateRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    let school = state.authors.iter().find(|a| a.author == AN_HOA).unwrap();
+    assert_eq!(
+        (
+            school.applied_seq,
+            school.held,
+            school.held_unknown_version,
+            school.first_missing_seq
+        ),
+        (1, 4, 1, None),
+        "blocked by a version, not missing a seq"
+    );
+    assert!(running.state.gaps().is_empty(), "no re-send is asked for");
+    running.stop().await.unwrap();
+
+    // The upgraded aggregator applies what the older one held, in order, up to the event
+    // that no build knows yet: that one stays held, with what follows it.
+    let running = Running::start(env.settings()).await.unwrap();
+    env.wait_applied(AN_HOA, 3).await.unwrap();
+    assert_eq!(
+        held_and_dead(&env, AN_HOA).await,
+        (vec![(4, reason("unknown_version")), (5, reason("gap"))], 0)
+    );
+    let mut client = running.client().await.unwrap();
+    let state = client
+        .get_ingest_state(pb::GetIngestStateRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    let school = state.authors.iter().find(|a| a.author == AN_HOA).unwrap();
+    assert_eq!(
+        (school.applied_seq, school.held, school.held_unknown_version),
+        (3, 2, 1)
+    );
+    assert_eq!(env.position(AN_HOA).await.unwrap(), (3, 3, 0));
+    running.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_district_event_by_anyone_but_the_district_office_is_dead_lettered() {
+    let env = Env::start().await.unwrap();
+    let running = Running::start(env.settings()).await.unwrap();
+    let mut district = DistrictLog::new();
+    let mut forged = district.enrol(AN_HOA, "Trường THCS An Hòa");
+    forged.actor = domain::Actor::parse(domain::Role::Principal, "Nguyễn Văn A").unwrap();
+    district.envelopes[0] = forged.clone();
+    district.enrol(PHU_CUONG, "Trường THCS Phú Cường");
+    publish(&env.js, &district.envelopes).await.unwrap();
+    env.wait_applied("_district", 2).await.unwrap();
+    env.wait_consumed().await.unwrap();
+
+    let schools: Vec<String> = sqlx::query_scalar("SELECT code FROM live.schools ORDER BY code")
+        .fetch_all(&env.db)
+        .await
+        .unwrap();
+    assert_eq!(schools, vec![PHU_CUONG.to_owned()], "the forged enrolment is not applied");
+    let (seq, kind, reason): (i64, String, String) = sqlx::query_as(
+        "SELECT seq, kind, reason FROM live.dead_letters WHERE author = '_district'",
+    )
+    .fetch_one(&env.db)
+    .await
+    .unwrap();
+    assert_eq!((seq, kind.as_str()), (1, "refused"));
+    assert!(
+        reason.contains("not the district office's") && reason.contains("principal"),
+        "{reason}"
+    );
+    assert_eq!(env.position("_district").await.unwrap(), (2, 1, 1));
+    running.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn two_district_publishes_expecting_the_same_last_message_store_one() {
+    use event_bus::publish::{ConditionalPublishError, publish_if_last};
+    let env = Env::start().await.unwrap();
+    let mut one = DistrictLog::new();
+    one.enrol(AN_HOA, "Trường THCS An Hòa");
+    let mut other = DistrictLog::new();
+    other.enrol(PHU_CUONG, "Trường THCS Phú Cường");
+    let timeout = std::time::Duration::from_secs(10);
+    let first = district_fixture::outgoing(&one.envelopes[0], Some(1)).unwrap();
+    let second = district_fixture::outgoing(&other.envelopes[0], Some(1)).unwrap();
+
+    // Both read "no message yet" (0) and publish seq 1.
+    let stored_at = publish_if_last(&env.js, &first, 0, timeout).await.unwrap();
+    let refused = publish_if_last(&env.js, &second, 0, timeout)
+        .await
+        .expect_err("the subject moved on: refused");
+    assert!(
+        matches!(refused, ConditionalPublishError::Conflict { seq: 1, expected: 0, .. }),
+        "{refused:?}"
+    );
+    assert!(
+        refused.to_string().contains("another publisher stored one first"),
+        "{refused}"
+    );
+    // Nothing duplicated: one message on the district's subject, the first one.
+    let stream = env.js.get_stream(stream_name()).await.unwrap();
+    let last = stream
+        .get_last_raw_message_by_subject(&subject_of(&one.envelopes[0]))
+        .await
+        .unwrap();
+    assert_eq!(last.sequence, stored_at);
+    let mut stream = stream;
+    assert_eq!(stream.info().await.unwrap().state.messages, 1);
+    // Expecting the message that is there, the next publish is stored.
+    let next = district_fixture::outgoing(&one.enrol(PHU_CUONG, "Trường THCS Phú Cường"), Some(2))
+        .unwrap();
+    assert!(publish_if_last(&env.js, &next, stored_at, timeout).await.unwrap() > stored_at);
+}
