@@ -256,7 +256,8 @@ pub(super) struct StandingGap {
 }
 
 /// Every gap standing in the projection (held events from before a restart). An author whose
-/// next seq is itself held (an unknown version, a divergence) is blocked, not missing one.
+/// next seq is itself held (an unknown version), or whose log diverged, is blocked, not
+/// missing one.
 pub(super) async fn standing_gaps(
     conn: &mut PgConnection,
 ) -> Result<Vec<StandingGap>, sqlx::Error> {
@@ -265,6 +266,8 @@ pub(super) async fn standing_gaps(
          FROM held h LEFT JOIN positions p ON p.author = h.author WHERE h.reason = 'gap' \
          AND NOT EXISTS (SELECT 1 FROM held n WHERE n.author = h.author \
                          AND n.seq = coalesce(p.applied_seq, 0) + 1) \
+         AND NOT EXISTS (SELECT 1 FROM dead_letters d WHERE d.author = h.author \
+                         AND d.kind = 'divergence') \
          GROUP BY h.author, p.applied_seq",
     )
     .fetch_all(&mut *conn)

@@ -178,10 +178,11 @@ struct AuthorView {
 
 impl AuthorView {
     /// `(lowest seq held behind a gap, how many)`, when the next seq is missing and later ones
-    /// are held. When the next seq is itself held (an unknown version, a divergence), nothing
-    /// is missing: the author is blocked, and asking it to re-send would not help.
+    /// are held. When the next seq is itself held (an unknown version, a divergence), or the
+    /// author's log diverged, nothing is missing: the author is blocked, and asking it to
+    /// re-send would not help.
     fn gap(&self) -> Option<(u64, u64)> {
-        if self.held.contains_key(&(self.applied_seq + 1)) {
+        if self.diverged || self.held.contains_key(&(self.applied_seq + 1)) {
             return None;
         }
         let mut gap_held = self

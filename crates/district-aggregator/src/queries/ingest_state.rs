@@ -40,9 +40,11 @@ pub struct AuthorRow {
 }
 
 impl AuthorRow {
-    /// `applied_seq + 1` when events are held behind a gap (and that seq is not itself held).
+    /// `applied_seq + 1` when events are held behind a gap — unless that seq is itself held or
+    /// the author's log diverged: then it is blocked, not missing.
     pub fn first_missing_seq(&self) -> Option<i64> {
-        (self.gap_held > 0 && !self.next_held).then_some(self.applied_seq + 1)
+        (self.gap_held > 0 && !self.next_held && self.divergences == 0)
+            .then_some(self.applied_seq + 1)
     }
 }
 

@@ -125,6 +125,34 @@ async fn a_log_restored_from_an_old_copy_is_a_divergence_never_applied_and_found
         .collect();
     assert_eq!(applied, expected);
     assert_eq!(env.position(AN_HOA).await.unwrap(), (5, 5, 0));
+    // The reference model, folded over the same envelopes in stream order, agrees.
+    let mut model = domain::district::DistrictModel::new(
+        domain::Slug::parse("province", PROVINCE).unwrap(),
+        domain::Slug::parse("district", DISTRICT).unwrap(),
+    );
+    model.apply_all(
+        district
+            .envelopes
+            .iter()
+            .chain(&original.envelopes)
+            .chain(&restored.envelopes[2..])
+            .chain(&original.envelopes[3..4]),
+    );
+    let position = model.position(&domain::Author::parse("author", AN_HOA).unwrap());
+    assert_eq!(
+        (
+            position.applied_seq,
+            position.held_seqs.len() as u64,
+            position.first_missing_seq
+        ),
+        (school.applied_seq, school.held, school.first_missing_seq)
+    );
+    let modelled: Vec<(u64, Uuid)> = model.divergences().iter().map(|d| (d.seq, d.id)).collect();
+    let ours: Vec<(u64, Uuid)> = letters
+        .iter()
+        .map(|(seq, id, _)| (u64::try_from(*seq).unwrap(), *id))
+        .collect();
+    assert_eq!(modelled, ours);
     running.stop().await.unwrap();
 
     // A rebuild replays the same stream through the same ingest: the same divergences.
