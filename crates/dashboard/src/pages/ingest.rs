@@ -34,7 +34,11 @@ const SEQS_SHOWN: usize = 20;
 
 /// "3, 4, 5" (the first [`SEQS_SHOWN`], then "…").
 fn seq_list(seqs: &[u64]) -> String {
-    let mut text: Vec<String> = seqs.iter().take(SEQS_SHOWN).map(|s| vi::count(*s)).collect();
+    let mut text: Vec<String> = seqs
+        .iter()
+        .take(SEQS_SHOWN)
+        .map(|s| vi::count(*s))
+        .collect();
     if seqs.len() > SEQS_SHOWN {
         text.push("…".into());
     }
@@ -155,7 +159,10 @@ mod tests {
             ),
             "{page}"
         );
-        assert!(page.contains("2 sự kiện gửi sau đó đang được giữ lại"), "{page}");
+        assert!(
+            page.contains("2 sự kiện gửi sau đó đang được giữ lại"),
+            "{page}"
+        );
         assert!(
             page.contains("Trường THCS An Hòa: 1 sự kiện thuộc loại hoặc phiên bản"),
             "{page}"

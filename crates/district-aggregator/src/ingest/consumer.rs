@@ -44,8 +44,13 @@ impl Ingest {
         info!(province = %self.province, district = %self.district, consumer = %self.settings.consumer, "ingest started");
         match self.release_known_versions().await {
             Ok(0) => {}
-            Ok(released) => info!(released, "held events of versions this aggregator now knows applied"),
-            Err(e) => warn!(error = %e, "cannot retry the events held for an unknown version; they are retried at the next start"),
+            Ok(released) => info!(
+                released,
+                "held events of versions this aggregator now knows applied"
+            ),
+            Err(e) => {
+                warn!(error = %e, "cannot retry the events held for an unknown version; they are retried at the next start")
+            }
         }
         if let Err(e) = self.load_gaps().await {
             warn!(error = %e, "cannot load standing gaps; they are found again as events arrive");

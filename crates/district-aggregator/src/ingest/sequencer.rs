@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use sqlx::PgConnection;
 use tracing::{debug, info, warn};
 
+use super::bookkeeping::RecordedAtSeq;
 use super::bookkeeping::{
     ContactRows, DeadLetterFacts, DeadLetterKind, dead_letter, held_for, hold, load_views,
     recorded_at_seq, release_not_enrolled, set_held_reason, take_held, write_contact_rows,
@@ -21,7 +22,6 @@ use super::{
 };
 use crate::db::use_projection_for_writes;
 use crate::decode::{Candidate, Decoded};
-use super::bookkeeping::RecordedAtSeq;
 use crate::projection::write_buffer::WriteBuffer;
 use crate::projection::{self, Outcome, ProjectionError};
 use domain::Author;
@@ -369,8 +369,7 @@ impl Ingest {
             let next = view.applied_seq + 1;
             // Only what waits for its turn is released here; an event held as diverged or
             // of an unknown version stays, and so does everything behind it.
-            if !view.enrolled || view.diverged || view.held.get(&next) != Some(&HeldReason::Gap)
-            {
+            if !view.enrolled || view.diverged || view.held.get(&next) != Some(&HeldReason::Gap) {
                 return Ok(());
             }
             view.held.remove(&next);

@@ -124,7 +124,12 @@ async fn bad_messages_are_dead_lettered_with_reason_and_bytes_and_block_nothing(
             "body names dong-thap/tam-nong/thcs-phu-cuong",
             "unreadable",
         ),
-        (big_bytes, None, "exceeds the limit of 65536 bytes", "unreadable"),
+        (
+            big_bytes,
+            None,
+            "exceeds the limit of 65536 bytes",
+            "unreadable",
+        ),
         (future.to_json(), Some(3), "in the future", "refused"),
     ];
     for (letter, (raw, seq, reason, kind)) in letters.iter().zip(expect) {

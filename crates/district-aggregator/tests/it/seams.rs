@@ -13,21 +13,25 @@ use crate::support::*;
 async fn divergence_rows(
     env: &Env,
     author: &str,
-) -> (Vec<(i64, Uuid, String)>, Vec<(i64, String)>) {
+) -> anyhow::Result<(Vec<(i64, Uuid, String)>, Vec<(i64, String)>)> {
     let letters = sqlx::query_as(
         "SELECT seq, event_id, reason FROM live.dead_letters \
          WHERE author = $1 AND kind = 'divergence' ORDER BY seq, id",
     )
     .bind(author)
     .fetch_all(&env.db)
-    .await
-    .unwrap();
-    let held = sqlx::query_as("SELECT seq, reason FROM live.held WHERE author = $1 ORDER BY seq")
-        .bind(author)
-        .fetch_all(&env.db)
-        .await
-        .unwrap();
-    (letters, held)
+    .await?;
+    Ok((letters, held(env, author).await?))
+}
+
+/// `(seq, reason)` of an author's held events.
+async fn held(env: &Env, author: &str) -> anyhow::Result<Vec<(i64, String)>> {
+    Ok(
+        sqlx::query_as("SELECT seq, reason FROM live.held WHERE author = $1 ORDER BY seq")
+            .bind(author)
+            .fetch_all(&env.db)
+            .await?,
+    )
 }
 
 #[tokio::test]
@@ -68,7 +72,10 @@ async fn a_log_restored_from_an_old_copy_is_a_divergence_never_applied_and_found
         .iter()
         .find(|a| a.author == AN_HOA)
         .expect("the school is known");
-    assert_eq!(school.applied_seq, 5, "nothing of the divergent log applied");
+    assert_eq!(
+        school.applied_seq, 5,
+        "nothing of the divergent log applied"
+    );
     assert_eq!(school.divergences, 3);
     assert_eq!(school.divergent_seqs, vec![3, 4, 5]);
     assert_eq!(
@@ -81,7 +88,7 @@ async fn a_log_restored_from_an_old_copy_is_a_divergence_never_applied_and_found
     assert_eq!(counters.divergences, 3);
     assert!(counters.duplicates >= 1, "the re-sent seq 4 is a duplicate");
 
-    let (letters, held) = divergence_rows(&env, AN_HOA).await;
+    let (letters, held) = divergence_rows(&env, AN_HOA).await.unwrap();
     let seqs: Vec<i64> = letters.iter().map(|(seq, _, _)| *seq).collect();
     assert_eq!(seqs, vec![3, 4, 5]);
     for (seq, event_id, reason) in &letters {
@@ -156,26 +163,18 @@ async fn a_log_restored_from_an_old_copy_is_a_divergence_never_applied_and_found
     running.stop().await.unwrap();
 
     // A rebuild replays the same stream through the same ingest: the same divergences.
-    let before = divergence_rows(&env, AN_HOA).await;
+    let before = divergence_rows(&env, AN_HOA).await.unwrap();
     rebuild::run(&settings, RebuildOptions::default(), |_| {})
         .await
         .unwrap();
-    assert_eq!(divergence_rows(&env, AN_HOA).await, before);
+    assert_eq!(divergence_rows(&env, AN_HOA).await.unwrap(), before);
     assert_eq!(env.position(AN_HOA).await.unwrap(), (5, 5, 0));
 }
 
 /// `(seq, reason)` of an author's held events, and how many dead letters there are.
-async fn held_and_dead(env: &Env, author: &str) -> (Vec<(i64, String)>, i64) {
-    let held = sqlx::query_as("SELECT seq, reason FROM live.held WHERE author = $1 ORDER BY seq")
-        .bind(author)
-        .fetch_all(&env.db)
-        .await
-        .unwrap();
-    let dead = env
-        .count("SELECT count(*) FROM live.dead_letters")
-        .await
-        .unwrap();
-    (held, dead)
+async fn held_and_dead(env: &Env, author: &str) -> anyhow::Result<(Vec<(i64, String)>, i64)> {
+    let dead = env.count("SELECT count(*) FROM live.dead_letters").await?;
+    Ok((held(env, author).await?, dead))
 }
 
 #[tokio::test]
@@ -200,7 +199,7 @@ async fn an_event_of_an_unknown_version_is_held_in_order_and_applied_after_the_u
     env.wait_consumed().await.unwrap();
     let reason = |r: &str| r.to_owned();
     assert_eq!(
-        held_and_dead(&env, AN_HOA).await,
+        held_and_dead(&env, AN_HOA).await.unwrap(),
         (
             vec![
                 (2, reason("unknown_version")),
@@ -237,7 +236,7 @@ async fn an_event_of_an_unknown_version_is_held_in_order_and_applied_after_the_u
     let running = Running::start(env.settings()).await.unwrap();
     env.wait_applied(AN_HOA, 3).await.unwrap();
     assert_eq!(
-        held_and_dead(&env, AN_HOA).await,
+        held_and_dead(&env, AN_HOA).await.unwrap(),
         (vec![(4, reason("unknown_version")), (5, reason("gap"))], 0)
     );
     let mut client = running.client().await.unwrap();
@@ -272,7 +271,11 @@ async fn a_district_event_by_anyone_but_the_district_office_is_dead_lettered() {
         .fetch_all(&env.db)
         .await
         .unwrap();
-    assert_eq!(schools, vec![PHU_CUONG.to_owned()], "the forged enrolment is not applied");
+    assert_eq!(
+        schools,
+        vec![PHU_CUONG.to_owned()],
+        "the forged enrolment is not applied"
+    );
     let (seq, kind, reason): (i64, String, String) = sqlx::query_as(
         "SELECT seq, kind, reason FROM live.dead_letters WHERE author = '_district'",
     )
@@ -306,11 +309,20 @@ async fn two_district_publishes_expecting_the_same_last_message_store_one() {
         .await
         .expect_err("the subject moved on: refused");
     assert!(
-        matches!(refused, ConditionalPublishError::Conflict { seq: 1, expected: 0, .. }),
+        matches!(
+            refused,
+            ConditionalPublishError::Conflict {
+                seq: 1,
+                expected: 0,
+                ..
+            }
+        ),
         "{refused:?}"
     );
     assert!(
-        refused.to_string().contains("another publisher stored one first"),
+        refused
+            .to_string()
+            .contains("another publisher stored one first"),
         "{refused}"
     );
     // Nothing duplicated: one message on the district's subject, the first one.
@@ -325,5 +337,10 @@ async fn two_district_publishes_expecting_the_same_last_message_store_one() {
     // Expecting the message that is there, the next publish is stored.
     let next = district_fixture::outgoing(&one.enrol(PHU_CUONG, "Trường THCS Phú Cường"), Some(2))
         .unwrap();
-    assert!(publish_if_last(&env.js, &next, stored_at, timeout).await.unwrap() > stored_at);
+    assert!(
+        publish_if_last(&env.js, &next, stored_at, timeout)
+            .await
+            .unwrap()
+            > stored_at
+    );
 }

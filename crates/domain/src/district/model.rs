@@ -246,7 +246,8 @@ pub struct DistrictModel {
 
 /// Whether this build reads the envelope's type at its schema version (`crate::upcast`).
 fn known_version(envelope: &Envelope) -> bool {
-    crate::upcast::current_schema(&envelope.event_type).is_ok_and(|current| envelope.schema <= current)
+    crate::upcast::current_schema(&envelope.event_type)
+        .is_ok_and(|current| envelope.schema <= current)
 }
 
 impl DistrictModel {
@@ -291,10 +292,9 @@ impl DistrictModel {
                 .get(&envelope.seq)
                 .copied()
                 .or_else(|| stream.held.get(&envelope.seq).map(|e| e.id));
-            let again = self
-                .divergences
-                .iter()
-                .any(|d| d.author == author.as_str() && d.seq == envelope.seq && d.id == envelope.id);
+            let again = self.divergences.iter().any(|d| {
+                d.author == author.as_str() && d.seq == envelope.seq && d.id == envelope.id
+            });
             return match recorded {
                 Some(id) if id != envelope.id && !again => {
                     stream.diverged = true;

@@ -298,7 +298,11 @@ fn a_seq_reused_by_another_event_is_a_divergence_and_what_follows_is_held() {
     let mut next = first.clone();
     next.id = uuid::Uuid::from_u128(0xd2);
     next.seq = first.seq + 1;
-    assert_eq!(model.apply(&first), Outcome::Duplicate, "the same event again");
+    assert_eq!(
+        model.apply(&first),
+        Outcome::Duplicate,
+        "the same event again"
+    );
     assert_eq!(model.apply(&reused), Outcome::Divergence);
     assert_eq!(model.apply(&reused), Outcome::Duplicate, "recorded once");
     assert_eq!(model.apply(&next), Outcome::HeldDiverged);
@@ -314,11 +318,19 @@ fn a_seq_reused_by_another_event_is_a_divergence_and_what_follows_is_held() {
     assert!(model.dead_letters().is_empty(), "not a refused event");
     let position = model.position(&school(AN_HOA));
     assert_eq!(
-        (position.applied_seq, position.held_seqs, position.first_missing_seq),
+        (
+            position.applied_seq,
+            position.held_seqs,
+            position.first_missing_seq
+        ),
         (first.seq, vec![next.seq], None),
         "blocked, not missing"
     );
-    assert_eq!(area_3_activities(&model, AN_HOA), Some(1), "nothing applied twice");
+    assert_eq!(
+        area_3_activities(&model, AN_HOA),
+        Some(1),
+        "nothing applied twice"
+    );
 }
 
 #[test]
@@ -342,7 +354,11 @@ fn an_unknown_type_is_held_and_what_follows_waits_behind_it() {
     assert_eq!(position.held_seqs, vec![unknown.seq, after.seq]);
     assert_eq!(position.first_missing_seq, None, "blocked, not missing");
     assert!(model.dead_letters().is_empty());
-    assert_eq!(area_3_activities(&model, AN_HOA), Some(0), "nothing applied");
+    assert_eq!(
+        area_3_activities(&model, AN_HOA),
+        Some(0),
+        "nothing applied"
+    );
 }
 
 #[test]
@@ -361,5 +377,9 @@ fn a_district_event_by_another_role_is_dead_lettered() {
     assert!(model.enrolment(&slug(AN_HOA)).is_none());
     let letters = model.dead_letters();
     assert_eq!(letters.len(), 1);
-    assert!(letters[0].reason.contains("district_office"), "{}", letters[0].reason);
+    assert!(
+        letters[0].reason.contains("district_office"),
+        "{}",
+        letters[0].reason
+    );
 }
