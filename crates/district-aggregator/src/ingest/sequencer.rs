@@ -10,11 +10,10 @@ use std::collections::HashMap;
 use sqlx::PgConnection;
 use tracing::{debug, info, warn};
 
-use super::bookkeeping::RecordedAtSeq;
 use super::bookkeeping::{
-    ContactRows, DeadLetterFacts, DeadLetterKind, dead_letter, held_for, hold, load_views,
-    recorded_at_seq, release_not_enrolled, set_held_reason, take_held, write_contact_rows,
-    write_positions,
+    ContactRows, DeadLetterFacts, DeadLetterKind, RecordedAtSeq, dead_letter, held_for, hold,
+    load_views, recorded_at_seq, release_not_enrolled, set_held_reason, take_held,
+    write_contact_rows, write_positions,
 };
 use super::{
     AuthorPosition, AuthorView, BatchReport, HeldReason, Ingest, IngestError, advance,
