@@ -121,6 +121,11 @@ pub struct IngestSettings {
     /// than one core.
     #[serde(default = "default_parallel_commits")]
     pub parallel_commits: usize,
+    /// For tests only: event types this aggregator treats as unknown, as an aggregator built
+    /// before those types were would. Their events are held (`unknown_version`) until an
+    /// aggregator without the setting starts. Empty (the default) in every deployment.
+    #[serde(default)]
+    pub unknown_event_types: Vec<String>,
 }
 
 impl Default for IngestSettings {
@@ -141,6 +146,7 @@ impl Default for IngestSettings {
             ensure_stream: true,
             pipeline: true,
             parallel_commits: default_parallel_commits(),
+            unknown_event_types: Vec::new(),
         }
     }
 }

@@ -168,6 +168,9 @@ pub struct Decoder {
     pub province: String,
     pub district: String,
     pub max_message_bytes: usize,
+    /// Event types treated as unknown, to play an older aggregator in tests
+    /// (`ingest.unknown_event_types`); empty otherwise.
+    pub unknown_event_types: Vec<String>,
 }
 
 /// Just enough of any envelope to say what a rejected body claimed to be.
@@ -254,6 +257,32 @@ impl Decoder {
             envelope,
             received,
         })
+    }
+}
+
+impl Decoder {
+    /// Why this build cannot read the event's type or schema version yet — an agent upgraded
+    /// before the aggregator sent it — or `None` when it can. Such an event is held, not
+    /// dead-lettered (`docs/nats.md`, "Upgrades"): an upgraded aggregator applies it.
+    /// The type and version are recognised as `domain::upcast` does: a type it has a current
+    /// schema for, at that schema or an older one.
+    pub fn unknown_version(&self, envelope: &Envelope) -> Option<String> {
+        let event_type = &envelope.event_type;
+        if self.unknown_event_types.iter().any(|t| t == event_type) {
+            return Some(format!(
+                "event type {event_type} is unknown to this aggregator (ingest.unknown_event_types)"
+            ));
+        }
+        match domain::upcast::current_schema(event_type) {
+            Err(_) => Some(format!(
+                "event type {event_type} is unknown to this aggregator"
+            )),
+            Ok(current) if envelope.schema > current => Some(format!(
+                "{event_type} schema {} is newer than this aggregator knows (at most {current})",
+                envelope.schema
+            )),
+            Ok(_) => None,
+        }
     }
 }
 

@@ -15,9 +15,15 @@
 //! published, the state kept in memory since is current; otherwise (first command since
 //! start, a publish that failed after JetStream may have stored it, another publisher) the
 //! command waits until the ingest has applied that seq and restores the state from the
-//! projection (`projection::restore_district`). This assumes this aggregator is the only
-//! publisher on the district's subject, which the NATS permissions of the district office
-//! should enforce.
+//! projection (`projection::restore_district`).
+//!
+//! Each event is published with `Nats-Expected-Last-Subject-Sequence` = the stream sequence of
+//! the last message on the district's subject as read before deciding
+//! (`event_bus::publish::publish_if_last`): should two aggregators of one district decide at
+//! once from the same last seq, JetStream stores only the first; the second is refused
+//! (`CommandError::Conflict`, `ABORTED`) with nothing stored, and its next attempt reads the
+//! stream again. The ingest, for its part, applies events on `_district` only when their
+//! actor is the district office.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,10 +32,10 @@ use async_nats::jetstream::{self, stream::LastRawMessageErrorKind};
 use bytes::Bytes;
 use chrono::Utc;
 use domain::calendar::local_date;
-use domain::district::{DistrictCommand, DistrictState, decide_district};
-use domain::{Actor, Author, DecisionContext, DomainError, Envelope, Role, Rule, Slug};
+use domain::district::{DistrictCommand, DistrictState, check_district_actor, decide_district};
+use domain::{Actor, Author, DecisionContext, DomainError, Envelope, Rule, Slug};
 use event_bus::headers::CloudEventHeaders;
-use event_bus::publish::{OutgoingEvent, publish_in_order};
+use event_bus::publish::{ConditionalPublishError, OutgoingEvent, publish_if_last};
 use event_bus::subjects::{DISTRICT_OWN_TOKEN, district_own_subject, stream_name};
 use sqlx::PgPool;
 use tokio::sync::Mutex;
@@ -55,6 +61,10 @@ pub enum CommandError {
     /// published, or it is not known whether it was (then the stream tells, next time).
     #[error("{0}")]
     Unavailable(String),
+    /// Another publisher recorded a district event first, from the same last seq: nothing
+    /// was published; trying again decides against the stream as it now is.
+    #[error("{0}")]
+    Conflict(String),
 }
 
 /// A recorded district event.
@@ -136,20 +146,11 @@ impl DistrictCommands {
         actor: Actor,
         command: DistrictCommand,
     ) -> Result<Committed, CommandError> {
-        if actor.role != Role::DistrictOffice {
-            return Err(DomainError::invalid(
-                "actor.role",
-                Rule::InvalidValue {
-                    value: actor.role.code().to_owned(),
-                    expected: "district_office: only the district office records district facts",
-                },
-            )
-            .into());
-        }
+        check_district_actor(&actor)?;
         let me = &self.inner;
         let name = command.name();
         let mut last = me.last.lock().await;
-        let published = me.last_published_seq().await?;
+        let (published, last_stream_seq) = me.last_published_seq().await?;
         let known = match last.take() {
             Some(known) if Some(known.seq) == published => known,
             _ => me.restore(published).await?,
@@ -194,18 +195,36 @@ impl DistrictCommands {
                 outbox_head: Some(seq),
             })
             .collect();
-        let outcome = publish_in_order(&me.js, &outgoing, ACK_TIMEOUT).await;
-        if let Some(error) = outcome.error {
-            // Some of it may be stored all the same: the stream says, next time.
-            warn!(
-                command = name,
-                acked = outcome.acked,
-                error = %error,
-                "district command not published"
-            );
-            return Err(CommandError::Unavailable(format!(
-                "the district's event could not be published to NATS: {error}; try again"
-            )));
+        let mut expected = last_stream_seq;
+        for (i, event) in outgoing.iter().enumerate() {
+            match publish_if_last(&me.js, event, expected, ACK_TIMEOUT).await {
+                Ok(stored_at) => expected = stored_at,
+                Err(ConditionalPublishError::Conflict { .. }) => {
+                    warn!(
+                        command = name,
+                        seq = event.seq,
+                        expected,
+                        "district command not published: another publisher stored a district event first"
+                    );
+                    return Err(CommandError::Conflict(format!(
+                        "another publisher recorded district event seq {} first (the district's \
+                         subject moved past stream seq {expected}); nothing was recorded; try again",
+                        event.seq
+                    )));
+                }
+                Err(ConditionalPublishError::Failed(error)) => {
+                    // Some of it may be stored all the same: the stream says, next time.
+                    warn!(
+                        command = name,
+                        acked = i,
+                        error = %error,
+                        "district command not published"
+                    );
+                    return Err(CommandError::Unavailable(format!(
+                        "the district's event could not be published to NATS: {error}; try again"
+                    )));
+                }
+            }
         }
         let mut state = known.state;
         for event in &events {
@@ -234,23 +253,27 @@ impl DistrictCommands {
 }
 
 impl Inner {
-    /// The seq of the last envelope on the district's subject; `None` when the last message
+    /// The seq of the last envelope on the district's subject — `None` when the last message
     /// is not a readable envelope of this district office (then the projection's position is
-    /// taken instead); `Some(0)` when there is none.
-    async fn last_published_seq(&self) -> Result<Option<u64>, CommandError> {
+    /// taken instead), `Some(0)` when there is none — and that message's stream sequence
+    /// (0 when none), which the next publish expects.
+    async fn last_published_seq(&self) -> Result<(Option<u64>, u64), CommandError> {
         let stream = self.js.get_stream(&self.stream).await.map_err(|e| {
             CommandError::Unavailable(format!("the district stream is not available: {e}"))
         })?;
         match stream.get_last_raw_message_by_subject(&self.subject).await {
-            Ok(message) => Ok(Envelope::parse(&message.payload)
-                .ok()
-                .filter(|e| {
-                    e.school == Author::DistrictOffice
-                        && e.province == self.province
-                        && e.district == self.district
-                })
-                .map(|e| e.seq)),
-            Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => Ok(Some(0)),
+            Ok(message) => Ok((
+                Envelope::parse(&message.payload)
+                    .ok()
+                    .filter(|e| {
+                        e.school == Author::DistrictOffice
+                            && e.province == self.province
+                            && e.district == self.district
+                    })
+                    .map(|e| e.seq),
+                message.sequence,
+            )),
+            Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => Ok((Some(0), 0)),
             Err(e) => Err(CommandError::Unavailable(format!(
                 "cannot read the district's last event from the stream: {e}"
             ))),

@@ -69,6 +69,10 @@ impl DistrictAggregatorService {
                 &[],
             ))),
             Err(CommandError::Refused(e)) => Err(wire::status::from_domain(&e)),
+            Err(CommandError::Conflict(reason)) => {
+                warn!(command = name, %reason, "district command not recorded");
+                Err(Status::aborted(reason))
+            }
             Err(CommandError::Unavailable(reason)) => {
                 warn!(command = name, %reason, "district command not recorded");
                 Err(Status::unavailable(reason))
@@ -280,6 +284,7 @@ impl DistrictAggregator for DistrictAggregatorService {
                     event_id: d.event_id.map(|id| id.to_string()).unwrap_or_default(),
                     event_type: d.event_type.unwrap_or_default(),
                     reason: d.reason,
+                    kind: d.kind,
                     received_at: Some(timestamp(d.received_at)),
                     body_bytes: non_negative(d.body_bytes),
                     body_excerpt: d.body_excerpt,
@@ -315,6 +320,10 @@ impl DistrictAggregator for DistrictAggregatorService {
                     resend_requests: gap.map_or(0, |g| g.requests),
                     last_resend_at: gap.and_then(|g| g.last_request_at).map(timestamp),
                     last_resend_reply: gap.and_then(|g| g.last_reply.clone()).unwrap_or_default(),
+                    divergences: non_negative(a.divergences),
+                    divergent_seqs: a.divergent_seqs.into_iter().map(non_negative).collect(),
+                    held_diverged: non_negative(a.held_diverged),
+                    held_unknown_version: non_negative(a.held_unknown_version),
                     author: a.author,
                 }
             })
@@ -328,6 +337,7 @@ impl DistrictAggregator for DistrictAggregatorService {
                 duplicates: counters.duplicates,
                 held: counters.held,
                 dead_lettered: counters.dead_lettered,
+                divergences: counters.divergences,
                 last_commit_at: counters.last_commit_at.map(timestamp),
                 last_error: counters.last_error.unwrap_or_default(),
             }),

@@ -24,10 +24,12 @@ pub struct IngestCounters {
     pub applied: u64,
     /// Messages whose `(author, seq)` was already applied or already held: no effect.
     pub duplicates: u64,
-    /// Messages held (gap or school not enrolled).
+    /// Messages held (a gap, a school not enrolled, a diverged author, an unknown version).
     pub held: u64,
     /// Messages that went to the dead letters (unreadable, misaddressed, or refused).
     pub dead_lettered: u64,
+    /// Of those, divergences: a seq the district already has with another event id.
+    pub divergences: u64,
     /// Batches committed on the pipelined path (prepared while the one before committed), all
     /// their parts committed.
     pub pipelined: u64,

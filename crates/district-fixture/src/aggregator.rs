@@ -173,6 +173,7 @@ pub fn to_toml(settings: &Settings) -> String {
         ensure_stream,
         pipeline,
         parallel_commits,
+        unknown_event_types,
     } = ingest;
     let size = |n: usize| integer(u64::try_from(n).unwrap_or(u64::MAX));
 
@@ -216,6 +217,15 @@ pub fn to_toml(settings: &Settings) -> String {
             ("ensure_stream", (*ensure_stream).into()),
             ("pipeline", (*pipeline).into()),
             ("parallel_commits", size(*parallel_commits)),
+            (
+                "unknown_event_types",
+                Value::Array(
+                    unknown_event_types
+                        .iter()
+                        .map(|t| t.as_str().into())
+                        .collect(),
+                ),
+            ),
         ]),
     );
     root.to_string()

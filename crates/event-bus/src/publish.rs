@@ -23,6 +23,11 @@
 //! broke just as it was written) while *k+1*, still in the client's buffer, goes out after the
 //! reconnect, the stream holds *k+1* before the re-sent *k*. The aggregator holds such a gap
 //! until *k* arrives (invariant 3), so it is slower, never wrong.
+//!
+//! The district office's own events, which any aggregator of the district may publish, go
+//! out one at a time with [`publish_if_last`]: JetStream stores each only if its subject's
+//! last message is the one the publisher read, so two publishers cannot both be told they
+//! stored the same seq.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -266,4 +271,72 @@ async fn await_ack(
         outcome.duplicates += 1;
     }
     Ok(ack)
+}
+
+/// The JetStream header that makes a publish conditional: the stream stores the message only
+/// if the last message on its subject is at this stream sequence (`0`: there is none).
+pub const EXPECTED_LAST_SUBJECT_SEQUENCE_HEADER: &str = "Nats-Expected-Last-Subject-Sequence";
+
+/// Why [`publish_if_last`] did not store its event.
+#[derive(Debug, thiserror::Error)]
+pub enum ConditionalPublishError {
+    /// Another message was stored on the subject after stream sequence `expected`: another
+    /// publisher got there first. Nothing was stored.
+    #[error(
+        "event seq {seq} was refused: the last message on {subject} is no longer at stream \
+         seq {expected} (another publisher stored one first); nothing was stored"
+    )]
+    Conflict {
+        seq: u64,
+        subject: String,
+        expected: u64,
+    },
+    #[error(transparent)]
+    Failed(#[from] PublishError),
+}
+
+/// Publishes one event only if the last message on its subject is still at stream sequence
+/// `expected_last` (`0` when the subject has none), with
+/// [`EXPECTED_LAST_SUBJECT_SEQUENCE_HEADER`]: of two publishers that read the same last
+/// message, only one gets an acknowledgement. Returns the stream sequence the event was
+/// stored at, which the next publish on the subject expects.
+pub async fn publish_if_last(
+    js: &jetstream::Context,
+    event: &OutgoingEvent,
+    expected_last: u64,
+    ack_timeout: Duration,
+) -> Result<u64, ConditionalPublishError> {
+    let mut headers = event
+        .headers
+        .to_header_map()
+        .map_err(|err| PublishError::from_headers(event.seq, &err))?;
+    if let Some(head) = event.outbox_head {
+        headers.insert(OUTBOX_HEAD_HEADER, head.to_string().as_str());
+    }
+    headers.insert(
+        EXPECTED_LAST_SUBJECT_SEQUENCE_HEADER,
+        expected_last.to_string().as_str(),
+    );
+    let ack = js
+        .publish_with_headers(event.subject.clone(), headers, event.body.clone())
+        .await
+        .map_err(|err| PublishError::from_nats(event.seq, &err))?;
+    let ack = match tokio::time::timeout(ack_timeout, ack).await {
+        Err(_) => {
+            return Err(PublishError::Unavailable {
+                seq: event.seq,
+                reason: format!("no acknowledgement within {ack_timeout:?}"),
+            }
+            .into());
+        }
+        Ok(Err(err)) if err.kind() == PublishErrorKind::WrongLastSequence => {
+            return Err(ConditionalPublishError::Conflict {
+                seq: event.seq,
+                subject: event.subject.clone(),
+                expected: expected_last,
+            });
+        }
+        Ok(result) => result.map_err(|err| PublishError::from_nats(event.seq, &err))?,
+    };
+    Ok(ack.sequence)
 }

@@ -31,6 +31,16 @@ pub async fn show(
     Ok(render(author, !token.is_empty(), &reply, &schools))
 }
 
+/// What a dead letter is (`DeadLetter.kind`), in Vietnamese.
+fn kind_label(kind: &str) -> Option<&'static str> {
+    match kind {
+        "unreadable" => Some("Không đọc được"),
+        "refused" => Some("Vi phạm quy tắc"),
+        "divergence" => Some("Lệch sổ"),
+        _ => None,
+    }
+}
+
 fn render(
     author: &str,
     later_page: bool,
@@ -48,7 +58,8 @@ fn render(
     });
     let body = html! {
         h1 { (title) }
-        p.lead { "Những thông điệp Phòng nhận được nhưng không đọc được hoặc vi phạm quy tắc, nên không được đưa vào số liệu. "
+        p.lead { "Những thông điệp Phòng nhận được nhưng không đọc được, vi phạm quy tắc, hoặc lệch sổ (gửi lại một số thứ tự "
+            "đã có với nội dung khác), nên không được đưa vào số liệu. "
             "Các sự kiện khác của trường vẫn được cập nhật bình thường." }
         form.choose method="get" action="/thu-loi" {
             label { "Nguồn gửi"
@@ -80,6 +91,9 @@ fn render(
                             td.num { (d.seq.map_or_else(|| DASH.to_string(), vi::count)) }
                             td { @if d.event_type.is_empty() { (DASH) } @else { code { (d.event_type) } } }
                             td {
+                                @if let Some(label) = kind_label(&d.kind) {
+                                    span.badge.bad[d.kind == "divergence"] { (label) } " "
+                                }
                                 (d.reason)
                                 @if !d.body_excerpt.is_empty() {
                                     details { summary { "Nội dung" } pre { (d.body_excerpt) } }

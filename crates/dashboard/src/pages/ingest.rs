@@ -1,6 +1,9 @@
 //! `/tiep-nhan`: how far each school's (and the office's) log is applied, what is held behind
 //! a gap or waiting for enrolment, when each was last heard from and what it still had to
-//! send; and the ingest's counters since the aggregator started.
+//! send; and the ingest's counters since the aggregator started. Above the table, what needs
+//! the district office's attention and is never resolved by waiting: a school whose log
+//! diverged from the district's (a seq sent again with other content), and events held for
+//! a version the aggregator does not know yet.
 //!
 //! Reads `GetIngestState` and `ListSchools`.
 
@@ -26,6 +29,46 @@ fn optional(value: Option<u64>) -> String {
     value.map_or_else(|| DASH.to_string(), vi::count)
 }
 
+/// How many seqs of a divergence are named before "…".
+const SEQS_SHOWN: usize = 20;
+
+/// "3, 4, 5" (the first [`SEQS_SHOWN`], then "…").
+fn seq_list(seqs: &[u64]) -> String {
+    let mut text: Vec<String> = seqs
+        .iter()
+        .take(SEQS_SHOWN)
+        .map(|s| vi::count(*s))
+        .collect();
+    if seqs.len() > SEQS_SHOWN {
+        text.push("…".into());
+    }
+    text.join(", ")
+}
+
+/// The notices above the table: divergences and version holds, one line per author.
+fn notices(ingest: &pb::IngestState, names: &SchoolNames) -> Markup {
+    html! {
+        @for a in ingest.authors.iter().filter(|a| a.divergences > 0) {
+            p.badge.bad data-divergence=(a.author) {
+                "Lệch sổ: " (names.name(&a.author)) " gửi lại số thứ tự " (seq_list(&a.divergent_seqs))
+                " với nội dung khác (nhật ký ở trường có thể đã được khôi phục từ bản sao cũ hoặc tạo lại). "
+                "Các bản này không được cập nhật"
+                @if a.held_diverged > 0 {
+                    "; " (vi::count(a.held_diverged)) " sự kiện gửi sau đó đang được giữ lại"
+                }
+                ". Cần đối chiếu nhật ký của trường với dữ liệu tại Phòng."
+            }
+        }
+        @for a in ingest.authors.iter().filter(|a| a.held_unknown_version > 0) {
+            p.badge.warn data-unknown-version=(a.author) {
+                (names.name(&a.author)) ": " (vi::count(a.held_unknown_version))
+                " sự kiện thuộc loại hoặc phiên bản mà máy chủ tổng hợp chưa hỗ trợ; đang giữ lại "
+                "cùng các sự kiện sau nó, sẽ cập nhật đúng thứ tự khi nâng cấp máy chủ tổng hợp."
+            }
+        }
+    }
+}
+
 fn render(ingest: &pb::IngestState, schools: &[pb::EnrolledSchool]) -> Markup {
     let names = SchoolNames::new(schools);
     let counters = ingest.counters.clone().unwrap_or_default();
@@ -38,27 +81,30 @@ fn render(ingest: &pb::IngestState, schools: &[pb::EnrolledSchool]) -> Markup {
             (vi::count(counters.duplicates), "bản trùng đã bỏ qua"),
             (vi::count(counters.held), "sự kiện đang chờ"),
             (vi::count(counters.dead_lettered), "thư lỗi"),
+            (vi::count(counters.divergences), "lệch sổ"),
             (when!(counters.last_commit_at), "lần cập nhật gần nhất"),
         ]))
         @if !counters.last_error.is_empty() {
             p.badge.bad { "Lỗi cập nhật gần nhất: " (counters.last_error) }
         }
         p.muted { "Số đếm tính từ lần khởi động gần nhất của máy chủ tổng hợp." }
+        (notices(ingest, &names))
         div.scroll { table id="tiep-nhan" {
             thead { tr {
                 th { "Nguồn gửi" } th { "Trong huyện" } th.num { "Đã cập nhật đến số" } th.num { "Sự kiện đã cập nhật" }
-                th.num { "Bị từ chối" } th.num { "Đang giữ" } th.num { "Thiếu từ số" }
+                th.num { "Bị từ chối" } th.num { "Lệch sổ" } th.num { "Đang giữ" } th.num { "Thiếu từ số" }
                 th { "Liên lạc gần nhất" } th.num { "Số thứ tự khi đó" } th.num { "Chờ gửi ở trường" } th { "Đề nghị gửi lại" }
             } }
             tbody {
                 @for a in &ingest.authors {
-                    tr class=[(a.first_missing_seq.is_some() || !a.enrolled).then_some("bad")]
+                    tr class=[(a.first_missing_seq.is_some() || !a.enrolled || a.divergences > 0).then_some("bad")]
                         data-author=(a.author) data-applied-seq=(a.applied_seq) data-held=(a.held) {
                         td { (names.name(&a.author)) br; small.muted { code { (a.author) } } }
                         td { @if a.enrolled { "có" } @else { span.badge.warn { "chưa đăng ký" } } }
                         td.num { (vi::count(a.applied_seq)) }
                         td.num { (vi::count(a.applied_events)) }
                         td.num { (vi::count(a.rejected_events)) }
+                        td.num { (vi::count(a.divergences)) }
                         td.num { (vi::count(a.held)) }
                         td.num { (optional(a.first_missing_seq)) }
                         td { (when!(a.last_contact_at)) }
@@ -76,4 +122,59 @@ fn render(ingest: &pb::IngestState, schools: &[pb::EnrolledSchool]) -> Markup {
         } }
     };
     layout::page(title, Nav::Ingest, body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_divergence_and_a_version_hold_are_said_in_vietnamese() {
+        let school = pb::EnrolledSchool {
+            code: "thcs-an-hoa".into(),
+            name: "Trường THCS An Hòa".into(),
+            ..Default::default()
+        };
+        let ingest = pb::IngestState {
+            authors: vec![pb::AuthorState {
+                author: "thcs-an-hoa".into(),
+                enrolled: true,
+                applied_seq: 5,
+                divergences: 3,
+                divergent_seqs: vec![3, 4, 5],
+                held: 3,
+                held_diverged: 2,
+                held_unknown_version: 1,
+                ..Default::default()
+            }],
+            counters: Some(pb::IngestCounters {
+                divergences: 3,
+                ..Default::default()
+            }),
+        };
+        let page = render(&ingest, &[school]).into_string();
+        assert!(
+            page.contains(
+                "Lệch sổ: Trường THCS An Hòa gửi lại số thứ tự 3, 4, 5 với nội dung khác"
+            ),
+            "{page}"
+        );
+        assert!(
+            page.contains("2 sự kiện gửi sau đó đang được giữ lại"),
+            "{page}"
+        );
+        assert!(
+            page.contains("Trường THCS An Hòa: 1 sự kiện thuộc loại hoặc phiên bản"),
+            "{page}"
+        );
+        assert!(page.contains("lệch sổ"), "{page}");
+    }
+
+    #[test]
+    fn long_lists_of_seqs_are_cut() {
+        let seqs: Vec<u64> = (1..=25).collect();
+        let text = seq_list(&seqs);
+        assert!(text.starts_with("1, 2, 3"));
+        assert!(text.ends_with("20, …"), "{text}");
+    }
 }

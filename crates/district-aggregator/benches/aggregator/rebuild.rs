@@ -48,6 +48,7 @@ async fn read_and_decode(js: &jetstream::Context, total: u64, decode: bool) -> a
         province: PROVINCE.into(),
         district: DISTRICT.into(),
         max_message_bytes: IngestSettings::default().max_message_bytes,
+        unknown_event_types: Vec::new(),
     };
     let started = Instant::now();
     let mut messages = consumer

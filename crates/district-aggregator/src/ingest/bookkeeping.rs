@@ -1,7 +1,9 @@
 //! The ingest's bookkeeping in the projection schema, beside the projection's rows and in the
 //! same transaction: each author's position (`positions`), the events held until their turn
-//! (`held`), the messages that could not be applied (`dead_letters`), and — outside the
-//! projection, in `ops.contacts` — each author's last contact and outbox backlog.
+//! (`held`), the messages that could not be applied (`dead_letters`, of a [`DeadLetterKind`]),
+//! the event id that took each seq ([`recorded_at_seq`], to tell a re-send from a
+//! divergence), and — outside the projection, in `ops.contacts` — each author's last contact
+//! and outbox backlog.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -26,7 +28,9 @@ pub(super) async fn load_views(
     let keys: Vec<&str> = authors.iter().map(|a| a.as_str()).collect();
     let rows = sqlx::query(
         "SELECT a.author, p.applied_seq, p.applied_events, p.rejected_events, p.last_event_id, \
-                EXISTS (SELECT 1 FROM schools s WHERE s.code = a.author) AS enrolled \
+                EXISTS (SELECT 1 FROM schools s WHERE s.code = a.author) AS enrolled, \
+                EXISTS (SELECT 1 FROM dead_letters d \
+                        WHERE d.author = a.author AND d.kind = 'divergence') AS diverged \
          FROM unnest($1::text[]) AS a(author) LEFT JOIN positions p ON p.author = a.author",
     )
     .bind(&keys)
@@ -39,12 +43,9 @@ pub(super) async fn load_views(
     let mut held: HashMap<String, BTreeMap<u64, HeldReason>> = HashMap::new();
     for r in held_rows {
         let seq: i64 = r.try_get("seq")?;
-        let reason: String = r.try_get("reason")?;
-        let reason = if reason == "gap" {
-            HeldReason::Gap
-        } else {
-            HeldReason::NotEnrolled
-        };
+        let code: String = r.try_get("reason")?;
+        // The table's CHECK admits only the codes this build writes.
+        let reason = HeldReason::from_code(&code).unwrap_or(HeldReason::Gap);
         held.entry(r.try_get("author")?)
             .or_default()
             .insert(from_i64(seq), reason);
@@ -62,6 +63,7 @@ pub(super) async fn load_views(
             rejected_events: count("rejected_events")?,
             last_event_id: row.try_get("last_event_id")?,
             enrolled: author == Author::DISTRICT_TOKEN || row.try_get::<bool, _>("enrolled")?,
+            diverged: row.try_get("diverged")?,
             held: held.remove(&author).unwrap_or_default(),
             dirty: false,
         };
@@ -128,20 +130,25 @@ pub(super) async fn hold(
     Ok(())
 }
 
-/// Takes the held event `(author, seq)` out of `held`, as it was received.
+/// Takes the held event `(author, seq)` out of `held`, as it was received, with the event id
+/// it was held under.
 pub(super) async fn take_held(
     conn: &mut PgConnection,
     author: &Author,
     seq: u64,
-) -> Result<Received, sqlx::Error> {
+) -> Result<(Received, Uuid), sqlx::Error> {
     let row = sqlx::query(
         "DELETE FROM held WHERE author = $1 AND seq = $2 \
-         RETURNING subject, stream_seq, headers, body, received_at",
+         RETURNING subject, stream_seq, headers, body, received_at, event_id",
     )
     .bind(author.as_str())
     .bind(to_i64(seq))
     .fetch_one(&mut *conn)
     .await?;
+    Ok((held_received(&row)?, row.try_get("event_id")?))
+}
+
+fn held_received(row: &sqlx::postgres::PgRow) -> Result<Received, sqlx::Error> {
     Ok(Received {
         stream_seq: from_i64(row.try_get("stream_seq")?),
         subject: row.try_get("subject")?,
@@ -149,6 +156,79 @@ pub(super) async fn take_held(
         body: bytes::Bytes::from(row.try_get::<Vec<u8>, _>("body")?),
         received_at: row.try_get("received_at")?,
         outbox_head: None,
+    })
+}
+
+/// Every event held for `reason`, by author and seq, as it was received.
+pub(super) async fn held_for(
+    conn: &mut PgConnection,
+    reason: HeldReason,
+) -> Result<Vec<Received>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT subject, stream_seq, headers, body, received_at FROM held \
+         WHERE reason = $1 ORDER BY author, seq",
+    )
+    .bind(reason.code())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(held_received).collect()
+}
+
+/// Changes why `(author, seq)` is held.
+pub(super) async fn set_held_reason(
+    conn: &mut PgConnection,
+    author: &Author,
+    seq: u64,
+    reason: HeldReason,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE held SET reason = $3 WHERE author = $1 AND seq = $2")
+        .bind(author.as_str())
+        .bind(to_i64(seq))
+        .bind(reason.code())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// What the projection records at an author's seq, to tell a re-sent event from a divergent
+/// one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct RecordedAtSeq {
+    /// The event id that took the seq — applied (`school_events`, `district_events`), refused
+    /// (a `refused` dead letter) — or is held at it; `None` when nothing says.
+    pub(super) event_id: Option<Uuid>,
+    /// `own` is already dead-lettered as a divergence at this seq (a redelivery of it).
+    pub(super) own_divergence: bool,
+}
+
+/// [`RecordedAtSeq`] of `(author, seq)` for the event `own`, in one statement. Rows written
+/// by the current transaction are seen; a school's buffered rows must be flushed first.
+pub(super) async fn recorded_at_seq(
+    conn: &mut PgConnection,
+    author: &Author,
+    seq: u64,
+    own: Uuid,
+) -> Result<RecordedAtSeq, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT coalesce( \
+            CASE WHEN $1 = '_district' \
+                 THEN (SELECT event_id FROM district_events WHERE seq = $2) \
+                 ELSE (SELECT event_id FROM school_events WHERE school = $1 AND seq = $2) END, \
+            (SELECT event_id FROM dead_letters \
+             WHERE author = $1 AND seq = $2 AND kind = 'refused' AND event_id IS NOT NULL \
+             ORDER BY id LIMIT 1), \
+            (SELECT event_id FROM held WHERE author = $1 AND seq = $2)) AS event_id, \
+         EXISTS (SELECT 1 FROM dead_letters WHERE author = $1 AND seq = $2 \
+                 AND kind = 'divergence' AND event_id = $3) AS own_divergence",
+    )
+    .bind(author.as_str())
+    .bind(to_i64(seq))
+    .bind(own)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(RecordedAtSeq {
+        event_id: row.try_get("event_id")?,
+        own_divergence: row.try_get("own_divergence")?,
     })
 }
 
@@ -175,13 +255,19 @@ pub(super) struct StandingGap {
     pub(super) held: u64,
 }
 
-/// Every gap standing in the projection (held events from before a restart).
+/// Every gap standing in the projection (held events from before a restart). An author whose
+/// next seq is itself held (an unknown version), or whose log diverged, is blocked, not
+/// missing one.
 pub(super) async fn standing_gaps(
     conn: &mut PgConnection,
 ) -> Result<Vec<StandingGap>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT h.author, min(h.seq) AS first_held, count(*) AS held, coalesce(p.applied_seq, 0) AS applied_seq \
          FROM held h LEFT JOIN positions p ON p.author = h.author WHERE h.reason = 'gap' \
+         AND NOT EXISTS (SELECT 1 FROM held n WHERE n.author = h.author \
+                         AND n.seq = coalesce(p.applied_seq, 0) + 1) \
+         AND NOT EXISTS (SELECT 1 FROM dead_letters d WHERE d.author = h.author \
+                         AND d.kind = 'divergence') \
          GROUP BY h.author, p.applied_seq",
     )
     .fetch_all(&mut *conn)
@@ -198,9 +284,31 @@ pub(super) async fn standing_gaps(
         .collect()
 }
 
+/// What a dead letter is (`dead_letters.kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum DeadLetterKind {
+    /// The envelope could not be placed: it used up no seq.
+    Unreadable,
+    /// It took its seq but does not decode or breaks a rule.
+    Refused,
+    /// Its seq was taken by another event id: the author's log diverged from the district's.
+    Divergence,
+}
+
+impl DeadLetterKind {
+    fn code(self) -> &'static str {
+        match self {
+            DeadLetterKind::Unreadable => "unreadable",
+            DeadLetterKind::Refused => "refused",
+            DeadLetterKind::Divergence => "divergence",
+        }
+    }
+}
+
 /// What a dead letter says about the message beyond its bytes.
 #[derive(Debug)]
 pub(super) struct DeadLetterFacts {
+    pub(super) kind: DeadLetterKind,
     pub(super) author: Option<String>,
     pub(super) seq: Option<u64>,
     pub(super) event_id: Option<Uuid>,
@@ -211,6 +319,7 @@ pub(super) struct DeadLetterFacts {
 impl From<&Rejected> for DeadLetterFacts {
     fn from(r: &Rejected) -> Self {
         Self {
+            kind: DeadLetterKind::Unreadable,
             author: r.author.as_ref().map(|a| a.as_str().to_owned()),
             seq: r.seq,
             event_id: r.event_id,
@@ -226,8 +335,8 @@ pub(super) async fn dead_letter(
     facts: DeadLetterFacts,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO dead_letters (stream_seq, subject, author, seq, event_id, event_type, reason, raw, headers, received_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (stream_seq) DO NOTHING",
+        "INSERT INTO dead_letters (stream_seq, subject, author, seq, event_id, event_type, reason, raw, headers, received_at, kind) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (stream_seq) DO NOTHING",
     )
     .bind(to_i64(r.stream_seq))
     .bind(&r.subject)
@@ -240,6 +349,7 @@ pub(super) async fn dead_letter(
     .bind(r.body.as_ref())
     .bind(r.headers.to_json())
     .bind(r.received_at)
+    .bind(facts.kind.code())
     .execute(conn)
     .await?;
     Ok(())

@@ -42,6 +42,16 @@ impl Ingest {
     /// are logged and retried with backoff.
     pub async fn run(mut self, mut shutdown: broadcast::Receiver<()>) {
         info!(province = %self.province, district = %self.district, consumer = %self.settings.consumer, "ingest started");
+        match self.release_known_versions().await {
+            Ok(0) => {}
+            Ok(released) => info!(
+                released,
+                "held events of versions this aggregator now knows applied"
+            ),
+            Err(e) => {
+                warn!(error = %e, "cannot retry the events held for an unknown version; they are retried at the next start")
+            }
+        }
         if let Err(e) = self.load_gaps().await {
             warn!(error = %e, "cannot load standing gaps; they are found again as events arrive");
         }
@@ -305,6 +315,7 @@ impl Ingest {
             duplicates = report.duplicates,
             held = report.held,
             dead_lettered = report.dead_lettered,
+            divergences = report.divergences,
             "batch committed"
         );
         self.state.update(|c| {
@@ -314,6 +325,7 @@ impl Ingest {
             c.duplicates += report.duplicates;
             c.held += report.held;
             c.dead_lettered += report.dead_lettered;
+            c.divergences += report.divergences;
             c.last_commit_at = Some(Utc::now());
             c.last_error = None;
         });

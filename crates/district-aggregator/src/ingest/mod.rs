@@ -5,8 +5,16 @@
 //! applied in **one** PostgreSQL transaction, message by message in stream order:
 //!
 //! * unreadable or misaddressed ([`crate::decode`]) → a dead letter; no position moves;
-//! * `seq ≤ applied_seq` of its author → a duplicate (a redelivery, a re-send, a copy past
-//!   JetStream's duplicate window): nothing happens;
+//! * `seq ≤ applied_seq` of its author, or a seq already held, **with the event id that took
+//!   that seq** → a duplicate (a redelivery, a re-send, a copy past JetStream's duplicate
+//!   window): nothing happens;
+//! * the same, **with another event id** → a *divergence*: the author's log was restored from
+//!   an old copy or re-created. It is dead-lettered as kind `divergence` (naming the seq and
+//!   both ids), counted, never applied; and from then on every new seq of that author is held
+//!   (`diverged`): it follows a history the district does not have;
+//! * an event type, or a schema version, this build does not know (an agent upgraded before
+//!   the aggregator) → held (`unknown_version`) when it is next, and what follows waits behind
+//!   it; retried at start-up, so an upgraded aggregator applies it in order;
 //! * the author is a school that is not enrolled → held (`not_enrolled`) until its
 //!   `school.enrolled` arrives, then applied in order;
 //! * `seq > applied_seq + 1` → held (`gap`) and reported ([`crate::gaps`]);
@@ -92,16 +100,37 @@ fn is_data_error(e: &sqlx::Error) -> bool {
 /// Why a held event is held.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HeldReason {
+    /// An earlier seq is missing; applied when it arrives.
     Gap,
+    /// Its school is not enrolled; applied in order once it is.
     NotEnrolled,
+    /// A new seq of an author with a divergence on record: it follows a history the district
+    /// does not have, so it is kept, never applied, until the author's log is reconciled.
+    Diverged,
+    /// Its type or schema version is newer than this aggregator knows; retried at start-up.
+    UnknownVersion,
 }
 
 impl HeldReason {
-    fn code(self) -> &'static str {
+    pub(crate) fn code(self) -> &'static str {
         match self {
             HeldReason::Gap => "gap",
             HeldReason::NotEnrolled => "not_enrolled",
+            HeldReason::Diverged => "diverged",
+            HeldReason::UnknownVersion => "unknown_version",
         }
+    }
+
+    /// The reason stored as `code`; `None` for a code this build does not write.
+    pub(crate) fn from_code(code: &str) -> Option<Self> {
+        [
+            HeldReason::Gap,
+            HeldReason::NotEnrolled,
+            HeldReason::Diverged,
+            HeldReason::UnknownVersion,
+        ]
+        .into_iter()
+        .find(|r| r.code() == code)
     }
 }
 
@@ -113,6 +142,8 @@ pub struct BatchReport {
     pub duplicates: u64,
     pub held: u64,
     pub dead_lettered: u64,
+    /// Of the dead letters, divergences: a seq already taken by another event id.
+    pub divergences: u64,
     /// Activity changes, in the order applied; broadcast after the commit.
     pub activities: Vec<ActivityUpdate>,
     /// Where each author touched by the batch stands, ordered by author.
@@ -135,15 +166,25 @@ struct AuthorView {
     applied_seq: u64,
     applied_events: u64,
     rejected_events: u64,
+    /// The id of the event at `applied_seq`, when known.
     last_event_id: Option<Uuid>,
     enrolled: bool,
+    /// A divergence of this author is on record: new seqs are held, not applied.
+    diverged: bool,
     held: BTreeMap<u64, HeldReason>,
     /// The position changed and must be written back.
     dirty: bool,
 }
 
 impl AuthorView {
+    /// `(lowest seq held behind a gap, how many)`, when the next seq is missing and later ones
+    /// are held. When the next seq is itself held (an unknown version, a divergence), or the
+    /// author's log diverged, nothing is missing: the author is blocked, and asking it to
+    /// re-send would not help.
     fn gap(&self) -> Option<(u64, u64)> {
+        if self.diverged || self.held.contains_key(&(self.applied_seq + 1)) {
+            return None;
+        }
         let mut gap_held = self
             .held
             .iter()
@@ -196,6 +237,7 @@ impl Ingest {
             province: province.clone(),
             district: district.clone(),
             max_message_bytes: settings.max_message_bytes,
+            unknown_event_types: settings.unknown_event_types.clone(),
         };
         Self {
             pool,
@@ -234,9 +276,7 @@ fn advance(view: &mut AuthorView, seq: u64, event_id: Option<Uuid>, applied: boo
     } else {
         view.rejected_events += 1;
     }
-    if event_id.is_some() {
-        view.last_event_id = event_id;
-    }
+    view.last_event_id = event_id;
     view.dirty = true;
 }
 
@@ -266,6 +306,7 @@ mod tests {
             rejected_events: 0,
             last_event_id: None,
             enrolled: true,
+            diverged: false,
             held: BTreeMap::new(),
             dirty: false,
         };
@@ -273,5 +314,21 @@ mod tests {
         view.held.insert(14, HeldReason::Gap);
         view.held.insert(12, HeldReason::Gap);
         assert_eq!(view.gap(), Some((12, 2)));
+        // The next seq held for another reason: blocked, not missing.
+        view.held.insert(11, HeldReason::UnknownVersion);
+        assert_eq!(view.gap(), None);
+    }
+
+    #[test]
+    fn held_reasons_round_trip_their_codes() {
+        for reason in [
+            HeldReason::Gap,
+            HeldReason::NotEnrolled,
+            HeldReason::Diverged,
+            HeldReason::UnknownVersion,
+        ] {
+            assert_eq!(HeldReason::from_code(reason.code()), Some(reason));
+        }
+        assert_eq!(HeldReason::from_code("later"), None);
     }
 }

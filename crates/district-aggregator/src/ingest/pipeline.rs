@@ -4,9 +4,12 @@
 //! A batch takes this path when everything it needs is in memory: every message is a school
 //! event (or a duplicate) of an enrolled author whose position the ingest knows from an earlier
 //! batch, with nothing held, whose seq is next, and whose decision state is cached as of that
-//! seq; and every event is valid. That is the steady state of a district. Anything else — a
-//! gap, a dead letter, a refused event, a district office event, an author not seen since
-//! start — sends the batch down the careful path ([`Ingest::apply_decoded`]), after the batch
+//! seq; and every event is valid and of a version this build knows. That is the steady state
+//! of a district. A duplicate is recognised here only when it is the event at the author's
+//! position (same seq, same id); any other message at a taken seq may be a divergence, which
+//! needs the database. Anything else — a gap, a dead letter, a refused event, a district
+//! office event, an author not seen since start, a diverged author, a possible divergence —
+//! sends the batch down the careful path ([`Ingest::apply_decoded`]), after the batch
 //! in flight has landed; the states it had moved in memory are dropped, the others kept.
 //!
 //! **Speculation.** The batch is prepared against the positions and states as the batch in
@@ -173,12 +176,23 @@ impl Ingest {
             if !view.held.is_empty() {
                 return Err("an author with events held");
             }
+            if view.diverged {
+                return Err("an author whose log diverged");
+            }
             if candidate.seq <= view.applied_seq {
-                report.duplicates += 1;
-                continue;
+                if candidate.seq == view.applied_seq
+                    && view.last_event_id == Some(candidate.event_id)
+                {
+                    report.duplicates += 1;
+                    continue;
+                }
+                return Err("a taken seq to compare with the database (a divergence?)");
             }
             if candidate.seq != view.applied_seq + 1 {
                 return Err("a gap");
+            }
+            if self.decoder.unknown_version(&candidate.envelope).is_some() {
+                return Err("a version this aggregator does not know");
             }
             let outcome = projection::apply_cached(
                 &mut self.states,

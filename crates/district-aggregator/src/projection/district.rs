@@ -1,9 +1,10 @@
-//! A district office event (an enrolment, the district plan): validated against the
+//! A district office event (an enrolment, the district plan): refused unless its actor is the
+//! district office (`domain::district::check_district_actor`), validated against the
 //! district's state, then written at once — the ingest reads enrolments back within the
 //! same batch, to release what a newly enrolled school sent meanwhile.
 
 use domain::calendar::local_date;
-use domain::district::{DistrictEvent, DistrictState};
+use domain::district::{DistrictEvent, DistrictState, check_district_actor};
 use domain::{DecisionContext, Envelope};
 use sqlx::PgConnection;
 
@@ -21,6 +22,13 @@ pub(super) async fn apply_district_event(
     let ctx = DecisionContext {
         today: local_date(envelope.recorded_at),
     };
+    if let Err(e) = check_district_actor(&envelope.actor) {
+        return Ok(Outcome::Refused(format!(
+            "not the district office's: an event on the district office's subject by a {} ({}): {e}",
+            envelope.actor.role.code(),
+            envelope.actor.person
+        )));
+    }
     if let Err(e) = state.check(event, ctx) {
         return Ok(Outcome::Refused(format!(
             "refused by the rules as of {}: {e}",

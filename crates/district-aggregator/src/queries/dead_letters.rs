@@ -22,6 +22,8 @@ pub struct DeadLetterRow {
     pub event_id: Option<Uuid>,
     pub event_type: Option<String>,
     pub reason: String,
+    /// `unreadable`, `refused` or `divergence` (see the migration that added it).
+    pub kind: String,
     pub received_at: DateTime<Utc>,
     /// The size of the body.
     pub body_bytes: i64,
@@ -45,13 +47,14 @@ type Row = (
     Option<Uuid>,
     Option<String>,
     String,
+    String,
     DateTime<Utc>,
     i32,
     Vec<u8>,
 );
 
 const PAGE: &str = "SELECT id, stream_seq, subject, author, seq, event_id, event_type, reason, \
-                    received_at, octet_length(raw), substring(raw FROM 1 FOR $4) \
+                    kind, received_at, octet_length(raw), substring(raw FROM 1 FOR $4) \
                     FROM dead_letters WHERE ($1::text IS NULL OR author = $1) AND id > $2 \
                     ORDER BY id LIMIT $3";
 
@@ -95,6 +98,7 @@ pub async fn dead_letters(
                 event_id,
                 event_type,
                 reason,
+                kind,
                 received_at,
                 bytes,
                 excerpt,
@@ -108,6 +112,7 @@ pub async fn dead_letters(
                     event_id,
                     event_type,
                     reason,
+                    kind,
                     received_at,
                     body_bytes: i64::from(bytes),
                     body_excerpt: String::from_utf8_lossy(&excerpt).into_owned(),

@@ -12,6 +12,7 @@ struct DeadLetter {
     author: Option<String>,
     seq: Option<i64>,
     reason: String,
+    kind: String,
     raw: Vec<u8>,
     headers: serde_json::Value,
 }
@@ -35,12 +36,13 @@ async fn bad_messages_are_dead_lettered_with_reason_and_bytes_and_block_nothing(
     publish_raw(&env.js, &subject, malformed.clone())
         .await
         .unwrap();
-    // 2. Seq 2 with a schema newer than this build: refused, but its seq is used up.
-    let mut newer = an_hoa.push(activity(1));
-    newer.schema = 9;
-    an_hoa.envelopes[1] = newer.clone();
-    let newer_bytes = newer.to_json();
-    publish_raw(&env.js, &subject, newer_bytes.clone())
+    // 2. Seq 2 at schema 0, which no build ever wrote: refused, but its seq is used up. (A
+    //    schema *newer* than this build is held for an upgraded aggregator: `seams.rs`.)
+    let mut schema_zero = an_hoa.push(activity(1));
+    schema_zero.schema = 0;
+    an_hoa.envelopes[1] = schema_zero.clone();
+    let schema_zero_bytes = schema_zero.to_json();
+    publish_raw(&env.js, &subject, schema_zero_bytes.clone())
         .await
         .unwrap();
     // 3. Another school's event on An Hòa's subject: rejected, no seq used.
@@ -98,7 +100,7 @@ async fn bad_messages_are_dead_lettered_with_reason_and_bytes_and_block_nothing(
     );
 
     let letters: Vec<DeadLetter> = sqlx::query_as(
-        "SELECT subject, author, seq, reason, raw, headers FROM live.dead_letters ORDER BY stream_seq",
+        "SELECT subject, author, seq, reason, kind, raw, headers FROM live.dead_letters ORDER BY stream_seq",
     )
     .fetch_all(&env.db)
     .await
@@ -109,21 +111,29 @@ async fn bad_messages_are_dead_lettered_with_reason_and_bytes_and_block_nothing(
         assert_eq!(letter.author.as_deref(), Some(AN_HOA));
     }
     let expect = [
-        (malformed, None, "invalid envelope"),
+        (malformed, None, "invalid envelope", "unreadable"),
         (
-            newer_bytes,
+            schema_zero_bytes,
             Some(2),
-            "schema 9 is newer than this build understands",
+            "has no upcaster from schema 0",
+            "refused",
         ),
         (
             foreign,
             Some(1),
             "body names dong-thap/tam-nong/thcs-phu-cuong",
+            "unreadable",
         ),
-        (big_bytes, None, "exceeds the limit of 65536 bytes"),
-        (future.to_json(), Some(3), "in the future"),
+        (
+            big_bytes,
+            None,
+            "exceeds the limit of 65536 bytes",
+            "unreadable",
+        ),
+        (future.to_json(), Some(3), "in the future", "refused"),
     ];
-    for (letter, (raw, seq, reason)) in letters.iter().zip(expect) {
+    for (letter, (raw, seq, reason, kind)) in letters.iter().zip(expect) {
+        assert_eq!(letter.kind, kind, "{}", letter.reason);
         assert_eq!(
             letter.raw, raw,
             "raw bytes kept exactly ({})",

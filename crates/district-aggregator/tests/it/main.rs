@@ -9,4 +9,5 @@ mod faults;
 mod gaps;
 mod queries;
 mod rebuild;
+mod seams;
 mod support;

@@ -9,8 +9,26 @@ use std::collections::BTreeMap;
 use crate::codes::Slug;
 use crate::district::event::DistrictEvent;
 use crate::district::facts::{DistrictPlan, Enrolment};
-use crate::error::DomainError;
+use crate::envelope::Actor;
+use crate::error::{DomainError, Rule};
+use crate::roles::Role;
 use crate::school::{DecisionContext, check_not_future};
+
+/// Only the district office records the district's own facts: a district command, or an
+/// event on the district office's subject, whose actor has another role is refused — however
+/// it got there (a school's key that could publish on `_district`, a hand-made message).
+pub fn check_district_actor(actor: &Actor) -> Result<(), DomainError> {
+    if actor.role == Role::DistrictOffice {
+        return Ok(());
+    }
+    Err(DomainError::invalid(
+        "actor.role",
+        Rule::InvalidValue {
+            value: actor.role.code().to_owned(),
+            expected: "district_office: only the district office records district facts",
+        },
+    ))
+}
 
 /// What the district office asks for. Like a school's command, each carries the payload of the
 /// event it would become.

@@ -27,7 +27,7 @@ pub mod periods;
 mod queries;
 pub mod views;
 
-pub use decide::{DistrictCommand, DistrictState, decide_district};
+pub use decide::{DistrictCommand, DistrictState, check_district_actor, decide_district};
 pub use event::DistrictEvent;
 pub use facts::{AnswerWithinDays, DistrictPlan, Enrolment, SchoolLevel, Target, TargetPer};
 pub use folding::fold_vietnamese;

@@ -7,10 +7,18 @@
 //! keeps everything in memory and favours clarity over speed.
 //!
 //! Delivery rules, the same as the aggregator's:
-//! - each `(author, seq)` is applied once, in seq order; a repeated seq is a duplicate and
-//!   ignored; a seq beyond the next one is **held** until the gap is filled;
+//! - each `(author, seq)` is applied once, in seq order; a repeated seq with the id of the
+//!   event that took it is a duplicate and ignored; a seq beyond the next one is **held**
+//!   until the gap is filled;
+//! - a repeated seq with **another** id is a **divergence** (the author's log was restored
+//!   from an old copy or re-created): recorded ([`DistrictModel::divergences`]), never
+//!   applied; every new seq of that author is then held — it follows a history the district
+//!   does not have;
+//! - an event whose type or schema version this build does not know is held when due, and
+//!   what follows waits behind it;
 //! - a school's events are held until the school is enrolled, then applied in order;
-//! - an applied event that does not decode, or that [`SchoolState::check`] /
+//! - an applied event that does not decode, a district office event whose actor is not the
+//!   district office ([`check_district_actor`]), or one that [`SchoolState::check`] /
 //!   [`DistrictState::check`] refuses as of the local date of its `recorded_at`, is
 //!   **dead-lettered**: it uses up its seq (the next seq applies) and is part of no view;
 //! - an envelope of another province or district is dead-lettered without using a seq.
@@ -22,7 +30,7 @@ use uuid::Uuid;
 
 use crate::calendar::local_date;
 use crate::codes::{Author, Slug};
-use crate::district::decide::DistrictState;
+use crate::district::decide::{DistrictState, check_district_actor};
 use crate::district::event::DistrictEvent;
 use crate::district::facts::{DistrictPlan, Enrolment};
 use crate::district::folding::{SearchWords, activity_search_words};
@@ -42,6 +50,12 @@ pub enum Outcome {
     HeldForGap { missing_seq: u64 },
     /// Held: its school is not enrolled.
     HeldUnenrolled,
+    /// Its seq was taken by another event: recorded as a divergence, not applied.
+    Divergence,
+    /// Held: its author's log diverged before.
+    HeldDiverged,
+    /// Held: its type or schema version is newer than this build knows.
+    HeldUnknownVersion,
     /// Another province's or district's envelope: dead-lettered.
     WrongDistrict,
 }
@@ -73,6 +87,10 @@ pub struct DeadLetter {
 struct Stream {
     applied: u64,
     held: BTreeMap<u64, Envelope>,
+    /// The id of the event that took each seq (applied or dead-lettered).
+    ids: BTreeMap<u64, Uuid>,
+    /// A divergence of this author is on record.
+    diverged: bool,
 }
 
 /// An activity as it now stands.
@@ -223,6 +241,13 @@ pub struct DistrictModel {
     /// Every enrolled school's data, by code.
     pub(super) schools: BTreeMap<Slug, SchoolData>,
     dead_letters: Vec<DeadLetter>,
+    divergences: Vec<DeadLetter>,
+}
+
+/// Whether this build reads the envelope's type at its schema version (`crate::upcast`).
+fn known_version(envelope: &Envelope) -> bool {
+    crate::upcast::current_schema(&envelope.event_type)
+        .is_ok_and(|current| envelope.schema <= current)
 }
 
 impl DistrictModel {
@@ -235,6 +260,7 @@ impl DistrictModel {
             office: DistrictState::default(),
             schools: BTreeMap::new(),
             dead_letters: Vec::new(),
+            divergences: Vec::new(),
         }
     }
 
@@ -261,16 +287,48 @@ impl DistrictModel {
         let eligible = self.eligible(&author);
         let stream = self.streams.entry(author.clone()).or_default();
         if envelope.seq <= stream.applied || stream.held.contains_key(&envelope.seq) {
-            return Outcome::Duplicate;
+            let recorded = stream
+                .ids
+                .get(&envelope.seq)
+                .copied()
+                .or_else(|| stream.held.get(&envelope.seq).map(|e| e.id));
+            let again = self.divergences.iter().any(|d| {
+                d.author == author.as_str() && d.seq == envelope.seq && d.id == envelope.id
+            });
+            return match recorded {
+                Some(id) if id != envelope.id && !again => {
+                    stream.diverged = true;
+                    self.divergences.push(DeadLetter {
+                        author: author.to_string(),
+                        seq: envelope.seq,
+                        id: envelope.id,
+                        event_type: envelope.event_type.clone(),
+                        reason: format!(
+                            "divergence: seq {} was already taken by event {id}",
+                            envelope.seq
+                        ),
+                    });
+                    Outcome::Divergence
+                }
+                _ => Outcome::Duplicate,
+            };
         }
         if !eligible {
             stream.held.insert(envelope.seq, envelope.clone());
             return Outcome::HeldUnenrolled;
         }
+        if stream.diverged {
+            stream.held.insert(envelope.seq, envelope.clone());
+            return Outcome::HeldDiverged;
+        }
         if envelope.seq > stream.applied + 1 {
             let missing_seq = stream.applied + 1;
             stream.held.insert(envelope.seq, envelope.clone());
             return Outcome::HeldForGap { missing_seq };
+        }
+        if !known_version(envelope) {
+            stream.held.insert(envelope.seq, envelope.clone());
+            return Outcome::HeldUnknownVersion;
         }
         let mut ready = vec![author];
         self.consume(envelope, &mut ready);
@@ -289,6 +347,9 @@ impl DistrictModel {
                     break;
                 };
                 let next = stream.applied + 1;
+                if stream.diverged || !stream.held.get(&next).is_some_and(known_version) {
+                    break;
+                }
                 let Some(envelope) = stream.held.remove(&next) else {
                     break;
                 };
@@ -307,16 +368,17 @@ impl DistrictModel {
     /// Applies (or dead-letters) the next envelope of its author. An enrolment pushes the
     /// enrolled school onto `ready`, so that its held envelopes follow.
     fn consume(&mut self, envelope: &Envelope, ready: &mut Vec<Author>) {
-        self.streams
-            .entry(envelope.school.clone())
-            .or_default()
-            .applied = envelope.seq;
+        let stream = self.streams.entry(envelope.school.clone()).or_default();
+        stream.applied = envelope.seq;
+        stream.ids.insert(envelope.seq, envelope.id);
         let ctx = DecisionContext {
             today: local_date(envelope.recorded_at),
         };
         let result = match envelope.decode_any() {
             Err(e) => Err(e.to_string()),
-            Ok(AnyEvent::District(event)) => match self.office.check(&event, ctx) {
+            Ok(AnyEvent::District(event)) => match check_district_actor(&envelope.actor)
+                .and_then(|()| self.office.check(&event, ctx))
+            {
                 Err(e) => Err(e.to_string()),
                 Ok(()) => {
                     self.apply_district(&event, ready);
@@ -371,8 +433,11 @@ impl DistrictModel {
             return Position::default();
         };
         let held_seqs: Vec<u64> = stream.held.keys().copied().collect();
-        let first_missing_seq =
-            (!held_seqs.is_empty() && self.eligible(author)).then_some(stream.applied + 1);
+        // When the next seq is itself held (an unknown version), or the author's log diverged,
+        // nothing is missing: the author is blocked.
+        let blocked = stream.diverged || stream.held.contains_key(&(stream.applied + 1));
+        let first_missing_seq = (!held_seqs.is_empty() && !blocked && self.eligible(author))
+            .then_some(stream.applied + 1);
         Position {
             applied_seq: stream.applied,
             held_seqs,
@@ -383,6 +448,11 @@ impl DistrictModel {
     /// Envelopes that were not applied, in the order they were refused.
     pub fn dead_letters(&self) -> &[DeadLetter] {
         &self.dead_letters
+    }
+
+    /// Envelopes that came at a seq already taken by another event, in arrival order.
+    pub fn divergences(&self) -> &[DeadLetter] {
+        &self.divergences
     }
 
     /// The district's plan now in force.

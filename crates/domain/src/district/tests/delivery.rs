@@ -1,4 +1,5 @@
-//! Delivery: each `(author, seq)` once and in order; gaps and unenrolled schools held.
+//! Delivery: each `(author, seq)` once and in order; gaps and unenrolled schools held; a
+//! reused seq is a divergence; an unknown version is held; only the office authors `_district`.
 
 use super::*;
 use crate::calendar::Period;
@@ -281,4 +282,104 @@ fn another_districts_envelope_is_dead_lettered_without_using_a_seq() {
     assert_eq!(model.apply(&elsewhere), Outcome::WrongDistrict);
     assert_eq!(model.dead_letters().len(), 1);
     assert_eq!(model.apply(&own), Outcome::Applied);
+}
+
+#[test]
+fn a_seq_reused_by_another_event_is_a_divergence_and_what_follows_is_held() {
+    let mut history = History::district_with(None, &[(AN_HOA, SchoolLevel::Thcs)]);
+    let first = history.school(
+        AN_HOA,
+        activity(1, d(2018, 2, 1), ContentArea::Tasks, Channel::Meeting),
+    );
+    let mut model = history.fold();
+    // The same seq, another event (a log restored from an old copy), then the next seq.
+    let mut reused = first.clone();
+    reused.id = uuid::Uuid::from_u128(0xd1);
+    let mut next = first.clone();
+    next.id = uuid::Uuid::from_u128(0xd2);
+    next.seq = first.seq + 1;
+    assert_eq!(
+        model.apply(&first),
+        Outcome::Duplicate,
+        "the same event again"
+    );
+    assert_eq!(model.apply(&reused), Outcome::Divergence);
+    assert_eq!(model.apply(&reused), Outcome::Duplicate, "recorded once");
+    assert_eq!(model.apply(&next), Outcome::HeldDiverged);
+    let divergences = model.divergences();
+    assert_eq!(
+        divergences
+            .iter()
+            .map(|d| (d.author.as_str(), d.seq, d.id))
+            .collect::<Vec<_>>(),
+        [(AN_HOA, first.seq, reused.id)]
+    );
+    assert!(divergences[0].reason.contains(&first.id.to_string()));
+    assert!(model.dead_letters().is_empty(), "not a refused event");
+    let position = model.position(&school(AN_HOA));
+    assert_eq!(
+        (
+            position.applied_seq,
+            position.held_seqs,
+            position.first_missing_seq
+        ),
+        (first.seq, vec![next.seq], None),
+        "blocked, not missing"
+    );
+    assert_eq!(
+        area_3_activities(&model, AN_HOA),
+        Some(1),
+        "nothing applied twice"
+    );
+}
+
+#[test]
+fn an_unknown_type_is_held_and_what_follows_waits_behind_it() {
+    let mut history = History::district_with(None, &[(AN_HOA, SchoolLevel::Thcs)]);
+    let mut unknown = history.school(
+        AN_HOA,
+        activity(1, d(2018, 2, 1), ContentArea::Tasks, Channel::Meeting),
+    );
+    unknown.event_type = "activity.celebrated".into();
+    let after = history.school(
+        AN_HOA,
+        activity(2, d(2018, 2, 2), ContentArea::Tasks, Channel::Meeting),
+    );
+    let n = history.envelopes.len();
+    let mut model = model();
+    model.apply_all(&history.envelopes[..n - 2]);
+    assert_eq!(model.apply(&unknown), Outcome::HeldUnknownVersion);
+    assert!(matches!(model.apply(&after), Outcome::HeldForGap { .. }));
+    let position = model.position(&school(AN_HOA));
+    assert_eq!(position.held_seqs, vec![unknown.seq, after.seq]);
+    assert_eq!(position.first_missing_seq, None, "blocked, not missing");
+    assert!(model.dead_letters().is_empty());
+    assert_eq!(
+        area_3_activities(&model, AN_HOA),
+        Some(0),
+        "nothing applied"
+    );
+}
+
+#[test]
+fn a_district_event_by_another_role_is_dead_lettered() {
+    let mut history = History::district_with(None, &[]);
+    let mut forged = history.district(DistrictEvent::SchoolEnrolled(Enrolment {
+        code: slug(AN_HOA),
+        name: "Trường THCS An Hòa".into(),
+        level: SchoolLevel::Thcs,
+        commune: "xã An Hòa".into(),
+        enrolled_on: d(2017, 10, 18),
+    }));
+    forged.actor = Actor::parse(Role::Principal, "Nguyễn Văn A").unwrap();
+    let mut model = model();
+    assert_eq!(model.apply(&forged), Outcome::Applied);
+    assert!(model.enrolment(&slug(AN_HOA)).is_none());
+    let letters = model.dead_letters();
+    assert_eq!(letters.len(), 1);
+    assert!(
+        letters[0].reason.contains("district_office"),
+        "{}",
+        letters[0].reason
+    );
 }
