@@ -295,11 +295,13 @@ impl DistrictAggregator for DistrictAggregatorService {
     ) -> Result<Response<pb::IngestState>, Status> {
         let authors = self.context.views.authors().await.map_err(query_status)?;
         let gaps = self.context.state.gaps();
+        let heads = self.context.state.heads();
         let counters = self.context.state.counters();
         let authors = authors
             .into_iter()
             .map(|a| {
                 let gap = gaps.iter().find(|g| g.school == a.author);
+                let head = heads.iter().find(|h| h.school == a.author);
                 pb::AuthorState {
                     enrolled: a.enrolled,
                     applied_seq: non_negative(a.applied_seq),
@@ -315,6 +317,9 @@ impl DistrictAggregator for DistrictAggregatorService {
                     resend_requests: gap.map_or(0, |g| g.requests),
                     last_resend_at: gap.and_then(|g| g.last_request_at).map(timestamp),
                     last_resend_reply: gap.and_then(|g| g.last_reply.clone()).unwrap_or_default(),
+                    last_head_seq: head.map(|h| h.seq),
+                    last_head_at: head.map(|h| timestamp(h.at)),
+                    lost_tail: gap.is_some_and(|g| g.lost_tail_head.is_some()),
                     author: a.author,
                 }
             })
