@@ -14,8 +14,9 @@
 //!   the district's own subject with the projection's `_district` position, at start and
 //!   every [`CHECK_EVERY`], and publishes the missing range again, rebuilt from
 //!   `district_events` with the same event ids (so `Nats-Msg-Id` de-duplication and the
-//!   ingest's `(author, seq)` check make it harmless) and the same bytes: the data is decoded
-//!   and sealed again with the domain's serialiser, as [`crate::district_commands`] sealed it.
+//!   ingest's `(author, seq)` check make it harmless) and the same data bytes: the data is
+//!   decoded and serialised again by the domain, as [`crate::district_commands`] sealed it.
+//!   Only `recorded_at` differs, truncated to PostgreSQL's precision (the microsecond).
 //! - **Acknowledged, then lost before the ingest applied it.** Nothing at the district holds
 //!   it any more: the office was told the enrolment or plan was recorded, and it is not. The
 //!   next command takes the same seq (the stream's last and the projection agree), so the
