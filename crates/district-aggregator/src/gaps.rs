@@ -374,7 +374,8 @@ mod tests {
         gaps.update("thcs-an-hoa", 110, Some((115, 2)));
         gaps.lost_tail("thcs-an-hoa", 110, 130);
         assert_eq!(
-            gaps.get("thcs-an-hoa").map(|g| (g.first_held, g.lost_tail_head)),
+            gaps.get("thcs-an-hoa")
+                .map(|g| (g.first_held, g.lost_tail_head)),
             Some((115, None))
         );
         gaps.no_lost_tail("thcs-an-hoa");
@@ -385,7 +386,8 @@ mod tests {
         gaps.lost_tail("thcs-an-hoa", 120, 130);
         gaps.update("thcs-an-hoa", 120, Some((125, 1)));
         assert_eq!(
-            gaps.get("thcs-an-hoa").map(|g| (g.first_held, g.lost_tail_head)),
+            gaps.get("thcs-an-hoa")
+                .map(|g| (g.first_held, g.lost_tail_head)),
             Some((125, None))
         );
         gaps.update("thcs-an-hoa", 120, None);

@@ -161,20 +161,19 @@ impl OwnTail {
         );
         let source = format!("/truyenthong/{province}/{district}/{DISTRICT_OWN_TOKEN}");
         let mut outgoing = Vec::with_capacity(rows.len());
-        let mut expected = stored + 1;
-        for row in rows {
+        for (expected, row) in (stored + 1..).zip(rows) {
             let seq = from_i64(row.seq);
             if seq != expected {
-                warn!(
-                    missing_seq = expected,
-                    "a refused district event cannot be published again; the stream keeps a hole here"
-                );
+                // A refused event: not in district_events.
                 break;
             }
             let envelope = match self.envelope(row) {
                 Ok(envelope) => envelope,
                 Err(reason) => {
-                    warn!(seq, reason, "an applied district event cannot be sealed again");
+                    warn!(
+                        seq,
+                        reason, "an applied district event cannot be sealed again"
+                    );
                     break;
                 }
             };
@@ -190,7 +189,15 @@ impl OwnTail {
                 seq,
                 outbox_head: Some(applied),
             });
-            expected += 1;
+        }
+        let publishable = outgoing.len() as u64;
+        if publishable < applied - stored {
+            warn!(
+                first_missing_seq = stored + 1 + publishable,
+                applied_seq = applied,
+                "a district event the ingest refused is not in district_events and cannot be \
+                 published again; the stream keeps a hole from here"
+            );
         }
         let outcome = publish_in_order(js, &outgoing, ACK_TIMEOUT).await;
         match outcome.error {

@@ -8,13 +8,14 @@
 
 use std::path::Path;
 
+use anyhow::Context as _;
 use async_nats::jetstream;
 use chrono::SubsecRound;
-use domain::district::DistrictModel;
-use domain::{Author, Envelope, Slug};
 use district_aggregator::db::LIVE_SCHEMA;
 use district_aggregator::queries::Views;
 use district_fixture::office::{demo_school, district_plan, enrolment, office_actor};
+use domain::district::DistrictModel;
+use domain::{Author, Envelope, Slug};
 use school_agent::store::Store;
 use wire::pb;
 
@@ -37,56 +38,56 @@ fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
 
 /// A copy of the server's JetStream store as it is now, taken with the server stopped (as
 /// the disk holds it); the server is started again on the same port.
-async fn copy_store(env: &mut Env, copy: &Path) {
-    env.nats.stop().await.unwrap();
-    copy_dir(&env.nats.store_dir().unwrap(), copy).unwrap();
-    env.nats.restart().await.unwrap();
-    wait_reconnected(env).await;
+async fn copy_store(env: &mut Env, copy: &Path) -> anyhow::Result<()> {
+    env.nats.stop().await?;
+    copy_dir(&env.nats.store_dir().context("a managed server")?, copy)?;
+    env.nats.restart().await?;
+    wait_reconnected(env).await
 }
 
 /// The power cut: the server stops, and its store is what `copy` holds.
-async fn roll_back_store(env: &mut Env, copy: &Path) {
-    env.nats.stop().await.unwrap();
-    let store = env.nats.store_dir().unwrap();
-    std::fs::remove_dir_all(&store).unwrap();
-    copy_dir(copy, &store).unwrap();
-    env.nats.restart().await.unwrap();
-    wait_reconnected(env).await;
+async fn roll_back_store(env: &mut Env, copy: &Path) -> anyhow::Result<()> {
+    env.nats.stop().await?;
+    let store = env.nats.store_dir().context("a managed server")?;
+    std::fs::remove_dir_all(&store)?;
+    copy_dir(copy, &store)?;
+    env.nats.restart().await?;
+    wait_reconnected(env).await
 }
 
-async fn wait_reconnected(env: &Env) {
+async fn wait_reconnected(env: &Env) -> anyhow::Result<()> {
     test_harness::wait_until(WAIT, || async {
         env.js.client().connection_state() == async_nats::connection::State::Connected
     })
     .await
-    .unwrap();
+    .context("the test's client did not reconnect")
 }
 
 /// Every message of the district stream, in stream order, as `(stream seq, body)`.
-async fn stream_bodies(js: &jetstream::Context) -> Vec<(u64, Vec<u8>)> {
-    let mut stream = js.get_stream(stream_name()).await.unwrap();
-    let state = stream.info().await.unwrap().state.clone();
+async fn stream_bodies(js: &jetstream::Context) -> anyhow::Result<Vec<(u64, Vec<u8>)>> {
+    let mut stream = js.get_stream(stream_name()).await?;
+    let state = stream.info().await?.state.clone();
     let mut bodies = Vec::new();
     if state.messages == 0 {
-        return bodies;
+        return Ok(bodies);
     }
     for seq in state.first_sequence..=state.last_sequence {
         if let Ok(message) = stream.get_raw_message(seq).await {
             bodies.push((seq, message.payload.to_vec()));
         }
     }
-    bodies
+    Ok(bodies)
 }
 
 /// The seqs `author` has in the district stream.
-async fn stored_seqs(js: &jetstream::Context, author: &str) -> Vec<u64> {
-    stream_bodies(js)
-        .await
+async fn stored_seqs(js: &jetstream::Context, author: &str) -> anyhow::Result<Vec<u64>> {
+    Ok(stream_bodies(js)
+        .await?
         .iter()
         .filter_map(|(_, body)| Envelope::parse(body).ok())
         .filter(|e| e.school.as_str() == author)
         .map(|e| e.seq)
-        .collect()
+        .collect())
 }
 
 #[tokio::test]
@@ -133,7 +134,7 @@ async fn a_tail_the_district_stream_lost_is_sent_again_by_the_school_after_its_h
     env.wait_consumed().await.unwrap();
     // The aggregator stops here: what follows is acknowledged to the school, never applied.
     running.stop().await.unwrap();
-    copy_store(&mut env, &copy).await;
+    copy_store(&mut env, &copy).await.unwrap();
 
     for n in K..N {
         client
@@ -144,11 +145,14 @@ async fn a_tail_the_district_stream_lost_is_sent_again_by_the_school_after_its_h
     agent_fixture::wait_delivered(&client, N, WAIT)
         .await
         .unwrap();
-    assert_eq!(stored_seqs(&env.js, AN_HOA).await, (1..=N).collect::<Vec<_>>());
-
-    roll_back_store(&mut env, &copy).await;
     assert_eq!(
-        stored_seqs(&env.js, AN_HOA).await,
+        stored_seqs(&env.js, AN_HOA).await.unwrap(),
+        (1..=N).collect::<Vec<_>>()
+    );
+
+    roll_back_store(&mut env, &copy).await.unwrap();
+    assert_eq!(
+        stored_seqs(&env.js, AN_HOA).await.unwrap(),
         (1..=K).collect::<Vec<_>>(),
         "the stream lost what it acknowledged after the copy"
     );
@@ -176,7 +180,7 @@ async fn a_tail_the_district_stream_lost_is_sent_again_by_the_school_after_its_h
         0
     );
     assert_eq!(
-        stored_seqs(&env.js, AN_HOA).await,
+        stored_seqs(&env.js, AN_HOA).await.unwrap(),
         (1..=N).collect::<Vec<_>>(),
         "the stream has the tail again"
     );
@@ -190,9 +194,11 @@ async fn a_tail_the_district_stream_lost_is_sent_again_by_the_school_after_its_h
                 .get_ingest_state(pb::GetIngestStateRequest {})
                 .await
                 .is_ok_and(|state| {
-                    state.into_inner().authors.iter().any(|a| {
-                        a.author == AN_HOA && a.last_head_seq == Some(N) && !a.lost_tail
-                    })
+                    state
+                        .into_inner()
+                        .authors
+                        .iter()
+                        .any(|a| a.author == AN_HOA && a.last_head_seq == Some(N) && !a.lost_tail)
                 })
         }
     })
@@ -204,6 +210,7 @@ async fn a_tail_the_district_stream_lost_is_sent_again_by_the_school_after_its_h
     // events.
     let mut envelopes: Vec<Envelope> = stream_bodies(&env.js)
         .await
+        .unwrap()
         .iter()
         .filter_map(|(_, body)| Envelope::parse(body).ok())
         .filter(|e| e.school == Author::DistrictOffice)
@@ -259,7 +266,7 @@ async fn the_offices_own_events_the_stream_lost_after_they_were_applied_are_publ
     let copy = tempfile::tempdir().unwrap();
     let copy = copy.path().join("store");
     // The copy: the stream as created, before any event.
-    copy_store(&mut env, &copy).await;
+    copy_store(&mut env, &copy).await.unwrap();
 
     let running = Running::start(env.settings()).await.unwrap();
     let mut office = running.client().await.unwrap();
@@ -271,21 +278,22 @@ async fn the_offices_own_events_the_stream_lost_after_they_were_applied_are_publ
     }
     env.wait_applied("_district", 2).await.unwrap();
     env.wait_consumed().await.unwrap();
-    let sealed = stream_bodies(&env.js).await;
+    let sealed = stream_bodies(&env.js).await.unwrap();
     assert_eq!(sealed.len(), 2);
     running.stop().await.unwrap();
 
-    roll_back_store(&mut env, &copy).await;
-    assert!(stream_bodies(&env.js).await.is_empty());
+    roll_back_store(&mut env, &copy).await.unwrap();
+    assert!(stream_bodies(&env.js).await.unwrap().is_empty());
 
     let running = Running::start(env.settings()).await.unwrap();
     test_harness::wait_until(WAIT, || async {
-        stream_bodies(&env.js).await.len() >= 2
+        stream_bodies(&env.js).await.is_ok_and(|b| b.len() >= 2)
     })
     .await
     .unwrap();
     let published: Vec<Envelope> = stream_bodies(&env.js)
         .await
+        .unwrap()
         .iter()
         .map(|(_, b)| Envelope::parse(b).unwrap())
         .collect();
@@ -313,6 +321,9 @@ async fn the_offices_own_events_the_stream_lost_after_they_were_applied_are_publ
     env.wait_applied("_district", 3).await.unwrap();
     env.wait_consumed().await.unwrap();
     assert_eq!(env.position("_district").await.unwrap(), (3, 3, 0));
-    assert_eq!(stored_seqs(&env.js, "_district").await, vec![1, 2, 3]);
+    assert_eq!(
+        stored_seqs(&env.js, "_district").await.unwrap(),
+        vec![1, 2, 3]
+    );
     running.stop().await.unwrap();
 }
