@@ -1,6 +1,11 @@
 //! Gap healing: while a school's next seq is missing and later ones are held, ask the school
 //! to re-send the missing range, politely.
 //!
+//! A gap is also recorded when nothing is held but the school's announced head is beyond what
+//! the district applied and its stream holds (a **lost tail**, found by [`crate::heads`]):
+//! then the range asked for ends at that head. It follows the same schedule, and any commit
+//! for the school ends it (the next head finds it again if it still stands).
+//!
 //! A gap is never skipped (invariant 3): the held events wait in `held` until the missing ones
 //! arrive. Most gaps heal by themselves within a moment (a pipelined publish may deliver k+1
 //! just before k), so the first request waits `replay_grace`; after that the school is asked
@@ -33,7 +38,8 @@ pub struct Gap {
     pub applied_seq: u64,
     /// `applied_seq + 1`: the seq everything else waits for.
     pub first_missing: u64,
-    /// The lowest held seq; `first_missing..first_held` is what is asked for.
+    /// The lowest held seq; `first_missing..first_held` is what is asked for. For a lost
+    /// tail, the school's head + 1.
     pub first_held: u64,
     /// How many events are held behind the gap.
     pub held: u64,
@@ -44,6 +50,9 @@ pub struct Gap {
     pub last_request_at: Option<DateTime<Utc>>,
     /// The school's last answer (or why there was none).
     pub last_reply: Option<String>,
+    /// `Some(head)` when nothing is held and the gap is a lost tail: the school announced
+    /// `head`, which neither the projection nor the district stream has.
+    pub lost_tail_head: Option<u64>,
 }
 
 #[derive(Debug)]
@@ -93,6 +102,7 @@ impl Gaps {
             Some(entry) if entry.gap.first_missing == first_missing => {
                 entry.gap.first_held = first_held;
                 entry.gap.held = count;
+                entry.gap.lost_tail_head = None;
             }
             _ => {
                 warn!(
@@ -115,12 +125,72 @@ impl Gaps {
                             requests: 0,
                             last_request_at: None,
                             last_reply: None,
+                            lost_tail_head: None,
                         },
                         next_request: Instant::now() + self.grace,
                         interval: self.min_interval,
                     },
                 );
             }
+        }
+    }
+
+    /// Records that `school` announced `head_seq` while the district applied only
+    /// `applied_seq`, holds nothing of it, and its stream lacks the head: a lost tail, asked
+    /// for after the grace period. A gap with held events keeps its own range; the same tail
+    /// heard again keeps its schedule (and only moves its end).
+    pub fn lost_tail(&self, school: &str, applied_seq: u64, head_seq: u64) {
+        let first_missing = applied_seq + 1;
+        if head_seq < first_missing {
+            return;
+        }
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        match entries.get_mut(school) {
+            Some(entry) if entry.gap.lost_tail_head.is_none() => {}
+            Some(entry) if entry.gap.first_missing == first_missing => {
+                entry.gap.first_held = head_seq + 1;
+                entry.gap.lost_tail_head = Some(head_seq);
+            }
+            _ => {
+                warn!(
+                    school,
+                    first_missing,
+                    head_seq,
+                    "lost tail: the school has events the district neither applied nor stores"
+                );
+                entries.insert(
+                    school.to_owned(),
+                    Entry {
+                        gap: Gap {
+                            school: school.to_owned(),
+                            applied_seq,
+                            first_missing,
+                            first_held: head_seq + 1,
+                            held: 0,
+                            since: Utc::now(),
+                            requests: 0,
+                            last_request_at: None,
+                            last_reply: None,
+                            lost_tail_head: Some(head_seq),
+                        },
+                        next_request: Instant::now() + self.grace,
+                        interval: self.min_interval,
+                    },
+                );
+            }
+        }
+    }
+
+    /// Forgets `school`'s lost tail, if that is what its gap is: its head showed the district
+    /// caught up, or catching up from its own stream, or holding events that explain it.
+    pub fn no_lost_tail(&self, school: &str) {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        if entries
+            .get(school)
+            .is_some_and(|e| e.gap.lost_tail_head.is_some())
+        {
+            entries.remove(school);
+            info!(school, "lost tail no longer suspected");
         }
     }
 
@@ -278,6 +348,51 @@ mod tests {
             vec![("thcs-an-hoa".to_owned(), 14, 14)]
         );
         gaps.update("thcs-an-hoa", 20, None);
+        assert!(gaps.snapshot().is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lost_tail_is_asked_for_up_to_the_head_and_ends_with_a_commit() {
+        let gaps = Gaps::new(&IngestSettings {
+            replay_grace_ms: 500,
+            ..settings()
+        });
+        gaps.lost_tail("thcs-an-hoa", 100, 120);
+        let start = Instant::now();
+        assert!(gaps.due(start).is_empty(), "not within the grace period");
+        // Heard again, further on: same schedule, longer range.
+        gaps.lost_tail("thcs-an-hoa", 100, 125);
+        assert_eq!(
+            gaps.due(start + Duration::from_millis(500)),
+            vec![("thcs-an-hoa".to_owned(), 101, 125)]
+        );
+        // A commit for the school ends it (catching up, or the re-send arriving).
+        gaps.update("thcs-an-hoa", 110, None);
+        assert!(gaps.snapshot().is_empty());
+
+        // A gap with held events is not replaced by a tail.
+        gaps.update("thcs-an-hoa", 110, Some((115, 2)));
+        gaps.lost_tail("thcs-an-hoa", 110, 130);
+        assert_eq!(
+            gaps.get("thcs-an-hoa")
+                .map(|g| (g.first_held, g.lost_tail_head)),
+            Some((115, None))
+        );
+        gaps.no_lost_tail("thcs-an-hoa");
+        assert!(gaps.get("thcs-an-hoa").is_some(), "a held gap stays");
+
+        // A tail that later finds events held becomes a held gap.
+        gaps.update("thcs-an-hoa", 120, None);
+        gaps.lost_tail("thcs-an-hoa", 120, 130);
+        gaps.update("thcs-an-hoa", 120, Some((125, 1)));
+        assert_eq!(
+            gaps.get("thcs-an-hoa")
+                .map(|g| (g.first_held, g.lost_tail_head)),
+            Some((125, None))
+        );
+        gaps.update("thcs-an-hoa", 120, None);
+        gaps.lost_tail("thcs-an-hoa", 120, 130);
+        gaps.no_lost_tail("thcs-an-hoa");
         assert!(gaps.snapshot().is_empty());
     }
 }

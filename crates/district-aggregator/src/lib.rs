@@ -3,7 +3,10 @@
 //! It consumes the district's JetStream stream — every school's events and the office's own —
 //! into PostgreSQL projections, applying each `(author, seq)` exactly once and in order
 //! (`ingest`, [`projection`]); holds what arrives early or from schools not yet enrolled,
-//! and asks schools to re-send what is missing (`gaps`); dead-letters what cannot be
+//! and asks schools to re-send what is missing (`gaps`) — including a tail the district's
+//! stream lost in a power cut, found from the heads schools announce (`heads`), and the
+//! district office's own lost tail, published again from the projection (`own_tail`);
+//! dead-letters what cannot be
 //! applied, with the reason; and answers the district office's queries and commands over
 //! gRPC (`service`).
 //!
@@ -42,7 +45,9 @@ pub mod db;
 pub mod decode;
 pub(crate) mod district_commands;
 pub(crate) mod gaps;
+pub(crate) mod heads;
 pub(crate) mod ingest;
+pub(crate) mod own_tail;
 pub mod projection;
 pub mod queries;
 pub mod rebuild;
@@ -134,8 +139,8 @@ impl Aggregator {
     }
 
     /// Runs until `shutdown` resolves, then stops gracefully: the gRPC server drains, the
-    /// ingest finishes (or abandons, unacknowledged) its batch, the replayer stops, and the
-    /// NATS client flushes.
+    /// ingest finishes (or abandons, unacknowledged) its batch, the replayer, the heads
+    /// listener and the own-tail check stop, and the NATS client flushes.
     pub async fn run(
         self,
         listener: TcpListener,
@@ -170,6 +175,30 @@ impl Aggregator {
                 settings.ingest.replay_timeout(),
                 tasks.stop_signal(),
             ),
+        );
+
+        tasks.spawn(
+            "schools' heads",
+            heads::HeadsListener {
+                state: state.clone(),
+                client: client.clone(),
+                pool: pool.clone(),
+                schema: db::LIVE_SCHEMA.to_owned(),
+                province: settings.district.province.clone(),
+                district: settings.district.district.clone(),
+            }
+            .run(tasks.stop_signal()),
+        );
+        tasks.spawn(
+            "district's own tail",
+            own_tail::OwnTail {
+                client: client.clone(),
+                pool: pool.clone(),
+                schema: db::LIVE_SCHEMA.to_owned(),
+                province: settings.district.province.clone(),
+                district: settings.district.district.clone(),
+            }
+            .run(tasks.stop_signal()),
         );
 
         let local = listener.local_addr().context("reading the gRPC address")?;

@@ -300,11 +300,13 @@ impl DistrictAggregator for DistrictAggregatorService {
     ) -> Result<Response<pb::IngestState>, Status> {
         let authors = self.context.views.authors().await.map_err(query_status)?;
         let gaps = self.context.state.gaps();
+        let heads = self.context.state.heads();
         let counters = self.context.state.counters();
         let authors = authors
             .into_iter()
             .map(|a| {
                 let gap = gaps.iter().find(|g| g.school == a.author);
+                let head = heads.iter().find(|h| h.school == a.author);
                 pb::AuthorState {
                     enrolled: a.enrolled,
                     applied_seq: non_negative(a.applied_seq),
@@ -324,6 +326,9 @@ impl DistrictAggregator for DistrictAggregatorService {
                     divergent_seqs: a.divergent_seqs.into_iter().map(non_negative).collect(),
                     held_diverged: non_negative(a.held_diverged),
                     held_unknown_version: non_negative(a.held_unknown_version),
+                    last_head_seq: head.map(|h| h.seq),
+                    last_head_at: head.map(|h| timestamp(h.at)),
+                    lost_tail: gap.is_some_and(|g| g.lost_tail_head.is_some()),
                     author: a.author,
                 }
             })

@@ -1,16 +1,30 @@
-//! What the ingest is doing, for operators and (later) the gRPC status query: counters since
-//! start, the last failure, and every school's current gap.
+//! What the ingest is doing, for operators and the gRPC status query: counters since start,
+//! the last failure, every school's current gap, and the last log head each school announced.
 //!
 //! This is process state, not a projection: it starts empty (gaps are reloaded from `held`)
 //! and is never part of a district view.
 
+use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
+use uuid::Uuid;
 
 use crate::gaps::Gaps;
 
 pub use crate::gaps::Gap;
+
+/// The last log head a school announced (`event_bus::heads`), as this aggregator heard it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeardHead {
+    pub school: String,
+    /// The newest seq in the school's log.
+    pub seq: u64,
+    /// That event's id (absent for an empty log).
+    pub id: Option<Uuid>,
+    /// When this aggregator heard it.
+    pub at: DateTime<Utc>,
+}
 
 /// Counters since the aggregator started.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -47,6 +61,8 @@ pub struct IngestState {
     counters: Mutex<IngestCounters>,
     /// Every school's current gap.
     pub(crate) gaps: Gaps,
+    /// The last head each school announced, by school.
+    heads: Mutex<HashMap<String, HeardHead>>,
 }
 
 impl IngestState {
@@ -54,6 +70,7 @@ impl IngestState {
         Self {
             counters: Mutex::new(IngestCounters::default()),
             gaps,
+            heads: Mutex::new(HashMap::new()),
         }
     }
 
@@ -67,6 +84,21 @@ impl IngestState {
     /// Every current gap (first missing seq, held count, …), ordered by school.
     pub fn gaps(&self) -> Vec<Gap> {
         self.gaps.snapshot()
+    }
+
+    /// The last head each school announced since this aggregator started, ordered by school.
+    pub fn heads(&self) -> Vec<HeardHead> {
+        let heads = self.heads.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut heads: Vec<HeardHead> = heads.values().cloned().collect();
+        heads.sort_by(|a, b| a.school.cmp(&b.school));
+        heads
+    }
+
+    pub(crate) fn heard(&self, head: HeardHead) {
+        self.heads
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(head.school.clone(), head);
     }
 
     pub(crate) fn update(&self, f: impl FnOnce(&mut IngestCounters)) {

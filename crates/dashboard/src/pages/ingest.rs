@@ -1,9 +1,10 @@
 //! `/tiep-nhan`: how far each school's (and the office's) log is applied, what is held behind
 //! a gap or waiting for enrolment, when each was last heard from and what it still had to
-//! send; and the ingest's counters since the aggregator started. Above the table, what needs
-//! the district office's attention and is never resolved by waiting: a school whose log
-//! diverged from the district's (a seq sent again with other content), and events held for
-//! a version the aggregator does not know yet.
+//! send, the newest seq each school last announced of its own log (so a lost tail shows as
+//! "the school has 120, the office 100"); and the ingest's counters since the aggregator
+//! started. Above the table, what needs the district office's attention and is never resolved
+//! by waiting: a school whose log diverged from the district's (a seq sent again with other
+//! content), and events held for a version the aggregator does not know yet.
 //!
 //! Reads `GetIngestState` and `ListSchools`.
 
@@ -93,11 +94,12 @@ fn render(ingest: &pb::IngestState, schools: &[pb::EnrolledSchool]) -> Markup {
             thead { tr {
                 th { "Nguồn gửi" } th { "Trong huyện" } th.num { "Đã cập nhật đến số" } th.num { "Sự kiện đã cập nhật" }
                 th.num { "Bị từ chối" } th.num { "Lệch sổ" } th.num { "Đang giữ" } th.num { "Thiếu từ số" }
-                th { "Liên lạc gần nhất" } th.num { "Số thứ tự khi đó" } th.num { "Chờ gửi ở trường" } th { "Đề nghị gửi lại" }
+                th { "Liên lạc gần nhất" } th.num { "Số thứ tự khi đó" } th.num { "Chờ gửi ở trường" }
+                th.num { "Trường báo đã ghi đến số" } th { "Đề nghị gửi lại" }
             } }
             tbody {
                 @for a in &ingest.authors {
-                    tr class=[(a.first_missing_seq.is_some() || !a.enrolled || a.divergences > 0).then_some("bad")]
+                    tr class=[(a.first_missing_seq.is_some() || a.lost_tail || !a.enrolled || a.divergences > 0).then_some("bad")]
                         data-author=(a.author) data-applied-seq=(a.applied_seq) data-held=(a.held) {
                         td { (names.name(&a.author)) br; small.muted { code { (a.author) } } }
                         td { @if a.enrolled { "có" } @else { span.badge.warn { "chưa đăng ký" } } }
@@ -110,7 +112,15 @@ fn render(ingest: &pb::IngestState, schools: &[pb::EnrolledSchool]) -> Markup {
                         td { (when!(a.last_contact_at)) }
                         td.num { (optional(a.last_seq)) }
                         td.num { (optional(a.backlog)) }
+                        td.num data-head-seq=[a.last_head_seq] {
+                            (optional(a.last_head_seq))
+                            @if let Some(head) = a.last_head_seq.filter(|h| *h > a.applied_seq) {
+                                br; span.badge.warn { "Phòng còn thiếu " (vi::count(head - a.applied_seq)) }
+                            }
+                            @if a.last_head_seq.is_some() { br; small.muted { (when!(a.last_head_at)) } }
+                        }
                         td {
+                            @if a.lost_tail { span.badge.warn { "sự kiện cuối bị mất ở Phòng" } br; }
                             @if a.resend_requests == 0 { (DASH) } @else {
                                 (a.resend_requests) " lần, gần nhất " (when!(a.last_resend_at))
                                 @if !a.last_resend_reply.is_empty() { br; small.muted { (a.last_resend_reply) } }

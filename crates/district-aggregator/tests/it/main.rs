@@ -7,6 +7,7 @@ mod delivery;
 mod enrolment;
 mod faults;
 mod gaps;
+mod lost_tail;
 mod queries;
 mod rebuild;
 mod seams;

@@ -21,8 +21,22 @@ pub struct Agent {
 }
 
 impl Agent {
-    /// Starts the agent, bound as `main.rs` binds it, and waits until it answers.
+    /// Starts the agent on the bench's plain, open nats-server at `nats_url`.
     pub async fn start(nats_url: &str, relay_batch: u32) -> anyhow::Result<Self> {
+        let nats = format!(
+            "[nats]\nurl = \"{nats_url}\"\n# The bench's own plain, open nats-server on loopback.\ninsecure = true\n"
+        );
+        Self::start_with(&nats, relay_batch, true).await
+    }
+
+    /// Starts the agent with `nats` as its `[nats]` section (a secured district's: TLS and
+    /// the school's nkey) and waits until it answers; `ensure_stream` as the school's NATS
+    /// user allows.
+    pub async fn start_with(
+        nats: &str,
+        relay_batch: u32,
+        ensure_stream: bool,
+    ) -> anyhow::Result<Self> {
         // tempfile's default dir is /tmp: the report says which filesystem it is on (tmpfs
         // would make the fsync figures meaningless).
         let dir = tempfile::Builder::new().prefix("agent-bench-").tempdir()?;
@@ -43,18 +57,14 @@ path = "{log}"
 [grpc]
 listen = "127.0.0.1:0"
 
-[nats]
-url = "{nats_url}"
-# The bench's own plain, open nats-server on loopback.
-insecure = true
-
+{nats}
 [relay]
 # Production values (deploy/agent.example.toml) except the retry cap: 250 ms instead of
 # 30 s so the drain below starts promptly after NATS returns (backoff is not throughput).
 batch_size = {relay_batch}
 ack_timeout_ms = 5000
 max_backoff_ms = 250
-ensure_stream = true
+ensure_stream = {ensure_stream}
 "#,
                 log = dir.path().join("log.sqlite").display(),
             ),

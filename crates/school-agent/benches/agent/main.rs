@@ -15,6 +15,10 @@
 //!    raw pipelined JetStream publish of the same bodies and headers to another stream on the
 //!    same server ([`raw`]).
 //! 3. Machine facts: CPUs, load, and the write+fsync latency of the log's disk ([`disk`]).
+//! 4. The same drain and raw baseline against a secured nats-server — TLS and nkey
+//!    identities, configured by `district_admin` as the district office does — with a second
+//!    agent connecting as a school does in production ([`secured`]); the report prints the
+//!    relay/raw ratio of both and secured/plain (target: no regression beyond 10%).
 //!
 //! A tracing layer listens to the agent's own debug events (`batch committed`, `published`)
 //! to report the writer's group-commit batch sizes and the relay's batch cycle time, without
@@ -35,6 +39,7 @@ mod load;
 mod probe;
 mod raw;
 mod report;
+mod secured;
 
 use std::time::Instant;
 
@@ -52,6 +57,8 @@ use test_harness::NatsServer;
 const TARGET_P99_MS: f64 = 5.0;
 const TARGET_CONCURRENT_CPS: f64 = 5_000.0;
 const TARGET_RATIO: f64 = 0.5;
+/// The relay on the secured server, as a share of the relay on the plain one.
+const TARGET_SECURED: f64 = 0.9;
 
 /// The relay's `batch_size` as deployed (deploy/agent.example.toml).
 const DEPLOYED_RELAY_BATCH: u32 = 256;
@@ -149,8 +156,13 @@ async fn bench() -> anyhow::Result<()> {
     let head = 1 + next;
     let drain = drain::after_restart(&phases, &mut nats, head, n.relay).await?;
     // The same events published raw, for the ratio.
-    let raw = raw::baseline(&phases, &agent, &nats, head, n.relay).await?;
+    let raw_client = async_nats::connect(nats.url()).await?;
+    let raw = raw::baseline(&phases, &agent, raw_client, head, n.relay).await?;
     agent.shutdown().await?;
+
+    // 4. The same against the secured district's NATS, with an agent of its own.
+    let (secured_drain, secured_raw) =
+        secured_phase(&probe, &n, relay_batch, bench_started).await?;
 
     let load_after = machine::loadavg();
     let total = bench_started.elapsed();
@@ -162,6 +174,41 @@ async fn bench() -> anyhow::Result<()> {
     report::runs(&runs, &up.catch_up, &problems);
     report::drain(&drain, &raw, n.relay, head);
     report::summary(&machine, &load_after, &runs, &drain, &raw, total);
+    report::secured((&drain, &raw), (&secured_drain, &secured_raw));
     drop(nats);
     Ok(())
+}
+
+/// The secured server and a second agent: the plan delivered, NATS stopped, the outbox filled
+/// as in the plain phase, NATS restarted and the drain timed, then the raw baseline.
+async fn secured_phase(
+    probe: &ProbeLayer,
+    n: &Counts,
+    relay_batch: u32,
+    started: Instant,
+) -> anyhow::Result<(drain::Drain, raw::Raw)> {
+    let mut secured = secured::SecuredNats::start().await?;
+    let conf = secured.config_file();
+    let agent = Agent::start_with(&secured.school_section()?, relay_batch, false).await?;
+    let client = connect(agent.grpc).await?;
+    let mut c = client.clone();
+    let adopted = adopt_seed_plan(&mut c).await?;
+    ensure!(adopted.seq == 1, "the plan is the first event");
+    agent::wait_backlog_zero(&client, 1, std::time::Duration::from_secs(30)).await?;
+    let phases = load::Phases {
+        client: &client,
+        addr: agent.grpc,
+        probe,
+        nats_conf: &conf,
+        started,
+    };
+    probe.take();
+    secured.nats.stop().await?;
+    let mut next = 0u64;
+    load::nats_down(&phases, &mut next, n).await?;
+    let head = 1 + next;
+    let drain = drain::after_restart(&phases, &mut secured.nats, head, n.relay).await?;
+    let raw = raw::baseline(&phases, &agent, secured.admin().await?, head, n.relay).await?;
+    agent.shutdown().await?;
+    Ok((drain, raw))
 }

@@ -11,7 +11,6 @@ use anyhow::ensure;
 use async_nats::jetstream;
 use event_bus::publish::{OUTBOX_HEAD_HEADER, OutgoingEvent};
 use event_bus::subjects::SchoolAddress;
-use test_harness::NatsServer;
 
 use crate::agent::Agent;
 use crate::cpu::Cpu;
@@ -38,11 +37,12 @@ pub struct Raw {
 }
 
 /// Reads the last `relay` events up to `head` back from the agent's log, checks the relay
-/// delivered the whole log, and publishes them raw.
+/// delivered the whole log, and publishes them raw over `raw_client` (a connection of its
+/// own to the same server, plain or secured as the agent's is, allowed to create streams).
 pub async fn baseline(
     phases: &Phases<'_>,
     agent: &Agent,
-    nats: &NatsServer,
+    raw_client: async_nats::Client,
     head: u64,
     relay: u64,
 ) -> anyhow::Result<Raw> {
@@ -64,7 +64,6 @@ pub async fn baseline(
         .collect();
     let body_bytes: usize = outgoing.iter().map(|o| o.body.len()).sum();
 
-    let raw_client = async_nats::connect(nats.url()).await?;
     let js = jetstream::new(raw_client.clone());
     let district_stream = event_bus::subjects::stream_name(PROVINCE, DISTRICT)?;
     let district_stored = stream_messages(&js, &district_stream).await?;

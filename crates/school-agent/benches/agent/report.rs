@@ -1,5 +1,6 @@
 //! The report: the machine and its disk, one row per run of commands, the relay's drain
-//! beside the raw publish, and the summary of the targets (PASS/MISS), in that order.
+//! beside the raw publish, the summary of the targets (PASS/MISS), and the secured district's
+//! drain beside the plain one, in that order.
 
 use std::time::Duration;
 
@@ -9,7 +10,8 @@ use crate::drain::Drain;
 use crate::load::Run;
 use crate::raw::{self, Raw};
 use crate::{
-    DEPLOYED_RELAY_BATCH, Machine, TARGET_CONCURRENT_CPS, TARGET_P99_MS, TARGET_RATIO, agent, disk,
+    DEPLOYED_RELAY_BATCH, Machine, TARGET_CONCURRENT_CPS, TARGET_P99_MS, TARGET_RATIO,
+    TARGET_SECURED, agent, disk,
 };
 
 pub fn machine(m: &Machine, load_after: &str, relay_batch: u32) {
@@ -213,5 +215,30 @@ pub fn summary(
     println!(
         "load average                 : before {}, after {load_after} ({} CPUs, shared machine)",
         m.load_before, m.cpus
+    );
+}
+
+/// The relay against the raw publish on the plain server and on the secured one (TLS, nkey
+/// identities with their permission sets), and what securing costs each.
+pub fn secured(plain: (&Drain, &Raw), secured: (&Drain, &Raw)) {
+    let ((pd, pr), (sd, sr)) = (plain, secured);
+    println!();
+    println!("Secured district (TLS + nkey, district-admin's configuration) beside plain:");
+    for (label, d, r) in [("plain  ", pd, pr), ("secured", sd, sr)] {
+        println!(
+            "  {label}: relay {:>6.0} ev/s (end to end {:>6.0})   raw JetStream {:>6.0} ev/s (relay's pattern {:>6.0})   relay/raw {:.2}",
+            d.rate,
+            d.end_to_end_rate,
+            r.rate,
+            r.drain_rate,
+            d.rate / r.rate
+        );
+    }
+    let relay = sd.rate / pd.rate;
+    println!(
+        "  secured/plain: relay {relay:.2}   raw {:.2}   relay/raw ratio {:.2} (target: relay ≥ {TARGET_SECURED} of plain: {})",
+        sr.rate / pr.rate,
+        (sd.rate / sr.rate) / (pd.rate / pr.rate),
+        verdict(relay >= TARGET_SECURED)
     );
 }
