@@ -344,3 +344,130 @@ async fn two_district_publishes_expecting_the_same_last_message_store_one() {
             > stored_at
     );
 }
+
+/// The school's SQLite log and its WAL companions, as files.
+fn log_files(log: &std::path::Path) -> Vec<std::path::PathBuf> {
+    ["", "-wal", "-shm"]
+        .iter()
+        .map(|suffix| std::path::PathBuf::from(format!("{}{suffix}", log.display())))
+        .collect()
+}
+
+/// Copies the (stopped) agent's log files from `from` to `to`, replacing what `to` had.
+fn copy_log(from: &std::path::Path, to: &std::path::Path) -> anyhow::Result<()> {
+    for (source, target) in log_files(from).into_iter().zip(log_files(to)) {
+        if target.exists() {
+            std::fs::remove_file(&target)?;
+        }
+        if source.exists() {
+            std::fs::copy(&source, &target)?;
+        }
+    }
+    Ok(())
+}
+
+/// The case as it happens at a school, with the real agent: its log is copied one week, staff
+/// go on recording and the district applies it, then the disk dies and the log is restored
+/// from the week-old copy. The agent's next events reuse seqs the district already applied.
+#[tokio::test]
+async fn a_real_agent_restored_from_a_week_old_copy_shows_as_a_divergence_at_the_district() {
+    let env = Env::start().await.unwrap();
+    let mut district = DistrictLog::new();
+    district.enrol(AN_HOA, "Trường THCS An Hòa");
+    publish(&env.js, &district.envelopes).await.unwrap();
+    let running = Running::start(env.settings()).await.unwrap();
+
+    let school = agent_fixture::SchoolDir::for_school(AN_HOA, "Trường THCS An Hòa").unwrap();
+    let settings = school.settings(&env.nats.url());
+    let agent = agent_fixture::RunningAgent::start(settings.clone())
+        .await
+        .unwrap();
+    let mut client = agent.client().await.unwrap();
+    agent_fixture::requests::adopt_seed_plan_for(&mut client, AN_HOA)
+        .await
+        .unwrap();
+    for n in 1..4 {
+        client
+            .record_activity(agent_fixture::requests::activity_for(AN_HOA, n))
+            .await
+            .unwrap();
+    }
+    agent_fixture::wait_delivered(&client, 4, WAIT)
+        .await
+        .unwrap();
+    agent.stop().await.unwrap();
+    // The week-old copy: seqs 1..=4.
+    let backup = tempfile::tempdir().unwrap();
+    let backup_log = backup.path().join("log.sqlite");
+    copy_log(&school.log_path(), &backup_log).unwrap();
+
+    // A week of work, delivered and applied: seqs 5..=7.
+    let agent = agent_fixture::RunningAgent::start(settings.clone())
+        .await
+        .unwrap();
+    let mut client = agent.client().await.unwrap();
+    for n in 4..7 {
+        client
+            .record_activity(agent_fixture::requests::activity_for(AN_HOA, n))
+            .await
+            .unwrap();
+    }
+    agent_fixture::wait_delivered(&client, 7, WAIT)
+        .await
+        .unwrap();
+    env.wait_applied(AN_HOA, 7).await.unwrap();
+    agent.stop().await.unwrap();
+
+    // The disk dies; the log comes back from the copy, and staff record two more activities:
+    // seqs 5 and 6 again, with new event ids.
+    copy_log(&backup_log, &school.log_path()).unwrap();
+    let agent = agent_fixture::RunningAgent::start(settings).await.unwrap();
+    let mut client = agent.client().await.unwrap();
+    for n in 10..12 {
+        client
+            .record_activity(agent_fixture::requests::activity_for(AN_HOA, n))
+            .await
+            .unwrap();
+    }
+    agent_fixture::wait_delivered(&client, 6, WAIT)
+        .await
+        .unwrap();
+    env.wait_consumed().await.unwrap();
+
+    let mut office = running.client().await.unwrap();
+    let state = office
+        .get_ingest_state(pb::GetIngestStateRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    let an_hoa = state
+        .authors
+        .iter()
+        .find(|a| a.author == AN_HOA)
+        .expect("the school is known");
+    assert_eq!(an_hoa.applied_seq, 7, "the district keeps what it applied");
+    assert_eq!(an_hoa.divergences, 2, "{an_hoa:?}");
+    assert_eq!(an_hoa.divergent_seqs, vec![5, 6]);
+    let (letters, _) = divergence_rows(&env, AN_HOA).await.unwrap();
+    assert_eq!(
+        letters.iter().map(|(seq, _, _)| *seq).collect::<Vec<_>>(),
+        vec![5, 6],
+        "each divergent event is kept, with its own id"
+    );
+    // Nothing applied twice, nothing of the divergent log applied, nothing vanished: the six
+    // activities the district had, and the two new ones kept as dead letters.
+    assert_eq!(
+        env.count("SELECT count(*) FROM live.activities WHERE school = 'thcs-an-hoa'")
+            .await
+            .unwrap(),
+        6
+    );
+    assert_eq!(
+        env.count("SELECT count(*) FROM live.school_events WHERE school = 'thcs-an-hoa'")
+            .await
+            .unwrap(),
+        7
+    );
+    agent.stop().await.unwrap();
+    running.stop().await.unwrap();
+}
