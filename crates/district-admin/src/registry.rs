@@ -96,6 +96,42 @@ pub struct ServerOptions {
     pub pid_file: String,
 }
 
+impl District {
+    /// The district `province`/`district`, read by the aggregator's default consumer.
+    pub fn new(province: &str, district: &str) -> Self {
+        Self {
+            province: province.to_owned(),
+            district: district.to_owned(),
+            consumer: "district-aggregator".to_owned(),
+        }
+    }
+}
+
+impl ServerOptions {
+    /// A district server that only this machine reaches — the demo, tests and benches: the
+    /// client port on 127.0.0.1, a certificate for `localhost` and `127.0.0.1`, a 2 GB store
+    /// bound, 30 s of lame duck.
+    pub fn on_loopback(
+        server_name: &str,
+        port: u16,
+        monitor_port: u16,
+        store_dir: &Path,
+        pid_file: &Path,
+    ) -> Self {
+        Self {
+            server_name: server_name.to_owned(),
+            listen: format!("127.0.0.1:{port}"),
+            monitor_port,
+            store_dir: store_dir.display().to_string(),
+            max_file_store: "2GB".to_owned(),
+            max_connections: 200,
+            lame_duck_seconds: 30,
+            names: vec!["localhost".to_owned(), "127.0.0.1".to_owned()],
+            pid_file: pid_file.display().to_string(),
+        }
+    }
+}
+
 /// The registry file's contents.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Registry {

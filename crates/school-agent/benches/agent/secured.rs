@@ -35,23 +35,15 @@ impl SecuredNats {
         let nats = NatsServer::start_with_config_file(|layout| {
             nats_dir
                 .init(
-                    District {
-                        province: PROVINCE.into(),
-                        district: DISTRICT.into(),
-                        consumer: "district-aggregator".into(),
-                    },
+                    District::new(PROVINCE, DISTRICT),
                     "Phòng GD-ĐT Tam Nông",
-                    ServerOptions {
-                        server_name: "tam-nong-bench".into(),
-                        listen: format!("127.0.0.1:{}", layout.port),
-                        monitor_port: layout.http_port,
-                        store_dir: layout.store_dir.display().to_string(),
-                        max_file_store: "4GB".into(),
-                        max_connections: 100,
-                        lame_duck_seconds: 30,
-                        names: vec!["localhost".into(), "127.0.0.1".into()],
-                        pid_file: layout.dir.join("nats.pid").display().to_string(),
-                    },
+                    ServerOptions::on_loopback(
+                        "tam-nong-bench",
+                        layout.port,
+                        layout.http_port,
+                        &layout.store_dir,
+                        &layout.dir.join("nats.pid"),
+                    ),
                     Utc::now(),
                 )
                 .map_err(|e| anyhow::anyhow!("setting up the district's NATS directory: {e}"))?;

@@ -36,23 +36,15 @@ impl DemoNats {
         let store = root.join("store");
         std::fs::create_dir_all(&store)?;
         dir.init(
-            District {
-                province: "dong-thap".into(),
-                district: "tam-nong".into(),
-                consumer: "district-aggregator".into(),
-            },
+            District::new(demo_data::PROVINCE, demo_data::DISTRICT),
             "Phòng GD-ĐT Tam Nông",
-            ServerOptions {
-                server_name: "tam-nong-demo".into(),
-                listen: format!("127.0.0.1:{port}"),
+            ServerOptions::on_loopback(
+                "tam-nong-demo",
+                port,
                 monitor_port,
-                store_dir: store.display().to_string(),
-                max_file_store: "2GB".into(),
-                max_connections: 200,
-                lame_duck_seconds: 30,
-                names: vec!["localhost".into(), "127.0.0.1".into()],
-                pid_file: root.join("nats-server.pid").display().to_string(),
-            },
+                &store,
+                &root.join("nats-server.pid"),
+            ),
             Utc::now(),
         )
         .context("setting up the district's NATS directory")?;
