@@ -95,7 +95,7 @@ pub async fn wait_published(client: &Client, seq: u64, timeout: Duration) -> any
 
 /// Polls the agent's status until `done` holds; returns that status, or an error naming the
 /// last status seen.
-async fn wait_for_status(
+pub async fn wait_for_status(
     client: &Client,
     timeout: Duration,
     done: impl Fn(&pb::AgentStatus) -> bool,

@@ -6,5 +6,6 @@
 
 mod support;
 
+mod agent;
 mod permissions;
 mod revocation;
