@@ -320,6 +320,25 @@ impl Registry {
     }
 }
 
+/// Tam Nông's registry with no identities yet: the one sample the crate's unit tests start from.
+#[cfg(test)]
+pub(crate) fn sample() -> Registry {
+    Registry::new(
+        District::new("dong-thap", "tam-nong"),
+        ServerOptions {
+            server_name: "tam-nong".into(),
+            listen: "0.0.0.0:4222".into(),
+            monitor_port: 8222,
+            store_dir: "/var/lib/truyenthong/nats".into(),
+            max_file_store: "20GB".into(),
+            max_connections: 1000,
+            lame_duck_seconds: 30,
+            names: vec!["nats.tamnong.edu.vn".into()],
+            pid_file: "/run/truyenthong/nats-server.pid".into(),
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -327,24 +346,7 @@ mod tests {
     use super::*;
 
     fn registry() -> Registry {
-        Registry::new(
-            District {
-                province: "dong-thap".into(),
-                district: "tam-nong".into(),
-                consumer: "district-aggregator".into(),
-            },
-            ServerOptions {
-                server_name: "tam-nong".into(),
-                listen: "0.0.0.0:4222".into(),
-                monitor_port: 8222,
-                store_dir: "/var/lib/truyenthong/nats".into(),
-                max_file_store: "20GB".into(),
-                max_connections: 1000,
-                lame_duck_seconds: 30,
-                names: vec!["nats.tamnong.edu.vn".into()],
-                pid_file: "/run/truyenthong/nats-server.pid".into(),
-            },
-        )
+        sample()
     }
 
     fn at(day: u32) -> DateTime<Utc> {

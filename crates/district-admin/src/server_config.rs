@@ -166,27 +166,9 @@ mod tests {
     use chrono::Utc;
 
     use super::*;
-    use crate::registry::{District, ServerOptions};
 
     fn registry() -> Registry {
-        let mut r = Registry::new(
-            District {
-                province: "dong-thap".into(),
-                district: "tam-nong".into(),
-                consumer: "district-aggregator".into(),
-            },
-            ServerOptions {
-                server_name: "tam-nong".into(),
-                listen: "0.0.0.0:4222".into(),
-                monitor_port: 8222,
-                store_dir: "/var/lib/truyenthong/nats".into(),
-                max_file_store: "20GB".into(),
-                max_connections: 1000,
-                lame_duck_seconds: 30,
-                names: vec!["nats.tamnong.edu.vn".into()],
-                pid_file: "/run/truyenthong/nats-server.pid".into(),
-            },
-        );
+        let mut r = crate::registry::sample();
         let now = Utc::now();
         r.issue("_admin", Kind::Administrator, "UADMIN".into(), now)
             .unwrap();

@@ -111,6 +111,23 @@ impl RunningAggregator {
             .context("connecting to the aggregator")
     }
 
+    /// What `GetIngestState` says of `author` (a school code or `_district`); an error when
+    /// the aggregator does not know it.
+    pub async fn author_state(&self, author: &str) -> anyhow::Result<wire::pb::AuthorState> {
+        let state = self
+            .client()
+            .await?
+            .get_ingest_state(wire::pb::GetIngestStateRequest {})
+            .await
+            .context("GetIngestState")?
+            .into_inner();
+        state
+            .authors
+            .into_iter()
+            .find(|a| a.author == author)
+            .with_context(|| format!("the aggregator does not know {author}"))
+    }
+
     /// Graceful stop: the server drains, the ingest finishes or abandons its batch.
     pub async fn stop(mut self) -> anyhow::Result<()> {
         if let Some(stop) = self.stop.take() {

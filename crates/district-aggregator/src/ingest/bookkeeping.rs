@@ -316,6 +316,24 @@ pub(super) struct DeadLetterFacts {
     pub(super) reason: String,
 }
 
+impl DeadLetterFacts {
+    /// The facts of a readable event that is dead-lettered as `kind` for `reason`.
+    pub(super) fn of_candidate(
+        kind: DeadLetterKind,
+        candidate: &Candidate,
+        reason: String,
+    ) -> Self {
+        Self {
+            kind,
+            author: Some(candidate.author.as_str().to_owned()),
+            seq: Some(candidate.seq),
+            event_id: Some(candidate.event_id),
+            event_type: Some(candidate.event_type.clone()),
+            reason,
+        }
+    }
+}
+
 impl From<&Rejected> for DeadLetterFacts {
     fn from(r: &Rejected) -> Self {
         Self {

@@ -337,14 +337,8 @@ impl Ingest {
                     candidate.event_id
                 );
                 warn!(%author, seq, %recorded, event_id = %candidate.event_id, "divergence: a seq came again with another event");
-                let facts = DeadLetterFacts {
-                    kind: DeadLetterKind::Divergence,
-                    author: Some(author.as_str().to_owned()),
-                    seq: Some(seq),
-                    event_id: Some(candidate.event_id),
-                    event_type: Some(candidate.event_type.clone()),
-                    reason,
-                };
+                let facts =
+                    DeadLetterFacts::of_candidate(DeadLetterKind::Divergence, candidate, reason);
                 dead_letter(conn, &candidate.received, facts).await?;
                 let view = self.view(conn, run, author).await?;
                 view.diverged = true;
@@ -476,14 +470,8 @@ impl Ingest {
             }
             Outcome::Refused(reason) => {
                 warn!(%author, seq, event_type = %candidate.event_type, %reason, "event refused and dead-lettered");
-                let facts = DeadLetterFacts {
-                    kind: DeadLetterKind::Refused,
-                    author: Some(author.as_str().to_owned()),
-                    seq: Some(seq),
-                    event_id: Some(candidate.event_id),
-                    event_type: Some(candidate.event_type.clone()),
-                    reason,
-                };
+                let facts =
+                    DeadLetterFacts::of_candidate(DeadLetterKind::Refused, candidate, reason);
                 dead_letter(conn, &candidate.received, facts).await?;
                 run.report.dead_lettered += 1;
                 let view = self.view(conn, run, &author).await?;

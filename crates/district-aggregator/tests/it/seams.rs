@@ -211,13 +211,7 @@ async fn an_event_of_an_unknown_version_is_held_in_order_and_applied_after_the_u
         ),
         "held, not dead-lettered; what follows waits behind it"
     );
-    let mut client = running.client().await.unwrap();
-    let state = client
-        .get_ingest_state(pb::GetIngestStateRequest {})
-        .await
-        .unwrap()
-        .into_inner();
-    let school = state.authors.iter().find(|a| a.author == AN_HOA).unwrap();
+    let school = running.author_state(AN_HOA).await.unwrap();
     assert_eq!(
         (
             school.applied_seq,
@@ -239,13 +233,7 @@ async fn an_event_of_an_unknown_version_is_held_in_order_and_applied_after_the_u
         held_and_dead(&env, AN_HOA).await.unwrap(),
         (vec![(4, reason("unknown_version")), (5, reason("gap"))], 0)
     );
-    let mut client = running.client().await.unwrap();
-    let state = client
-        .get_ingest_state(pb::GetIngestStateRequest {})
-        .await
-        .unwrap()
-        .into_inner();
-    let school = state.authors.iter().find(|a| a.author == AN_HOA).unwrap();
+    let school = running.author_state(AN_HOA).await.unwrap();
     assert_eq!(
         (school.applied_seq, school.held, school.held_unknown_version),
         (3, 2, 1)
@@ -434,17 +422,7 @@ async fn a_real_agent_restored_from_a_week_old_copy_shows_as_a_divergence_at_the
         .unwrap();
     env.wait_consumed().await.unwrap();
 
-    let mut office = running.client().await.unwrap();
-    let state = office
-        .get_ingest_state(pb::GetIngestStateRequest {})
-        .await
-        .unwrap()
-        .into_inner();
-    let an_hoa = state
-        .authors
-        .iter()
-        .find(|a| a.author == AN_HOA)
-        .expect("the school is known");
+    let an_hoa = running.author_state(AN_HOA).await.unwrap();
     assert_eq!(an_hoa.applied_seq, 7, "the district keeps what it applied");
     assert_eq!(an_hoa.divergences, 2, "{an_hoa:?}");
     assert_eq!(an_hoa.divergent_seqs, vec![5, 6]);
