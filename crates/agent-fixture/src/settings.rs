@@ -88,7 +88,7 @@ impl SchoolDir {
             storage: StorageSettings {
                 path: self.log_path(),
             },
-            grpc: GrpcSettings { listen: self.grpc },
+            grpc: GrpcSettings::new(self.grpc, None),
             nats: NatsSettings::insecure_for_development(nats_url),
             relay: RelaySettings {
                 batch_size: 128,
@@ -128,7 +128,7 @@ pub fn to_toml(settings: &Settings) -> String {
         name,
     } = school;
     let StorageSettings { path } = storage;
-    let GrpcSettings { listen } = grpc;
+    let GrpcSettings { listen, .. } = grpc;
     let RelaySettings {
         batch_size,
         ack_timeout_ms,

@@ -209,7 +209,7 @@ impl Aggregator {
             nats = %settings.nats.redacted_url(),
             "district aggregator started"
         );
-        let serve = service::serve(listener, shutdown, context).await;
+        let serve = service::serve(listener, shutdown, context, &settings.grpc).await;
 
         info!("stopping the district aggregator");
         tasks.stop_and_wait().await?;
@@ -230,7 +230,7 @@ impl Aggregator {
         let context = self.service_context()?;
         let local = listener.local_addr().context("reading the gRPC address")?;
         info!(grpc = %local, "district aggregator answering, without the ingest");
-        let serve = service::serve(listener, shutdown, context).await;
+        let serve = service::serve(listener, shutdown, context, &self.settings.grpc).await;
         event_bus::connect::flush_before_exit(&self.client, event_bus::connect::FLUSH_ON_EXIT)
             .await;
         self.pool.close().await;

@@ -411,6 +411,7 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
     context: Context,
+    settings: &crate::config::GrpcSettings,
 ) -> Result<(), service_runtime::ServeError> {
     let (stop_tx, stopping) = watch::channel(false);
     let shutdown = async move {
@@ -429,6 +430,7 @@ pub async fn serve(
     // Health says SERVING from the start; the district's views may lag the stream, which
     // `GetIngestState` (not health) reports.
     service_runtime::GrpcServer::new(wire::FILE_DESCRIPTOR_SET)
+        .configure(settings)
         .add_service(DistrictAggregatorServer::new(service))
         .serve(listener, shutdown)
         .await

@@ -173,7 +173,7 @@ pub fn to_toml(settings: &Settings) -> String {
         max_connections,
         acquire_timeout_ms,
     } = database;
-    let GrpcSettings { listen } = grpc;
+    let GrpcSettings { listen, .. } = grpc;
     let IngestSettings {
         consumer,
         batch_size,

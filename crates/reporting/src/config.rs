@@ -31,9 +31,12 @@ pub struct Settings {
 /// Where the district aggregator answers.
 #[derive(Debug, Clone, Deserialize)]
 pub struct AggregatorSettings {
-    /// `http://host:port` of its gRPC API.
+    /// `https://host:port` of its gRPC API (`http://` only on this machine).
     #[serde(default = "default_aggregator_url")]
     pub url: String,
+    /// The district CA to check the aggregator's certificate with; required for `https://`.
+    #[serde(default)]
+    pub tls: Option<service_runtime::ClientTlsFiles>,
     /// How long to wait for a connection before a report fails as unavailable.
     #[serde(default = "default_connect_timeout_ms")]
     pub connect_timeout_ms: u64,
@@ -46,6 +49,7 @@ impl Default for AggregatorSettings {
     fn default() -> Self {
         Self {
             url: default_aggregator_url(),
+            tls: None,
             connect_timeout_ms: default_connect_timeout_ms(),
             request_timeout_ms: default_request_timeout_ms(),
         }
@@ -107,10 +111,9 @@ impl AggregatorSettings {
             url: self.url.clone(),
             reason,
         };
-        if !(self.url.starts_with("http://") || self.url.starts_with("https://")) {
-            return Err(bad("it must start with http:// or https://".into()));
-        }
-        Ok(Endpoint::from_shared(self.url.clone())
+        let address = service_runtime::ServerAddress::new(self.url.clone(), self.tls.clone());
+        Ok(address
+            .endpoint()
             .map_err(|e| bad(e.to_string()))?
             .connect_timeout(Duration::from_millis(self.connect_timeout_ms))
             .timeout(Duration::from_millis(self.request_timeout_ms))

@@ -115,11 +115,11 @@ pub async fn run(
         }
     };
 
-    let grpc_task = tokio::spawn(crate::service::serve(
-        grpc,
-        stopped(&stop),
-        reporter.clone(),
-    ));
+    let grpc_settings = settings.grpc.clone();
+    let grpc_task = tokio::spawn({
+        let (shutdown, reporter) = (stopped(&stop), reporter.clone());
+        async move { crate::service::serve(grpc, shutdown, reporter, &grpc_settings).await }
+    });
     let app = crate::http::router(reporter)
         .merge(dashboard::router(dashboard::DashboardState::new(client)));
     let http_task = tokio::spawn({

@@ -89,8 +89,10 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
     reporter: Reporter,
+    settings: &crate::config::GrpcSettings,
 ) -> Result<(), service_runtime::ServeError> {
     service_runtime::GrpcServer::new(wire::FILE_DESCRIPTOR_SET)
+        .configure(settings)
         .add_service(
             ReportingServer::new(ReportingService::new(reporter))
                 .max_encoding_message_size(256 * 1024 * 1024),

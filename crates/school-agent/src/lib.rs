@@ -125,7 +125,7 @@ pub async fn run(
     info!(school = %school, grpc = %local, nats = %settings.nats.redacted_url(), "school agent started");
     let service =
         service::SchoolAgentService::new(writer, store.clone(), client.clone(), school.clone());
-    let serve = service::serve(service, listener, shutdown).await;
+    let serve = service::serve(service, listener, shutdown, &settings.grpc).await;
 
     info!("stopping the school agent");
     // The server is done and has dropped its writer handles; the writer finishes its batch.

@@ -255,8 +255,10 @@ pub async fn serve(
     service: SchoolAgentService,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
+    settings: &crate::config::GrpcSettings,
 ) -> Result<(), service_runtime::ServeError> {
     service_runtime::GrpcServer::new(wire::FILE_DESCRIPTOR_SET)
+        .configure(settings)
         .add_service(SchoolAgentServer::new(service))
         .serve(listener, shutdown)
         .await

@@ -7,14 +7,18 @@
 //! copies drifted (one set TCP_NODELAY, one bounded its last flush, one logged to stdout);
 //! here they are written once.
 //!
-//! This is also where the cross-cutting server concerns belong as they are added — TLS,
-//! authentication layers, request timeouts and concurrency limits — so that every service
-//! gets them alike. It knows nothing of the domain, NATS or PostgreSQL.
+//! This is also where the cross-cutting concerns of every server and client live — TLS with
+//! the district CA ([`tls`], [`client`]), request deadlines, concurrency limits and keep-alive
+//! ([`grpc::GrpcLimits`]) — so that every service gets them alike. It knows nothing of the domain, NATS or PostgreSQL.
 
+pub mod client;
 pub mod grpc;
 pub mod logging;
 pub mod settings;
 pub mod shutdown;
+pub mod tls;
 
-pub use grpc::{GrpcServer, GrpcSettings, ServeError};
+pub use client::{ConnectError, ServerAddress};
+pub use grpc::{GrpcLimits, GrpcServer, GrpcSettings, ServeError};
 pub use shutdown::{BackgroundTasks, shutdown_signal};
+pub use tls::{ClientTlsFiles, ServerTlsFiles, TlsError};
