@@ -119,6 +119,21 @@ pub enum Command {
     /// Ghi lại cấu hình nats-server và yêu cầu máy chủ nạp lại.
     #[command(name = "tai-lai", alias = "reload")]
     Reload,
+    /// Cấp chứng thư TLS (bằng CA của huyện) cho máy chủ gRPC của một dịch vụ: aggregator,
+    /// reporting, hoặc máy của một trường (mã trường).
+    #[command(name = "cap-tls", alias = "tls-issue")]
+    IssueTls {
+        /// Tên dịch vụ: aggregator, reporting hoặc mã trường.
+        service: String,
+        /// Tên miền và địa chỉ IP mà các máy khác dùng để kết nối (phân cách bằng dấu phẩy).
+        #[arg(
+            long = "ten-may-chu",
+            alias = "names",
+            value_delimiter = ',',
+            required = true
+        )]
+        names: Vec<String>,
+    },
     /// Tạo hoặc sửa luồng JetStream của huyện (bằng khóa quản trị).
     #[command(name = "tao-luong", alias = "ensure-stream")]
     EnsureStream {
@@ -312,6 +327,34 @@ pub fn run(args: Args) -> anyhow::Result<String> {
                 "Đã ghi lại {}.\n{}",
                 dir.config_file().display(),
                 reload_line(reloaded)
+            )
+        }
+        Command::IssueTls { service, names } => {
+            anyhow::ensure!(
+                !service.is_empty()
+                    && service
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+                "tên dịch vụ «{service}» chỉ gồm chữ thường không dấu, chữ số và dấu gạch ngang"
+            );
+            let files = crate::pki::issue_service_certificate(
+                dir.path(),
+                &service,
+                &names,
+                now.date_naive(),
+            )?;
+            format!(
+                "Đã cấp chứng thư TLS cho {service} ({names}).\n\
+                 Khai báo trong tệp cấu hình của dịch vụ:\n\
+                 \x20 [grpc.tls]\n\
+                 \x20 certificate = \"{cert}\"\n\
+                 \x20 key = \"{key}\"   (khóa bí mật, chỉ dịch vụ đọc được)\n\
+                 và ở các máy gọi tới nó: url = \"https://{host}:<cổng>\", tls.ca = \"{ca}\".",
+                names = names.join(", "),
+                cert = files.certificate.display(),
+                key = files.key.display(),
+                host = names.first().map_or("localhost", String::as_str),
+                ca = dir.ca_file().display(),
             )
         }
         Command::EnsureStream { nats } => {

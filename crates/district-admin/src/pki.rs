@@ -117,9 +117,59 @@ pub fn issue_server_certificate(
     names: &[String],
     today: NaiveDate,
 ) -> Result<(), PkiError> {
+    issue_certificate_files(
+        dir,
+        Some(district_name),
+        names,
+        today,
+        &dir.join(SERVER_CERT),
+        &dir.join(SERVER_KEY),
+    )
+}
+
+/// The certificate and key files of a gRPC server (`grpc/<service>.pem`, `.key`).
+#[derive(Debug, Clone)]
+pub struct ServiceCertificate {
+    pub certificate: PathBuf,
+    pub key: PathBuf,
+}
+
+/// Signs a certificate for the gRPC server of `service` (`aggregator`, `reporting`, a
+/// school's agent) for `names`, with the CA of `dir`, into `dir/grpc/<service>.pem` and
+/// `.key` (replacing older ones); valid for five years. The same CA as the NATS server's:
+/// one trust root for every link of the district.
+pub fn issue_service_certificate(
+    dir: &Path,
+    service: &str,
+    names: &[String],
+    today: NaiveDate,
+) -> Result<ServiceCertificate, PkiError> {
+    let grpc = dir.join("grpc");
+    std::fs::create_dir_all(&grpc).map_err(|source| PkiError::Write {
+        path: grpc.display().to_string(),
+        source,
+    })?;
+    let files = ServiceCertificate {
+        certificate: grpc.join(format!("{service}.pem")),
+        key: grpc.join(format!("{service}.key")),
+    };
+    issue_certificate_files(dir, None, names, today, &files.certificate, &files.key)?;
+    Ok(files)
+}
+
+fn issue_certificate_files(
+    dir: &Path,
+    organisation: Option<&str>,
+    names: &[String],
+    today: NaiveDate,
+    cert_path: &Path,
+    key_path: &Path,
+) -> Result<(), PkiError> {
     let files = CaFiles::in_dir(dir);
     let ca_key = KeyPair::from_pem(&secret_file::read(&files.key)?)?;
-    let issuer = Issuer::new(ca_params(district_name)?, ca_key);
+    // The issuer as the CA certificate itself names it, so a leaf always chains to the CA
+    // on disk whatever name a later command is given.
+    let issuer = Issuer::from_ca_cert_pem(&read_public(&files.cert)?, ca_key)?;
 
     let mut params = CertificateParams::new(names.to_vec())?;
     let mut subject = DistinguishedName::new();
@@ -127,7 +177,9 @@ pub fn issue_server_certificate(
         DnType::CommonName,
         names.first().cloned().unwrap_or_else(|| "nats".into()),
     );
-    subject.push(DnType::OrganizationName, district_name);
+    if let Some(organisation) = organisation {
+        subject.push(DnType::OrganizationName, organisation);
+    }
     params.distinguished_name = subject;
     params.key_usages = vec![
         KeyUsagePurpose::DigitalSignature,
@@ -137,12 +189,11 @@ pub fn issue_server_certificate(
     validity(&mut params, today, 5);
     let key = KeyPair::generate()?;
     let cert = params.signed_by(&key, &issuer)?;
-    secret_file::replace(&dir.join(SERVER_KEY), &key.serialize_pem())?;
-    let cert_path = dir.join(SERVER_CERT);
+    secret_file::replace(key_path, &key.serialize_pem())?;
     // The server presents its certificate and then the CA's, so a client that trusts the CA
     // can check the chain without fetching anything.
     let chain = format!("{}{}", cert.pem(), read_public(&files.cert)?);
-    std::fs::write(&cert_path, chain).map_err(|source| PkiError::Write {
+    std::fs::write(cert_path, chain).map_err(|source| PkiError::Write {
         path: cert_path.display().to_string(),
         source,
     })

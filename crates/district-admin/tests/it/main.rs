@@ -7,5 +7,6 @@
 mod support;
 
 mod agent;
+mod grpc_tls;
 mod permissions;
 mod revocation;

@@ -14,6 +14,7 @@ pub fn settings(aggregator_url: String) -> Settings {
     Settings {
         aggregator: AggregatorSettings {
             url: aggregator_url,
+            tls: None,
             connect_timeout_ms: 1_000,
             request_timeout_ms: 30_000,
         },
