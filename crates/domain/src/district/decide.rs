@@ -122,6 +122,21 @@ impl DistrictState {
         self.schools.contains_key(code)
     }
 
+    /// The same state with only the schools `scope` includes enrolled: every view assembled
+    /// from it (`assemble` ignores rows of schools not enrolled) shows those schools alone,
+    /// its district totals included.
+    pub fn restricted_to(&self, scope: &crate::district::access::Scope) -> Self {
+        Self {
+            schools: self
+                .schools
+                .iter()
+                .filter(|(code, _)| scope.includes(code.as_str()))
+                .map(|(code, e)| (code.clone(), e.clone()))
+                .collect(),
+            plan: self.plan.clone(),
+        }
+    }
+
     /// Enrolled schools, ordered by code.
     pub fn enrolments(&self) -> impl Iterator<Item = &Enrolment> {
         self.schools.values()

@@ -13,10 +13,13 @@
 //!   orders, tallies, rates, totals, pages), computed once for the aggregator and the model;
 //! - [`model`]: [`DistrictModel`], a pure fold of envelopes answering every view of
 //!   `docs/district-views.md`: it obtains the rows by folding, then calls [`assemble`].
+//! - [`access`]: the roles of district accounts, what each may do and how much of the
+//!   district it sees — a pure table the aggregator's authorisation reads.
 //!
 //! Pure like the rest of the crate: no I/O, no clock ("today" comes in a
 //! [`DecisionContext`](crate::school::DecisionContext) or from an envelope's `recorded_at`).
 
+pub mod access;
 pub mod assemble;
 pub mod decide;
 pub mod event;

@@ -279,3 +279,20 @@ fn targets_read_from_json_check_the_area() {
         )
     );
 }
+
+#[test]
+fn a_state_restricted_to_one_school_enrols_that_school_alone() {
+    use crate::district::access::Scope;
+    let state = DistrictState::restore(
+        [
+            enrolment("thcs-an-hoa", SchoolLevel::Thcs),
+            enrolment("th-phu-duc", SchoolLevel::TieuHoc),
+        ],
+        None,
+    );
+    let one = state.restricted_to(&Scope::School(slug("thcs-an-hoa")));
+    let codes: Vec<&str> = one.enrolments().map(|e| e.code.as_str()).collect();
+    assert_eq!(codes, ["thcs-an-hoa"]);
+    assert_eq!(state.restricted_to(&Scope::District), state);
+    assert_eq!(state.restricted_to(&Scope::Nothing).enrolments().count(), 0);
+}
