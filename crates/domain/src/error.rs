@@ -24,6 +24,9 @@ pub enum ErrorKind {
     NotFound,
     /// The input would create something that already exists (`ALREADY_EXISTS`).
     AlreadyExists,
+    /// The signed-in staff member's role does not hold the duty the command belongs to
+    /// (`PERMISSION_DENIED`), see [`crate::duties`].
+    PermissionDenied,
 }
 
 /// The rule a field broke. Each variant carries what is needed to say it in either language.
@@ -146,6 +149,12 @@ pub enum Rule {
         period: String,
         end: NaiveDate,
     },
+    /// A command outside the duties the plan gives the caller's role ([`crate::duties`]).
+    NotYourDuty {
+        command: &'static str,
+        duty: crate::duties::Duty,
+        role: crate::roles::Role,
+    },
 }
 
 impl Rule {
@@ -226,6 +235,18 @@ impl Rule {
             }
             Rule::AfterPeriodEnd { date, period, end } => {
                 format!("{date} is after the end of period {period} ({end})")
+            }
+            Rule::NotYourDuty {
+                command,
+                duty,
+                role,
+            } => {
+                let holders: Vec<&str> = duty.holders().iter().map(|r| r.code()).collect();
+                format!(
+                    "{role} may not {command}: the plan gives duty {} to {}",
+                    duty.code(),
+                    holders.join(", ")
+                )
             }
         }
     }
@@ -338,6 +359,13 @@ impl Rule {
                 vn_date(*date),
                 vn_date(*end)
             ),
+            Rule::NotYourDuty { duty, role, .. } => format!(
+                "{} là nhiệm vụ của {} (Kế hoạch, mục Tổ chức thực hiện); tài khoản {} không \
+                 được làm.",
+                duty.label_vi(),
+                crate::duties::holders_vi(*duty),
+                role.label_vi()
+            ),
         }
     }
 }
@@ -388,6 +416,10 @@ impl DomainError {
 
     /// The message for school staff, in Vietnamese, still naming the field for support calls.
     pub fn vietnamese(&self) -> String {
+        if matches!(self.rule, Rule::NotYourDuty { .. }) {
+            // A refused duty is about the account, not a field the person typed.
+            return self.rule.vietnamese();
+        }
         format!(
             "{} (trường dữ liệu: {})",
             capitalise(&self.rule.vietnamese()),

@@ -21,6 +21,7 @@ pub mod calendar;
 pub mod codes;
 pub mod command;
 pub mod district;
+pub mod duties;
 pub mod envelope;
 pub mod error;
 pub mod event;

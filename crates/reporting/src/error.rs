@@ -93,7 +93,11 @@ impl ReportError {
         e.field = field.to_string();
         let kind = match e.kind {
             ErrorKind::NotFound => RefusalKind::NotFound,
-            ErrorKind::FailedPrecondition => RefusalKind::FailedPrecondition,
+            // Reports check no duties; a permission refusal cannot reach here, but is not
+            // the input's fault either.
+            ErrorKind::FailedPrecondition | ErrorKind::PermissionDenied => {
+                RefusalKind::FailedPrecondition
+            }
             ErrorKind::InvalidArgument | ErrorKind::AlreadyExists => RefusalKind::InvalidArgument,
         };
         let english = e.to_string();

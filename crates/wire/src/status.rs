@@ -21,6 +21,7 @@ pub fn code(kind: ErrorKind) -> Code {
         ErrorKind::FailedPrecondition => Code::FailedPrecondition,
         ErrorKind::NotFound => Code::NotFound,
         ErrorKind::AlreadyExists => Code::AlreadyExists,
+        ErrorKind::PermissionDenied => Code::PermissionDenied,
     }
 }
 
@@ -129,6 +130,18 @@ mod tests {
             (
                 DomainError::already_exists("activity.activity_id", id),
                 Code::AlreadyExists,
+            ),
+            (
+                DomainError {
+                    kind: ErrorKind::PermissionDenied,
+                    field: "actor.role".into(),
+                    rule: Rule::NotYourDuty {
+                        command: "settle_budget",
+                        duty: domain::duties::Duty::Spending,
+                        role: domain::Role::Teacher,
+                    },
+                },
+                Code::PermissionDenied,
             ),
         ];
         for (err, expected) in cases {
