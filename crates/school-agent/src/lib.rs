@@ -14,6 +14,7 @@ pub mod heads;
 pub mod relay;
 pub mod resend;
 pub mod service;
+pub mod staff;
 pub mod store;
 pub mod writer;
 
