@@ -10,6 +10,7 @@ const PROTO_ROOT: &str = "../../proto";
 const FILES: &[&str] = &[
     "truyenthong/v1/common.proto",
     "truyenthong/v1/school_agent.proto",
+    "truyenthong/v1/school_staff.proto",
     "truyenthong/v1/district_aggregator.proto",
     "truyenthong/v1/district_accounts.proto",
     "truyenthong/v1/reporting.proto",

@@ -29,6 +29,7 @@ pub mod money;
 pub mod plan;
 pub mod roles;
 pub mod school;
+pub mod staff;
 pub mod text;
 pub mod upcast;
 pub mod vi;

@@ -5,10 +5,12 @@
 //! - [`convert`]: requests → domain commands, domain types → messages. Thin: parsing of
 //!   dates, enums, ids, areas and amounts only; the rules are `domain::decide`'s.
 //! - [`status`]: domain refusals → `tonic::Status` with rich details, and back for clients.
+//! - [`bearer`]: the client side of `authorization: Bearer ttp_…`, the staff session token.
 //!
 //! Wire types are not domain types: services speak [`pb`] on the network and
 //! [`domain`] inside, converting here at the edge.
 
+pub mod bearer;
 pub mod convert;
 pub mod status;
 

@@ -34,6 +34,19 @@ pub fn from_domain(err: &DomainError) -> Status {
     Status::with_error_details(code(err.kind), message, details)
 }
 
+/// A refusal that is not a domain rule (a missing session, a password to change first, a
+/// locked account): `code`, the English message, a field violation when `field` is given and
+/// the Vietnamese message, in the same details as [`from_domain`], so clients read it back
+/// with [`vietnamese_message`] alike.
+pub fn refusal(code: Code, field: Option<&str>, english: &str, vietnamese: &str) -> Status {
+    let mut details = match field {
+        Some(field) => ErrorDetails::with_bad_request_violation(field, english),
+        None => ErrorDetails::new(),
+    };
+    details.set_localized_message(VI_LOCALE, vietnamese);
+    Status::with_error_details(code, english, details)
+}
+
 /// A stored event that this build cannot read back: the school's own log is damaged or
 /// newer than the binary. Not the caller's fault, so `INTERNAL`, with the reason.
 pub fn from_decode(err: &DecodeError) -> Status {
@@ -150,6 +163,29 @@ mod tests {
             assert_eq!(status.message(), err.to_string());
             assert_eq!(violated_field(&status), Some(err.field.clone()));
         }
+    }
+
+    #[test]
+    fn a_refusal_carries_the_vietnamese_and_the_field_when_given() {
+        let status = refusal(
+            Code::Unauthenticated,
+            None,
+            "no session",
+            "Chưa đăng nhập: chạy truyenthong dang-nhap.",
+        );
+        assert_eq!(status.code(), Code::Unauthenticated);
+        assert_eq!(
+            vietnamese_message(&status).as_deref(),
+            Some("Chưa đăng nhập: chạy truyenthong dang-nhap.")
+        );
+        assert_eq!(violated_field(&status), None);
+        let status = refusal(
+            Code::FailedPrecondition,
+            Some("password"),
+            "change it",
+            "Đổi",
+        );
+        assert_eq!(violated_field(&status).as_deref(), Some("password"));
     }
 
     #[test]

@@ -100,7 +100,6 @@ fn adopting_the_seed_plan_over_the_wire_gives_the_legal_basis_warning() {
     })
     .unwrap();
     assert_eq!(converted.claimed_school, "thcs-an-hoa");
-    assert_eq!(converted.actor.role, Role::VicePrincipal);
     assert_eq!(converted.command, Command::AdoptPlan(seed_plan()));
     let ctx = DecisionContext {
         today: d(2018, 1, 1),
@@ -293,22 +292,34 @@ fn bad_activity_fields_are_named_like_the_domain_names_them() {
         with(|r| r.activity = None),
         ("activity".into(), Rule::Required)
     );
-    // The header is checked first.
-    assert_eq!(with(|r| r.header = None), ("actor".into(), Rule::Required));
-    assert_eq!(
-        with(|r| r.header.as_mut().unwrap().actor.as_mut().unwrap().role = 0),
-        ("actor.role".into(), Rule::Required)
-    );
-    assert_eq!(
-        with(|r| r.header.as_mut().unwrap().actor.as_mut().unwrap().person = " ".into()),
-        ("actor.person".into(), Rule::Required)
-    );
+}
+
+#[test]
+fn the_headers_actor_is_ignored_and_may_be_left_out() {
+    // The agent takes the actor from the signed-in account: no header, no actor or a
+    // nonsense actor all convert alike.
+    let mut without = record_activity();
+    without.header = None;
+    let mut no_actor = record_activity();
+    no_actor.header.as_mut().unwrap().actor = None;
+    let mut nonsense = record_activity();
+    nonsense.header.as_mut().unwrap().actor = Some(pb::Actor {
+        role: 0,
+        person: " ".into(),
+    });
+    let commands: Vec<_> = [without, no_actor, nonsense]
+        .into_iter()
+        .map(|r| convert(r).unwrap())
+        .collect();
+    assert_eq!(commands[0].claimed_school, "");
+    assert_eq!(commands[1].claimed_school, "thcs-an-hoa");
+    assert_eq!(commands[1].command, commands[2].command);
 }
 
 #[test]
 fn a_refused_request_draws_no_id() {
     let mut request = record_activity();
-    request.header = None;
+    request.activity.as_mut().unwrap().area = 0;
     let mut calls = 0;
     let result = request.into_command(&mut || {
         calls += 1;
