@@ -15,6 +15,8 @@
 //!   dropped wherever it is (a PC switched off).
 //! * [`AgentProcess`] — the agent binary as a child process, for SIGKILL. The binary's path is
 //!   passed in: `CARGO_BIN_EXE_school-agent` exists only in the agent's own tests.
+//! * [`sessions`] — every agent started here gets a head account signed in, and
+//!   [`connect`] attaches its token; other staff sign in with [`sessions::staff_member`].
 //! * [`requests`] — the command header, the seed plan 114/KH-THCSAH and demo activities.
 //! * Waits on the agent's own status: [`wait_delivered`] (everything up to seq N acknowledged
 //!   by JetStream) and [`wait_published`] (at least N acknowledged: the trigger fault tests
@@ -24,18 +26,18 @@
 
 pub mod requests;
 mod running;
+pub mod sessions;
 pub mod settings;
 
 use std::time::Duration;
 
 use anyhow::Context as _;
-use tonic::transport::Channel;
 use wire::pb;
-use wire::pb::school_agent_client::SchoolAgentClient;
 
 pub use demo_data::{DISTRICT, PROVINCE};
 pub use running::{AgentProcess, RunningAgent};
 pub use school_agent::config::Settings;
+pub use sessions::{HEAD_LOGIN, HEAD_NAME, PASSWORD, connect_anonymous, connect_with};
 pub use settings::SchoolDir;
 
 /// THCS An Hòa, the school of the seed plan, which most agent tests record for.
@@ -43,14 +45,16 @@ pub const SCHOOL: &str = "thcs-an-hoa";
 /// Its name, as its settings give it.
 pub const SCHOOL_NAME: &str = "Trường THCS An Hòa";
 
-/// A gRPC client of an agent.
-pub type Client = SchoolAgentClient<Channel>;
+/// A gRPC client of an agent, signed in as one staff account (or as nobody).
+pub type Client = wire::bearer::AgentClient;
 
-/// Connects a client to the agent at `addr` (`127.0.0.1:port`).
+/// Connects a client to the agent at `addr` (`127.0.0.1:port`), signed in as its head when
+/// the fixture started that agent (see [`sessions`]), else without a session.
 pub async fn connect(addr: std::net::SocketAddr) -> anyhow::Result<Client> {
-    SchoolAgentClient::connect(format!("http://{addr}"))
-        .await
-        .with_context(|| format!("connecting to the agent at {addr}"))
+    match sessions::head_token(addr) {
+        Some(token) => connect_with(addr, &token).await,
+        None => connect_anonymous(addr).await,
+    }
 }
 
 /// The agent's status.

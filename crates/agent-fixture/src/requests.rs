@@ -7,17 +7,16 @@ use wire::pb;
 
 use crate::Client;
 
-/// The person who records in tests, THCS An Hòa's vice principal.
+/// THCS An Hòa's vice principal, a staff member tests sign in as (the head is
+/// [`crate::HEAD_NAME`]).
 pub const PERSON: &str = "Nguyễn Thị Hồng Nhung";
 
-/// A command header for `school`, signed by its vice principal.
+/// A command header for `school`. It names no actor: the agent takes the actor from the
+/// signed-in account.
 pub fn header_for(school: &str) -> Option<pb::CommandHeader> {
     Some(pb::CommandHeader {
         school: school.into(),
-        actor: Some(pb::Actor {
-            role: pb::Role::VicePrincipal as i32,
-            person: PERSON.into(),
-        }),
+        actor: None,
     })
 }
 

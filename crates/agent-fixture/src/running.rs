@@ -9,8 +9,9 @@ use anyhow::Context as _;
 use tokio::process::{Child, Command};
 use tokio::sync::oneshot;
 
+use crate::sessions::{connect_anonymous, ensure_head};
 use crate::settings::SchoolDir;
-use crate::{Client, Settings, connect, status};
+use crate::{Client, Settings, connect};
 
 /// How long an agent may take to answer its first `GetStatus`, or to stop.
 const PATIENCE: Duration = Duration::from_secs(30);
@@ -19,18 +20,21 @@ const PATIENCE: Duration = Duration::from_secs(30);
 #[derive(Debug)]
 pub struct RunningAgent {
     pub grpc: SocketAddr,
+    /// The session token of the head the fixture signed in (see [`crate::sessions`]).
+    pub head_token: String,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
 impl RunningAgent {
     /// Starts the agent with `settings` (its `grpc.listen` is ignored: it binds port 0) and
-    /// waits until it answers. A school's first start creates its log first, as the operator
-    /// does once with `school-agent init`.
+    /// waits until it answers, then signs its head in. A school's first start creates its log
+    /// first, as the operator does once with `school-agent init`.
     pub async fn start(settings: Settings) -> anyhow::Result<Self> {
         if !settings.storage.path.exists() {
             school_agent::init(&settings).await?;
         }
+        let kept = settings.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .context("binding 127.0.0.1:0 for the agent")?;
@@ -41,6 +45,7 @@ impl RunningAgent {
         }));
         let mut agent = Self {
             grpc,
+            head_token: String::new(),
             stop: Some(stop),
             task,
         };
@@ -54,6 +59,7 @@ impl RunningAgent {
                 });
             }
         }
+        agent.head_token = ensure_head(&kept, grpc).await?;
         Ok(agent)
     }
 
@@ -114,6 +120,8 @@ async fn init_log(binary: &Path, config: &Path) -> anyhow::Result<()> {
 pub struct AgentProcess {
     child: Child,
     pub grpc: SocketAddr,
+    /// The session token of the head the fixture signed in (see [`crate::sessions`]).
+    pub head_token: String,
 }
 
 impl AgentProcess {
@@ -146,10 +154,15 @@ impl AgentProcess {
             .spawn()
             .with_context(|| format!("spawning {}", binary.display()))?;
         let grpc = settings.grpc.listen;
-        let agent = Self { child, grpc };
+        let mut agent = Self {
+            child,
+            grpc,
+            head_token: String::new(),
+        };
         wait_ready(grpc)
             .await
             .with_context(|| format!("see {}", log_path.display()))?;
+        agent.head_token = ensure_head(settings, grpc).await?;
         Ok(agent)
     }
 
@@ -180,11 +193,15 @@ impl AgentProcess {
     }
 }
 
-/// Waits until the agent at `addr` answers `GetStatus`.
+/// Waits until the agent at `addr` answers `GetStatus` — with its refusal of a call without
+/// a session, which proves the service is up before anybody is signed in.
 pub(crate) async fn wait_ready(addr: SocketAddr) -> anyhow::Result<()> {
     test_harness::wait_until(PATIENCE, || async move {
-        match connect(addr).await {
-            Ok(mut client) => status(&mut client).await.is_ok(),
+        match connect_anonymous(addr).await {
+            Ok(mut client) => match client.get_status(wire::pb::GetStatusRequest {}).await {
+                Ok(_) => true,
+                Err(status) => status.code() == tonic::Code::Unauthenticated,
+            },
             Err(_) => false,
         }
     })

@@ -88,6 +88,76 @@ pub fn history(school: &DemoSchool, volume: Volume, seed: u64) -> Vec<DemoReques
     g.finish()
 }
 
+/// A staff account the demo creates on a school's agent: one per role of the plan, named as
+/// the history's actors are, so that each request is sent with the session of the staff
+/// member it is by (and the duties of their role allow it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoAccount {
+    pub login: &'static str,
+    pub role: domain::Role,
+    pub full_name: String,
+}
+
+/// The school's staff accounts for `seed`, the head first: the people of [`history`] for the
+/// same seed.
+pub fn staff(school: &DemoSchool, seed: u64) -> Vec<DemoAccount> {
+    use domain::Role;
+    let g = Generator::new(school, seed);
+    [
+        ("hieu.truong", Role::Principal),
+        ("pho.hieu.truong", Role::VicePrincipal),
+        ("to.truong", Role::DepartmentHead),
+        ("van.phong", Role::OfficeTeam),
+        ("cong.doan", Role::TradeUnion),
+        ("giao.vien", Role::Teacher),
+    ]
+    .into_iter()
+    .map(|(login, role)| DemoAccount {
+        login,
+        role,
+        full_name: g.people.name(role).to_owned(),
+    })
+    .collect()
+}
+
+impl DemoRequest {
+    /// The staff member the request is by (its header's actor): whose session sends it, and
+    /// so the actor the agent records. An agent ignores the header's actor; the demo names it
+    /// so that it knows whose account to send each request with.
+    pub fn actor(&self) -> Option<domain::Actor> {
+        let actor = self.header()?.actor.as_ref()?;
+        let role = wire::convert::role("actor.role", actor.role).ok()?;
+        domain::Actor::parse(role, &actor.person).ok()
+    }
+
+    /// The role of [`DemoRequest::actor`].
+    pub fn role(&self) -> Option<domain::Role> {
+        self.actor().map(|a| a.role)
+    }
+
+    fn header(&self) -> Option<&pb::CommandHeader> {
+        let header = match self {
+            DemoRequest::AdoptPlan(r) => &r.header,
+            DemoRequest::AssignDuty(r) => &r.header,
+            DemoRequest::RecordActivity(r) => &r.header,
+            DemoRequest::CorrectActivity(r) => &r.header,
+            DemoRequest::RetractActivity(r) => &r.header,
+            DemoRequest::ReceiveFeedback(r) => &r.header,
+            DemoRequest::AnswerFeedback(r) => &r.header,
+            DemoRequest::RaisePressIssue(r) => &r.header,
+            DemoRequest::AnswerPressIssue(r) => &r.header,
+            DemoRequest::HostReporterVisit(r) => &r.header,
+            DemoRequest::Nominate(r) => &r.header,
+            DemoRequest::AwardCommendation(r) => &r.header,
+            DemoRequest::AdoptEmulationCriteria(r) => &r.header,
+            DemoRequest::EstimateBudget(r) => &r.header,
+            DemoRequest::RecordExpense(r) => &r.header,
+            DemoRequest::SettleBudget(r) => &r.header,
+        };
+        header.as_ref()
+    }
+}
+
 /// The last date the simulation reaches: the end of the 2017–2020 plans.
 pub fn plan_end() -> NaiveDate {
     NaiveDate::from_ymd_opt(2020, 12, 31).expect("valid date")

@@ -115,6 +115,11 @@ impl SchoolLog {
         let ctx = DecisionContext {
             today: local_date(late_recording()),
         };
+        // The agent records the signed-in account as the actor; the demo signs each request's
+        // staff member in, so that is the request's actor.
+        let Some(actor) = request.actor() else {
+            return;
+        };
         let command = command(request);
         let Ok(decision) = domain::decide(&self.state, command.command, ctx) else {
             return;
@@ -124,7 +129,7 @@ impl SchoolLog {
                 return;
             }
             let at = recorded_at(&event, self.log.len() as u64, &self.state);
-            self.append(&event, command.actor.clone(), at);
+            self.append(&event, actor.clone(), at);
             self.state.apply(&event);
         }
     }

@@ -1,15 +1,16 @@
 //! Delivering a generated request to a school agent over gRPC. The one part of this crate that
-//! does I/O, kept apart so generation stays pure.
+//! does I/O, kept apart so generation stays pure. The client is signed in as a staff member
+//! (`wire::bearer`); the event's actor is that account, so callers pick the session of
+//! [`DemoRequest::role`] (see [`crate::staff`]) to keep the history's actors.
 
-use tonic::transport::Channel;
+use wire::bearer::AgentClient;
 use wire::pb;
-use wire::pb::school_agent_client::SchoolAgentClient;
 
 use crate::DemoRequest;
 
 /// Sends one request; the agent's reply or its refusal.
 pub async fn send(
-    client: &mut SchoolAgentClient<Channel>,
+    client: &mut AgentClient,
     request: DemoRequest,
 ) -> Result<pb::CommandReply, tonic::Status> {
     let reply = match request {

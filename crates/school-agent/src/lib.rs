@@ -4,17 +4,21 @@
 //! nominations and budget as events in its own SQLite log ([`store`]), decided one batch at a
 //! time by a single writer ([`writer`]); serves gRPC to the school's staff ([`service`]); and
 //! publishes its events to NATS JetStream through an outbox ([`relay`]), answering the
-//! district's re-send requests over the same outbound connection ([`resend`]).
+//! district's re-send requests over the same outbound connection ([`resend`]). Staff sign in
+//! with accounts kept beside the log ([`staff`], served by [`staff_service`]); every call
+//! needs a session ([`auth`]) and every command the duty of the caller's role.
 //!
 //! [`run`] wires these together on an already-bound listener, so tests start the real agent
 //! on port 0; `main.rs` only reads the configuration and sets up tracing.
 
+pub mod auth;
 pub mod config;
 pub mod heads;
 pub mod relay;
 pub mod resend;
 pub mod service;
 pub mod staff;
+pub mod staff_service;
 pub mod store;
 pub mod writer;
 
@@ -44,6 +48,26 @@ pub async fn init(settings: &Settings) -> anyhow::Result<()> {
     store.close().await;
     info!(path = %settings.storage.path.display(), "the school's log was created");
     Ok(())
+}
+
+/// On the school PC (`school-agent account create-head`): creates the head's account, or —
+/// the break-glass — resets an existing login to the head's role with a new one-time
+/// password, enabled, unlocked and signed out everywhere. Returns the account and the
+/// one-time password, for the command to print once. Works while the agent runs (SQLite
+/// WAL); the log itself is not touched.
+pub async fn create_head(
+    settings: &Settings,
+    login: &str,
+    full_name: &str,
+) -> anyhow::Result<(staff::Account, secrecy::SecretString)> {
+    let store = Store::open(&settings.storage.path)
+        .await
+        .context("opening the school's database")?;
+    let result = staff::Staff::new(store.pool().clone())
+        .create_or_reset_head(login, full_name, chrono::Utc::now())
+        .await;
+    store.close().await;
+    Ok(result?)
 }
 
 /// Runs the agent until `shutdown` resolves, then stops gracefully: the gRPC server stops
@@ -124,9 +148,16 @@ pub async fn run(
 
     let local = listener.local_addr().context("reading the gRPC address")?;
     info!(school = %school, grpc = %local, nats = %settings.nats.redacted_url(), "school agent started");
-    let service =
-        service::SchoolAgentService::new(writer, store.clone(), client.clone(), school.clone());
-    let serve = service::serve(service, listener, shutdown, &settings.grpc).await;
+    let sessions = auth::Sessions::new(staff::Staff::new(store.pool().clone()));
+    let service = service::SchoolAgentService::new(
+        writer,
+        store.clone(),
+        client.clone(),
+        school.clone(),
+        sessions.clone(),
+    );
+    let staff_service = staff_service::SchoolStaffService::new(sessions);
+    let serve = service::serve(service, staff_service, listener, shutdown, &settings.grpc).await;
 
     info!("stopping the school agent");
     // The server is done and has dropped its writer handles; the writer finishes its batch.

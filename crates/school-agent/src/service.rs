@@ -1,7 +1,11 @@
-//! The `SchoolAgent` gRPC service: thin. It converts a request into a domain command at the
-//! edge (`wire::convert`), hands it to the [`Writer`], and maps the outcome back — every rule
-//! lives in `domain::decide`. [`serve`] runs it with `grpc.health.v1` and server reflection
-//! (`service_runtime::GrpcServer`).
+//! The `SchoolAgent` gRPC service: thin. Every method first needs a signed-in staff session
+//! ([`Sessions::caller`]). A command is converted into a domain command at the edge
+//! (`wire::convert`), checked against the duties of the caller's role
+//! (`domain::duties::check`, before anything is decided or written), and handed to the
+//! [`Writer`] with the caller's account as the actor; the outcome is mapped back — every
+//! other rule lives in `domain::decide`. Reading methods need a session and no duty.
+//! [`serve`] runs it beside `SchoolStaff` (`crate::staff_service`) with `grpc.health.v1`
+//! and server reflection (`service_runtime::GrpcServer`), which stay open.
 
 use std::future::Future;
 
@@ -9,12 +13,15 @@ use async_nats::connection::State;
 use domain::SchoolRef;
 use domain::school::check_addressed_to;
 use tonic::{Request, Response, Status};
-use tracing::{error, info};
+use tracing::{error, info, warn};
 use uuid::Uuid;
 use wire::convert::{CommandRequest, command_reply, event_record, plan_to_pb, timestamp};
 use wire::pb::school_agent_server::{SchoolAgent, SchoolAgentServer};
+use wire::pb::school_staff_server::SchoolStaffServer;
 use wire::pb::{self};
 
+use crate::auth::{Caller, MustChange, Sessions};
+use crate::staff_service::SchoolStaffService;
 use crate::store::Store;
 use crate::writer::{WriteError, Writer};
 
@@ -28,34 +35,65 @@ pub struct SchoolAgentService {
     store: Store,
     nats: async_nats::Client,
     school: SchoolRef,
+    sessions: Sessions,
 }
 
 impl SchoolAgentService {
-    pub fn new(writer: Writer, store: Store, nats: async_nats::Client, school: SchoolRef) -> Self {
+    pub fn new(
+        writer: Writer,
+        store: Store,
+        nats: async_nats::Client,
+        school: SchoolRef,
+        sessions: Sessions,
+    ) -> Self {
         Self {
             writer,
             store,
             nats,
             school,
+            sessions,
         }
     }
 
-    /// Converts, checks the addressee, submits, and answers one command request.
+    /// The signed-in caller; a session whose password must be changed is refused.
+    async fn caller<T>(&self, request: &Request<T>) -> Result<Caller, Status> {
+        self.sessions
+            .caller(request.metadata(), MustChange::Refused)
+            .await
+    }
+
+    /// Authenticates, converts, checks the addressee and the caller's duty, submits with the
+    /// caller as the actor, and answers one command request.
     async fn execute<R: CommandRequest>(
         &self,
         request: Request<R>,
     ) -> Result<Response<pb::CommandReply>, Status> {
+        let caller = self.caller(&request).await?;
         let command = request
             .into_inner()
             .into_command(&mut Uuid::now_v7)
             .map_err(|e| wire::status::from_domain(&e))?;
         check_addressed_to("header.school", &self.school, &command.claimed_school)
             .map_err(|e| wire::status::from_domain(&e))?;
-        let entity = command.command.entity_id();
         let name = command.command.name();
-        match self.writer.submit(command.command, command.actor).await {
+        let login = caller.account.login.as_str();
+        if let Err(e) = domain::duties::check(caller.account.role, &command.command) {
+            info!(
+                command = name,
+                login,
+                role = caller.account.role.code(),
+                "refused: not the role's duty"
+            );
+            return Err(wire::status::from_domain(&e));
+        }
+        let actor = caller.account.actor().map_err(|e| {
+            warn!(login, error = %e, "the account's name cannot be an actor");
+            wire::status::from_domain(&e)
+        })?;
+        let entity = command.command.entity_id();
+        match self.writer.submit(command.command, actor).await {
             Ok(committed) => {
-                info!(command = name, seq = committed.seq, "recorded");
+                info!(command = name, login, seq = committed.seq, "recorded");
                 Ok(Response::new(command_reply(
                     committed.seq,
                     committed.event_id,
@@ -191,6 +229,7 @@ impl SchoolAgent for SchoolAgentService {
         &self,
         r: Request<pb::ListEventsRequest>,
     ) -> Result<Response<pb::ListEventsReply>, Status> {
+        self.caller(&r).await?;
         let r = r.into_inner();
         let limit = match r.limit {
             0 => DEFAULT_PAGE,
@@ -217,8 +256,9 @@ impl SchoolAgent for SchoolAgentService {
 
     async fn get_status(
         &self,
-        _: Request<pb::GetStatusRequest>,
+        r: Request<pb::GetStatusRequest>,
     ) -> Result<Response<pb::AgentStatus>, Status> {
+        self.caller(&r).await?;
         let status = self.store.outbox_status().await.map_err(storage_error)?;
         Ok(Response::new(pb::AgentStatus {
             province: self.school.province.to_string(),
@@ -240,8 +280,9 @@ impl SchoolAgent for SchoolAgentService {
 
     async fn get_plan(
         &self,
-        _: Request<pb::GetPlanRequest>,
+        r: Request<pb::GetPlanRequest>,
     ) -> Result<Response<pb::GetPlanReply>, Status> {
+        self.caller(&r).await?;
         let plan = self.writer.plan();
         Ok(Response::new(pb::GetPlanReply {
             adopted: plan.is_some(),
@@ -250,9 +291,11 @@ impl SchoolAgent for SchoolAgentService {
     }
 }
 
-/// Serves the agent, health and reflection on `listener` until `shutdown` resolves.
+/// Serves the agent, its staff accounts, health and reflection on `listener` until
+/// `shutdown` resolves.
 pub async fn serve(
     service: SchoolAgentService,
+    staff: SchoolStaffService,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
     settings: &crate::config::GrpcSettings,
@@ -260,6 +303,7 @@ pub async fn serve(
     service_runtime::GrpcServer::new(wire::FILE_DESCRIPTOR_SET)
         .configure(settings)
         .add_service(SchoolAgentServer::new(service))
+        .add_service(SchoolStaffServer::new(staff))
         .serve(listener, shutdown)
         .await
 }

@@ -54,19 +54,8 @@ pub enum StaffError {
     Corrupt(String),
 }
 
-/// A staff account as the service shows it (never the hash).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Account {
-    pub login: String,
-    pub full_name: String,
-    pub role: Role,
-    pub must_change_password: bool,
-    pub enabled: bool,
-    pub locked_until: Option<DateTime<Utc>>,
-    pub last_sign_in: Option<DateTime<Utc>>,
-    pub created_by: String,
-    pub created_at: DateTime<Utc>,
-}
+/// A staff account as the service shows it (never the hash): the domain's shape.
+pub use domain::staff::StaffAccount as Account;
 
 /// A session handed out by [`Staff::sign_in`]: the token, shown once, and when it ends.
 #[derive(Debug)]

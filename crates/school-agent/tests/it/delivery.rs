@@ -77,7 +77,9 @@ async fn plan_and_a_thousand_activities_arrive_once_in_order_with_headers() {
     }
     let first = domain::Envelope::parse(&messages[0].payload).unwrap();
     assert_eq!(first.event_type, "plan.adopted");
-    assert_eq!(first.actor.person, "Nguyễn Thị Hồng Nhung");
+    // The actor is the signed-in account (the fixture's head), not anything the request says.
+    assert_eq!(first.actor.person, agent_fixture::HEAD_NAME);
+    assert_eq!(first.actor.role, domain::Role::Principal);
 
     // ListEvents pages through the same log.
     let page = client

@@ -1,6 +1,7 @@
 //! The school agent against a real nats-server (JetStream), real SQLite, real processes.
 #![allow(clippy::unwrap_used)]
 
+mod accounts;
 mod bad_input;
 mod delivery;
 mod faults;
