@@ -22,7 +22,7 @@ use crate::vocab;
     name = "truyenthong",
     version,
     about = "Ghi công tác truyền thông về giáo dục và đào tạo của trường vào sổ của máy chủ trường (school-agent).",
-    after_help = "Ví dụ:\n  truyenthong ke-hoach ban-hanh deploy/plans/kh-114-thcs-an-hoa-2017.toml --nguoi \"Nguyễn Thị Hồng\"\n  truyenthong hoat-dong ghi --ngay 2018-03-15 --noi-dung 3 --chu-de huong-nghiep --kenh dai-truyen-thanh --tieu-de \"…\" --tom-tat \"…\"\n  truyenthong trang-thai"
+    after_help = "Ví dụ:\n  truyenthong dang-nhap\n  truyenthong ke-hoach ban-hanh deploy/plans/kh-114-thcs-an-hoa-2017.toml\n  truyenthong hoat-dong ghi --ngay 2018-03-15 --noi-dung 3 --chu-de huong-nghiep --kenh dai-truyen-thanh --tieu-de \"…\" --tom-tat \"…\"\n  truyenthong trang-thai"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -46,27 +46,6 @@ pub struct GlobalArgs {
     pub agent: String,
 
     #[arg(
-        long = "nguoi",
-        alias = "person",
-        env = "TRUYENTHONG_NGUOI",
-        global = true,
-        value_name = "HỌ TÊN",
-        help = "Họ tên người ghi (bắt buộc khi ghi); biến môi trường TRUYENTHONG_NGUOI"
-    )]
-    pub person: Option<String>,
-
-    #[arg(
-        long = "vai-tro",
-        alias = "role",
-        env = "TRUYENTHONG_VAI_TRO",
-        default_value = "vice_principal",
-        global = true,
-        value_name = "MÃ VAI TRÒ",
-        help = "Vai trò của người ghi, ví dụ pho-hieu-truong (vice_principal, mặc định), hieu-truong, to-truong, to-van-phong, cong-doan; biến môi trường TRUYENTHONG_VAI_TRO"
-    )]
-    pub role: String,
-
-    #[arg(
         long = "truong",
         alias = "school",
         env = "TRUYENTHONG_TRUONG",
@@ -86,6 +65,34 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    #[command(
+        name = "dang-nhap",
+        alias = "sign-in",
+        about = "Đăng nhập vào máy chủ của trường bằng tài khoản của mình (hỏi tên đăng nhập và mật khẩu); phiên được lưu cho các lệnh sau"
+    )]
+    SignIn(SignInArgs),
+    #[command(
+        name = "dang-xuat",
+        alias = "sign-out",
+        about = "Đăng xuất: kết thúc phiên và xóa phiên đã lưu trên máy này"
+    )]
+    SignOut,
+    #[command(
+        name = "doi-mat-khau",
+        alias = "change-password",
+        about = "Đổi mật khẩu của mình (bắt buộc ở lần đăng nhập đầu tiên và sau khi được đặt lại)"
+    )]
+    ChangePassword,
+    #[command(
+        name = "tai-khoan",
+        alias = "account",
+        about = "Xem tài khoản đang đăng nhập; Hiệu trưởng quản lý tài khoản cán bộ, giáo viên của trường",
+        after_help = vocab::roles_help()
+    )]
+    Account {
+        #[command(subcommand)]
+        command: Option<AccountCommand>,
+    },
     #[command(
         name = "ke-hoach",
         alias = "plan",
@@ -176,6 +183,86 @@ pub enum Command {
         about = "Tình trạng máy chủ của trường và việc gửi sự kiện về Phòng GD-ĐT"
     )]
     Status,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SignInArgs {
+    #[arg(
+        long = "ten-dang-nhap",
+        alias = "login",
+        value_name = "TÊN ĐĂNG NHẬP",
+        help = "Tên đăng nhập; không nêu thì chương trình hỏi"
+    )]
+    pub login: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    #[command(
+        name = "danh-sach",
+        alias = "list",
+        about = "Danh sách tài khoản của trường (chỉ Hiệu trưởng)"
+    )]
+    List,
+    #[command(
+        name = "tao",
+        alias = "create",
+        about = "Tạo tài khoản cho một cán bộ, giáo viên (chỉ Hiệu trưởng); in mật khẩu dùng một lần",
+        after_help = vocab::roles_help()
+    )]
+    Create {
+        #[arg(
+            long = "ten-dang-nhap",
+            alias = "login",
+            value_name = "TÊN ĐĂNG NHẬP",
+            required = true,
+            help = "Tên đăng nhập: chữ a-z không dấu, chữ số, dấu chấm, gạch ngang, gạch dưới; ví dụ nhung.nguyen"
+        )]
+        login: String,
+        #[arg(
+            long = "ho-ten",
+            alias = "full-name",
+            value_name = "HỌ TÊN",
+            required = true,
+            help = "Họ và tên, có dấu"
+        )]
+        full_name: String,
+        #[arg(
+            long = "vai-tro",
+            alias = "role",
+            value_name = "MÃ VAI TRÒ",
+            required = true,
+            help = "Vai trò trong kế hoạch, ví dụ pho-hieu-truong, to-truong, to-van-phong, cong-doan, giao-vien"
+        )]
+        role: String,
+    },
+    #[command(
+        name = "dat-lai-mat-khau",
+        alias = "reset-password",
+        about = "Đặt lại mật khẩu của một tài khoản (chỉ Hiệu trưởng); in mật khẩu dùng một lần mới"
+    )]
+    ResetPassword {
+        #[arg(value_name = "TÊN ĐĂNG NHẬP", help = "Tài khoản cần đặt lại mật khẩu")]
+        login: String,
+    },
+    #[command(
+        name = "khoa",
+        alias = "disable",
+        about = "Khóa một tài khoản: không đăng nhập được nữa, các phiên đang mở kết thúc (chỉ Hiệu trưởng)"
+    )]
+    Disable {
+        #[arg(value_name = "TÊN ĐĂNG NHẬP", help = "Tài khoản cần khóa")]
+        login: String,
+    },
+    #[command(
+        name = "mo-khoa",
+        alias = "enable",
+        about = "Mở lại một tài khoản đã khóa (chỉ Hiệu trưởng)"
+    )]
+    Enable {
+        #[arg(value_name = "TÊN ĐĂNG NHẬP", help = "Tài khoản cần mở lại")]
+        login: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

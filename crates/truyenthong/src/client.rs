@@ -1,5 +1,5 @@
-//! The connection to the school agent, and sending commands so that a retry cannot record a
-//! fact twice.
+//! The connection to the school agent, signed in with the stored session's token
+//! (`wire::bearer`), and sending commands so that a retry cannot record a fact twice.
 //!
 //! Commands that create something carry an id chosen here (UUIDv7), so when a reply is lost
 //! and the request is sent again, the agent answers `ALREADY_EXISTS` instead of recording it
@@ -10,13 +10,14 @@ use std::time::Duration;
 
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Response, Status};
+use wire::bearer::{Bearer, StaffClient};
 use wire::pb;
-use wire::pb::school_agent_client::SchoolAgentClient;
 
 use crate::error::{CliError, is_transient};
 use crate::output::Sent;
 
-pub type Client = SchoolAgentClient<Channel>;
+/// A `SchoolAgent` client sending the staff member's session token.
+pub type Client = wire::bearer::AgentClient;
 
 /// How long to wait for the TCP connection to the agent.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -45,8 +46,35 @@ pub fn normalise_url(raw: &str) -> Result<String, CliError> {
     }
 }
 
-/// Connects to the agent at `url` (already normalised).
-pub async fn connect(url: &str) -> Result<Client, CliError> {
+/// Connects to the agent at `url` (already normalised), sending `token` on every call.
+pub async fn connect(url: &str, token: &str) -> Result<Client, CliError> {
+    Ok(wire::bearer::agent_client(
+        channel(url).await?,
+        bearer(Some(token))?,
+    ))
+}
+
+/// A `SchoolStaff` client of the agent at `url`, sending `token` when there is one (none for
+/// signing in).
+pub async fn connect_staff(url: &str, token: Option<&str>) -> Result<StaffClient, CliError> {
+    Ok(wire::bearer::staff_client(
+        channel(url).await?,
+        bearer(token)?,
+    ))
+}
+
+fn bearer(token: Option<&str>) -> Result<Bearer, CliError> {
+    match token {
+        None => Ok(Bearer::none()),
+        Some(token) => Bearer::new(token).map_err(|_| {
+            CliError::File(
+                "Phiên đăng nhập đã lưu bị hỏng; chạy lại `truyenthong dang-nhap`.".to_string(),
+            )
+        }),
+    }
+}
+
+async fn channel(url: &str) -> Result<Channel, CliError> {
     let endpoint = Endpoint::from_shared(url.to_string())
         .map_err(|_| CliError::Connect {
             url: url.to_string(),
@@ -54,10 +82,9 @@ pub async fn connect(url: &str) -> Result<Client, CliError> {
         .connect_timeout(CONNECT_TIMEOUT)
         .timeout(REQUEST_TIMEOUT)
         .tcp_nodelay(true);
-    let channel = endpoint.connect().await.map_err(|_| CliError::Connect {
+    endpoint.connect().await.map_err(|_| CliError::Connect {
         url: url.to_string(),
-    })?;
-    Ok(SchoolAgentClient::new(channel))
+    })
 }
 
 /// The pause before retry number `attempt` (0-based): 250 ms, 500 ms, 1 s, 2 s.

@@ -25,6 +25,8 @@ pub enum CliError {
     File(String),
     /// The agent could not be reached.
     Connect { url: String },
+    /// No session is stored for the agent: `truyenthong dang-nhap` first.
+    NotSignedIn { url: String },
     /// The agent refused or failed the request.
     Agent { status: Status, url: String },
     /// The command ran and reported its failures itself (a CSV import with refused rows).
@@ -90,6 +92,9 @@ impl CliError {
                 }
             }
             CliError::Connect { url } => connect_message(url),
+            CliError::NotSignedIn { url } => format!(
+                "Chưa đăng nhập vào máy chủ của trường tại {url}: chạy `truyenthong dang-nhap` trước."
+            ),
             CliError::Agent { status, url } => agent_message(status, url),
         }
     }
@@ -101,6 +106,7 @@ impl CliError {
             CliError::Input { field, .. } => ("INVALID_INPUT", field.clone(), None),
             CliError::File(_) => ("FILE", None, None),
             CliError::Connect { .. } => ("UNAVAILABLE", None, None),
+            CliError::NotSignedIn { .. } => ("UNAUTHENTICATED", None, None),
             CliError::Agent { status, .. } => (
                 code_name(status.code()),
                 wire::status::violated_field(status),

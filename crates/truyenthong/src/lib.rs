@@ -2,14 +2,15 @@
 //!
 //! Staff record the school's communication on education — the plan, activities, citizens'
 //! feedback, press issues, reporter visits, commendation, emulation criteria, budget and
-//! duties — and look at the log and its delivery to the district office. Everything printed
+//! duties — and look at the log and its delivery to the district office, signed in with
+//! their own account (`dang-nhap`); the school's head manages the accounts (`tai-khoan`). Everything printed
 //! for people is Vietnamese; `--json` prints for programs.
 //!
 //! - [`args`]: the command tree (clap derive), [`clap_vi`]: clap in Vietnamese.
 //! - [`commands`]: one module per group of commands; input is checked before anything is sent.
 //! - [`plan_file`]: reading a plan file (TOML), [`values`] and [`vocab`]: what staff type.
-//! - [`client`]: the connection and retry-safe sending, [`error`]: failures and exit codes,
-//!   [`output`]: printing.
+//! - [`client`]: the connection and retry-safe sending, [`session`]: the signed-in sessions
+//!   under the user's profile, [`error`]: failures and exit codes, [`output`]: printing.
 //!
 //! Exit codes: 0 done, 1 refused or failed, 2 usage error.
 
@@ -20,6 +21,7 @@ pub mod commands;
 pub mod error;
 pub mod output;
 pub mod plan_file;
+pub mod session;
 pub mod values;
 pub mod vocab;
 

@@ -1,9 +1,12 @@
 //! The commands: each checks its input here first (so a wrong value never reaches the
 //! agent), then connects, sends and prints.
 //!
-//! [`Ctx`] carries the global options: the agent's address, who records (`--nguoi`,
-//! `--vai-tro`), the school the command is meant for (`--truong`) and the output mode.
+//! [`Ctx`] carries the global options: the agent's address, the school the command is meant
+//! for (`--truong`) and the output mode. Who records is the signed-in account (`dang-nhap`,
+//! [`account`]): every command sends the session stored for its agent, and the agent takes
+//! the actor from it.
 
+mod account;
 mod activity;
 mod budget;
 mod cases;
@@ -21,6 +24,7 @@ use crate::args::{Cli, Command, GlobalArgs};
 use crate::client::{self, Client};
 use crate::error::CliError;
 use crate::output::Output;
+use crate::session::{Session, SessionFile};
 use crate::values;
 use crate::vocab;
 
@@ -39,8 +43,24 @@ impl Ctx {
         Ok(Self { global, out, url })
     }
 
+    /// The session file under the user's profile.
+    pub fn sessions(&self) -> Result<SessionFile, CliError> {
+        SessionFile::locate()
+    }
+
+    /// The session stored for this agent; without one, the advice to sign in.
+    pub fn session(&self) -> Result<Session, CliError> {
+        self.sessions()?
+            .get(&self.url)?
+            .ok_or_else(|| CliError::NotSignedIn {
+                url: self.url.clone(),
+            })
+    }
+
+    /// A client of the agent, signed in with the stored session.
     pub async fn client(&self) -> Result<Client, CliError> {
-        client::connect(&self.url).await
+        let session = self.session()?;
+        client::connect(&self.url, &session.token).await
     }
 
     /// Turns an agent's refusal into the error for this agent.
@@ -48,31 +68,18 @@ impl Ctx {
         CliError::agent(status, &self.url)
     }
 
-    /// The role of the person recording (`--vai-tro`).
+    /// The signed-in account's role, as stored at sign-in: the default responsible role of
+    /// an activity.
     pub fn role(&self) -> Result<Role, CliError> {
-        vocab::role(&self.global.role).map_err(|m| {
-            CliError::input(
-                m,
-                "actor.role",
-                "tùy chọn --vai-tro hoặc biến môi trường TRUYENTHONG_VAI_TRO",
-            )
+        let session = self.session()?;
+        Role::parse("role", &session.vai_tro).map_err(|_| CliError::NotSignedIn {
+            url: self.url.clone(),
         })
     }
 
-    /// The header of a command: who records it and for which school.
+    /// The header of a command: the school it is for. No actor: the agent records the
+    /// signed-in account as the actor.
     pub fn header(&self) -> Result<pb::CommandHeader, CliError> {
-        let person = self
-            .global
-            .person
-            .as_deref()
-            .map(str::trim)
-            .unwrap_or_default();
-        if person.is_empty() {
-            return Err(CliError::Usage(
-                "Chưa có tên người ghi: thêm --nguoi \"Họ và tên\" hoặc đặt biến môi trường TRUYENTHONG_NGUOI.".to_string(),
-            ));
-        }
-        let role = self.role()?;
         Ok(pb::CommandHeader {
             school: self
                 .global
@@ -81,10 +88,7 @@ impl Ctx {
                 .map(str::trim)
                 .unwrap_or_default()
                 .to_string(),
-            actor: Some(pb::Actor {
-                role: pb::Role::from(role).into(),
-                person: person.to_string(),
-            }),
+            actor: None,
         })
     }
 }
@@ -127,6 +131,10 @@ pub fn existing_id(value: &str, field: &str, argument: &str) -> Result<String, C
 pub async fn run(cli: Cli) -> Result<(), CliError> {
     let ctx = Ctx::new(cli.global)?;
     match cli.command {
+        Command::SignIn(args) => account::sign_in(&ctx, &args).await,
+        Command::SignOut => account::sign_out(&ctx).await,
+        Command::ChangePassword => account::change_password(&ctx).await,
+        Command::Account { command } => account::run(&ctx, command).await,
         Command::Plan { command } => plan::run(&ctx, command).await,
         Command::Activity { command } => activity::run(&ctx, command).await,
         Command::Feedback { command } => cases::feedback(&ctx, command).await,

@@ -1,23 +1,33 @@
 //! The `truyenthong` binary against the real school agent (in this process, on port 0) and a
-//! real nats-server: what staff see on stdout and stderr, and the exit codes.
+//! real nats-server: what staff see on stdout and stderr, and the exit codes. Each school's
+//! runs share a profile folder (`XDG_CONFIG_HOME`) holding the session of the head the
+//! fixture signed in, as `truyenthong dang-nhap` would have stored it.
 #![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use agent_fixture::{RunningAgent, SchoolDir};
+use agent_fixture::requests::PERSON;
+use agent_fixture::{HEAD_LOGIN, HEAD_NAME, PASSWORD, RunningAgent, SchoolDir};
 use test_harness::NatsServer;
+use truyenthong::session::{Session, SessionFile};
 
 const SEED_PLAN: &str = "../../deploy/plans/kh-114-thcs-an-hoa-2017.toml";
-use agent_fixture::requests::PERSON;
 
-/// A nats-server, a school directory and the agent running in this process.
+/// A nats-server, a school directory, the agent running in this process, and the head's
+/// profile folder with the head signed in.
 struct School {
     _nats: NatsServer,
     dir: SchoolDir,
     url: String,
     agent: Option<RunningAgent>,
+    head_profile: tempfile::TempDir,
+}
+
+/// The session file under a profile folder (`XDG_CONFIG_HOME`).
+fn session_file(profile: &Path) -> SessionFile {
+    SessionFile::at(profile.join("truyenthong").join("phien"))
 }
 
 impl School {
@@ -27,11 +37,21 @@ impl School {
         let agent = RunningAgent::start(dir.settings(&nats.url()))
             .await
             .unwrap();
+        let head_profile = tempfile::tempdir().unwrap();
+        session_file(head_profile.path())
+            .put(Session {
+                may_chu: agent.url(),
+                ten_dang_nhap: HEAD_LOGIN.into(),
+                vai_tro: "principal".into(),
+                token: agent.head_token.clone(),
+            })
+            .unwrap();
         Self {
             _nats: nats,
             dir,
             url: agent.url(),
             agent: Some(agent),
+            head_profile,
         }
     }
 
@@ -42,8 +62,9 @@ impl School {
         }
     }
 
+    /// A run as the head.
     async fn cli(&self, args: &[&str]) -> Run {
-        cli(&self.url, args).await
+        cli(&self.url, self.head_profile.path(), args, "").await
     }
 
     /// The agent's head seq, read through the CLI's JSON status.
@@ -69,18 +90,25 @@ struct Run {
     elapsed: Duration,
 }
 
-async fn cli(url: &str, args: &[&str]) -> Run {
+/// One run with the profile folder `profile` and `input` on standard input (not a terminal,
+/// so passwords are read from it line by line).
+async fn cli(url: &str, profile: &Path, args: &[&str], input: &str) -> Run {
+    use tokio::io::AsyncWriteExt as _;
     let started = Instant::now();
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_truyenthong"))
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_truyenthong"))
         .args(args)
         .env("TRUYENTHONG_AGENT_URL", url)
-        .env("TRUYENTHONG_NGUOI", PERSON)
-        .env_remove("TRUYENTHONG_VAI_TRO")
+        .env("XDG_CONFIG_HOME", profile)
         .env_remove("TRUYENTHONG_TRUONG")
-        .stdin(Stdio::null())
-        .output()
-        .await
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input.as_bytes()).await.unwrap();
+    drop(stdin);
+    let output = child.wait_with_output().await.unwrap();
     Run {
         code: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8(output.stdout).unwrap(),
@@ -236,7 +264,9 @@ async fn a_recorded_activity_shows_in_the_log_and_can_be_corrected_and_retracted
     assert_eq!(corrected["data"]["title"], "Tiêu đề đã sửa");
     assert_eq!(corrected["data"]["date"], "2018-03-15");
     assert_eq!(corrected["data"]["reach"], 350);
-    assert_eq!(corrected["actor"]["person"], PERSON);
+    // The actor is the signed-in account.
+    assert_eq!(corrected["actor"]["person"], HEAD_NAME);
+    assert_eq!(corrected["actor"]["role"], "principal");
 
     let run = school
         .cli(&["hoat-dong", "huy", &id, "--ly-do", "Ghi nhầm"])
@@ -522,6 +552,11 @@ async fn status_when_the_agent_is_down_says_so_in_vietnamese() {
 async fn usage_errors_exit_2_in_vietnamese() {
     // No agent needed: these stop before connecting.
     let url = "http://127.0.0.1:1";
+    let profile = tempfile::tempdir().unwrap();
+    let cli = |url: &'static str, args: &'static [&'static str]| {
+        let profile = profile.path().to_path_buf();
+        async move { cli(url, &profile, args, "").await }
+    };
     let run = cli(url, &["hoat-dong", "ghi", "--nhanh"]).await;
     assert_eq!(run.code, 2, "{run:?}");
     assert!(
@@ -538,8 +573,10 @@ async fn usage_errors_exit_2_in_vietnamese() {
         "{}",
         run.stderr
     );
-    let run = tokio::process::Command::new(env!("CARGO_BIN_EXE_truyenthong"))
-        .args([
+    // Nobody signed in: the advice, before anything is sent.
+    let run = cli(
+        url,
+        &[
             "y-kien",
             "nhan",
             "--kenh",
@@ -548,17 +585,13 @@ async fn usage_errors_exit_2_in_vietnamese() {
             "a",
             "--chi-tiet",
             "b",
-        ])
-        .env("TRUYENTHONG_AGENT_URL", url)
-        .env_remove("TRUYENTHONG_NGUOI")
-        .output()
-        .await
-        .unwrap();
-    assert_eq!(run.status.code(), Some(2));
-    assert!(
-        String::from_utf8(run.stderr)
-            .unwrap()
-            .contains("Chưa có tên người ghi")
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(
+        run.stderr.trim(),
+        "Lỗi: Chưa đăng nhập vào máy chủ của trường tại http://127.0.0.1:1: chạy `truyenthong dang-nhap` trước."
     );
     let run = cli(
         url,
@@ -586,4 +619,160 @@ async fn usage_errors_exit_2_in_vietnamese() {
         "{}",
         run.stdout
     );
+}
+
+/// The line after `prefix` in `text`.
+fn line_after<'a>(text: &'a str, prefix: &str) -> &'a str {
+    text.lines()
+        .find_map(|l| l.strip_prefix(prefix))
+        .unwrap_or_else(|| panic!("no line «{prefix}…» in {text}"))
+        .trim()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_sign_in_with_the_password_on_stdin_and_record_as_themselves() {
+    let school = School::start().await;
+    school.adopt_seed_plan().await;
+
+    // The head creates the vice principal's account and hands over the one-time password.
+    let run = school
+        .cli(&[
+            "tai-khoan",
+            "tao",
+            "--ten-dang-nhap",
+            "nhung.nguyen",
+            "--ho-ten",
+            PERSON,
+            "--vai-tro",
+            "pho-hieu-truong",
+        ])
+        .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let one_time = line_after(&run.stdout, "Mật khẩu dùng một lần:").to_string();
+
+    // On her own profile: nothing works before signing in.
+    let profile = tempfile::tempdir().unwrap();
+    let her = |args: &[&str], input: &str| {
+        let (url, profile) = (school.url.clone(), profile.path().to_path_buf());
+        let args: Vec<String> = args.iter().map(|a| (*a).to_string()).collect();
+        let input = input.to_string();
+        async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            cli(&url, &profile, &args, &input).await
+        }
+    };
+    let run = her(&["trang-thai"], "").await;
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains("chạy `truyenthong dang-nhap`"),
+        "{run:?}"
+    );
+
+    // A wrong password: refused, nothing stored.
+    let run = her(&["dang-nhap"], "nhung.nguyen\nkhông đúng\n").await;
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("Tên đăng nhập hoặc mật khẩu không đúng."),
+        "{run:?}"
+    );
+    assert!(!profile.path().join("truyenthong/phien").exists());
+
+    // The login and the password on stdin.
+    let run = her(&["dang-nhap"], &format!("nhung.nguyen\n{one_time}\n")).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout
+            .contains(&format!("Đã đăng nhập: {PERSON} (Phó Hiệu trưởng)")),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("truyenthong doi-mat-khau"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("ttp_"), "the token is never printed");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let file = profile.path().join("truyenthong/phien");
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    // The one-time password must be changed before anything else.
+    let run = her(&record_args("2018-03-15", "Tin bài"), "").await;
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("Phải đổi mật khẩu"), "{run:?}");
+    let run = her(
+        &["doi-mat-khau"],
+        &format!("{one_time}\n{PASSWORD}\n{PASSWORD}\n"),
+    )
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+
+    // Now she records, as herself, whatever the command line used to say.
+    let run = her(&record_args("2018-03-15", "Tin bài"), "").await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let run = her(&["nhat-ky", "--json"], "").await;
+    let events: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let recorded = &events["events"][1];
+    assert_eq!(recorded["type"], "activity.recorded");
+    assert_eq!(recorded["actor"]["person"], PERSON);
+    assert_eq!(recorded["actor"]["role"], "vice_principal");
+    // Her role's default as the responsible role.
+    assert_eq!(recorded["data"]["responsible"], "vice_principal");
+
+    // The budget is not her duty: refused naming the duty, nothing recorded.
+    let run = her(
+        &[
+            "kinh-phi",
+            "chi",
+            "--khoan",
+            "Băng rôn",
+            "--so-tien",
+            "350000",
+        ],
+        "",
+    )
+    .await;
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains("Ghi chi và quyết toán kinh phí"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(school.head().await, 2);
+    // Managing accounts is the head's.
+    let run = her(&["tai-khoan", "danh-sach"], "").await;
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("Chỉ Hiệu trưởng"), "{}", run.stderr);
+    let run = school.cli(&["tai-khoan", "danh-sach"]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("nhung.nguyen — Nguyễn Thị Hồng Nhung (Phó Hiệu trưởng)"),
+        "{}",
+        run.stdout
+    );
+    let run = her(&["tai-khoan"], "").await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains("Đang đăng nhập: nhung.nguyen"),
+        "{}",
+        run.stdout
+    );
+
+    // Signed out, the session is gone here and at the agent.
+    let run = her(&["dang-xuat"], "").await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains("Đã đăng xuất tài khoản nhung.nguyen."),
+        "{}",
+        run.stdout
+    );
+    let run = her(&["trang-thai"], "").await;
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("Chưa đăng nhập"), "{run:?}");
 }
