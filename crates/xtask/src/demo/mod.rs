@@ -3,11 +3,14 @@
 //! Builds the binaries, starts a NATS server with JetStream, PostgreSQL (a throwaway cluster
 //! unless `DATABASE_URL` is given), the district aggregator — with the ten schools enrolled and
 //! the district plan 1442/KH-PGDĐT adopted through its gRPC API — and one school agent per demo
-//! school of Tam Nông (THCS An Hòa with its real plan 114/KH-THCSAH among them). It loads each
-//! school's history through the agents' gRPC API — the same path staff use — waits until every
-//! agent has delivered its log and the aggregator has applied it, prints where to look, and
-//! keeps running until Ctrl-C. Everything lives under `var/demo/`, recreated at each run.
+//! school of Tam Nông (THCS An Hòa with its real plan 114/KH-THCSAH among them). On each agent
+//! it creates the head's account and one staff account per role of the plan ([`accounts`]),
+//! loads each school's history through the agents' gRPC API — the same path staff use, each
+//! request with the session of the staff member it is by — waits until every
+//! agent has delivered its log and the aggregator has applied it, prints where to look and the
+//! staff accounts with fresh one-time passwords, and keeps running until Ctrl-C. Everything lives under `var/demo/`, recreated at each run.
 
+mod accounts;
 mod district;
 mod nats;
 mod processes;
@@ -22,11 +25,19 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use demo_data::{DemoSchool, TAM_NONG_SCHOOLS, Volume};
+use wire::bearer::{AgentClient, Bearer, agent_client};
 use wire::pb;
-use wire::pb::school_agent_client::SchoolAgentClient;
 
 use crate::install;
+use accounts::SignedIn;
 use processes::Processes;
+
+/// A running school agent, its staff signed in.
+struct Agent {
+    school: &'static DemoSchool,
+    grpc: SocketAddr,
+    staff: SignedIn,
+}
 
 /// Where and how to run the demo.
 #[derive(Debug, Clone)]
@@ -134,34 +145,51 @@ async fn demo(options: Options) -> anyhow::Result<()> {
         TAM_NONG_SCHOOLS.len()
     );
 
-    let mut agents = Vec::new();
+    let mut started = Vec::new();
     for (i, school) in TAM_NONG_SCHOOLS.iter().enumerate() {
         let port = options.first_agent_port + i as u16;
         let grpc = SocketAddr::from(([127, 0, 0, 1], port));
         start_agent(&mut processes, dir, school, grpc, &nats).await?;
-        agents.push((school, grpc));
+        started.push((school, grpc));
     }
-    for (school, grpc) in &agents {
-        wait_for_agent(*grpc).await.with_context(|| {
+    let agent_program = target_dir().join("debug/school-agent");
+    let mut agents = Vec::new();
+    for (school, grpc) in started {
+        wait_for_agent(grpc).await.with_context(|| {
             format!(
                 "the agent of {} did not start; see {}",
                 school.code,
                 dir.join(school.code).join("agent.log").display()
             )
         })?;
+        let config = dir.join(school.code).join("agent.toml");
+        let staff = SignedIn::create(&agent_program, &config, school, grpc, SEED)
+            .await
+            .with_context(|| format!("creating the staff accounts of {}", school.code))?;
+        agents.push(Agent {
+            school,
+            grpc,
+            staff,
+        });
     }
-    eprintln!("demo: {} school agents running", agents.len());
+    eprintln!(
+        "demo: {} school agents running, each with its head and five staff accounts",
+        agents.len()
+    );
 
     load_histories(&agents).await?;
     wait_delivered(&agents).await?;
+    let all = statuses(&agents).await?;
     let heads: Vec<(String, u64)> = agents
         .iter()
-        .map(|(s, _)| s.code.to_string())
-        .zip(statuses(&agents).await?.iter().map(|s| s.head_seq))
+        .map(|a| a.school.code.to_string())
+        .zip(all.iter().map(|s| s.head_seq))
         .collect();
     district::wait_applied(&mut aggregator, &heads).await?;
     eprintln!("\rdemo: the aggregator has applied every school's log                ");
-    print_summary(&agents, &nats, dir).await?;
+    let all = statuses(&agents).await?;
+    print_summary(&agents, &all, &nats, dir);
+    print_accounts(agents, &agent_program).await?;
     println!(
         "\nThe district office:\n- district aggregator (gRPC, reflection): http://{aggregator_grpc}\n    grpcurl -plaintext -d '{{\"period\": \"2018-2019\"}}' {aggregator_grpc} truyenthong.v1.DistrictAggregator/GetPlanView"
     );
@@ -258,43 +286,52 @@ async fn start_agent(
     )
 }
 
+/// Waits until the agent answers — refusing a call without a session, since nobody is
+/// signed in yet.
 async fn wait_for_agent(grpc: SocketAddr) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        if let Ok(mut client) = SchoolAgentClient::connect(format!("http://{grpc}")).await
-            && client.get_status(pb::GetStatusRequest {}).await.is_ok()
+        if let Ok(channel) = tonic::transport::Endpoint::from_shared(format!("http://{grpc}"))?
+            .connect()
+            .await
         {
-            return Ok(());
+            let mut client: AgentClient = agent_client(channel, Bearer::none());
+            match client.get_status(pb::GetStatusRequest {}).await {
+                Ok(_) => return Ok(()),
+                Err(status) if status.code() == tonic::Code::Unauthenticated => return Ok(()),
+                Err(_) => {}
+            }
         }
         anyhow::ensure!(Instant::now() < deadline, "no answer on {grpc}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
-async fn load_histories(agents: &[(&DemoSchool, SocketAddr)]) -> anyhow::Result<()> {
+async fn load_histories(agents: &[Agent]) -> anyhow::Result<()> {
     let histories: Vec<_> = agents
         .iter()
-        .map(|(school, grpc)| {
-            (
-                *school,
-                *grpc,
-                demo_data::history(school, Volume::DEMO, SEED),
-            )
+        .map(|agent| {
+            let history = demo_data::history(agent.school, Volume::DEMO, SEED);
+            // Each request with the session of the staff member it is by.
+            let sends: Vec<_> = history
+                .into_iter()
+                .map(|request| (agent.staff.client_for(request.role()), request))
+                .collect();
+            (agent.school, sends)
         })
         .collect();
-    let total: usize = histories.iter().map(|(_, _, h)| h.len()).sum();
+    let total: usize = histories.iter().map(|(_, h)| h.len()).sum();
     let done = Arc::new(AtomicUsize::new(0));
     eprintln!(
         "demo: loading the 2017–2020 history of {} schools ({total} requests) through gRPC…",
         agents.len()
     );
     let mut tasks = tokio::task::JoinSet::new();
-    for (school, grpc, history) in histories {
+    for (school, history) in histories {
         let done = done.clone();
         let code = school.code;
         tasks.spawn(async move {
-            let mut client = SchoolAgentClient::connect(format!("http://{grpc}")).await?;
-            for request in history {
+            for (mut client, request) in history {
                 demo_data::send(&mut client, request)
                     .await
                     .with_context(|| format!("{code} refused a demo request"))?;
@@ -321,10 +358,10 @@ async fn load_histories(agents: &[(&DemoSchool, SocketAddr)]) -> anyhow::Result<
     Ok(())
 }
 
-async fn statuses(agents: &[(&DemoSchool, SocketAddr)]) -> anyhow::Result<Vec<pb::AgentStatus>> {
+async fn statuses(agents: &[Agent]) -> anyhow::Result<Vec<pb::AgentStatus>> {
     let mut out = Vec::new();
-    for (_, grpc) in agents {
-        let mut client = SchoolAgentClient::connect(format!("http://{grpc}")).await?;
+    for agent in agents {
+        let mut client = agent.staff.head();
         out.push(
             client
                 .get_status(pb::GetStatusRequest {})
@@ -335,7 +372,7 @@ async fn statuses(agents: &[(&DemoSchool, SocketAddr)]) -> anyhow::Result<Vec<pb
     Ok(out)
 }
 
-async fn wait_delivered(agents: &[(&DemoSchool, SocketAddr)]) -> anyhow::Result<()> {
+async fn wait_delivered(agents: &[Agent]) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let all = statuses(agents).await?;
@@ -353,30 +390,32 @@ async fn wait_delivered(agents: &[(&DemoSchool, SocketAddr)]) -> anyhow::Result<
     }
 }
 
-async fn print_summary(
-    agents: &[(&DemoSchool, SocketAddr)],
-    nats: &nats::DemoNats,
-    dir: &Path,
-) -> anyhow::Result<()> {
+fn print_summary(agents: &[Agent], all: &[pb::AgentStatus], nats: &nats::DemoNats, dir: &Path) {
     let nats_url = &nats.url;
     let ca = nats.ca_file().display().to_string();
     let nats_dir = dir.join("nats/district").display().to_string();
-    let all = statuses(agents).await?;
     println!(
         "\n{:<18} {:<38} {:>7} {:>9} {:>7}  gRPC",
         "school", "name", "events", "delivered", "backlog"
     );
-    for ((school, grpc), status) in agents.iter().zip(&all) {
+    for (agent, status) in agents.iter().zip(all) {
         println!(
-            "{:<18} {:<38} {:>7} {:>9} {:>7}  http://{grpc}",
-            school.code, school.name, status.head_seq, status.last_published_seq, status.backlog
+            "{:<18} {:<38} {:>7} {:>9} {:>7}  http://{}",
+            agent.school.code,
+            agent.school.name,
+            status.head_seq,
+            status.last_published_seq,
+            status.backlog,
+            agent.grpc
         );
     }
-    let (an_hoa, an_hoa_grpc) = agents[0];
+    let (an_hoa, an_hoa_grpc) = (agents[0].school, agents[0].grpc);
     println!(
         "\nWhere to look:\n\
          - NATS JetStream: {nats_url} (TLS, district CA {ca}), stream TRUYENTHONG_DONG-THAP_TAM-NONG, subjects truyenthong.events.dong-thap.tam-nong.<school>; each school connects with its own key (var/demo/<school>/nats.nk), the district's identities: cargo run -q -p district-admin -- --thu-muc {nats_dir} danh-sach\n\
-         - A school's log as staff see it:\n    TRUYENTHONG_AGENT_URL=http://{an_hoa_grpc} cargo run -q -p truyenthong -- trang-thai\n    \
+         - A school's log as staff see it (sign in first with an account below; the first sign-in asks to change its one-time password):\n    TRUYENTHONG_AGENT_URL=http://{an_hoa_grpc} cargo run -q -p truyenthong -- dang-nhap\n    \
+           TRUYENTHONG_AGENT_URL=http://{an_hoa_grpc} cargo run -q -p truyenthong -- doi-mat-khau\n    \
+           TRUYENTHONG_AGENT_URL=http://{an_hoa_grpc} cargo run -q -p truyenthong -- trang-thai\n    \
            TRUYENTHONG_AGENT_URL=http://{an_hoa_grpc} cargo run -q -p truyenthong -- ke-hoach xem\n    \
            TRUYENTHONG_AGENT_URL=http://{an_hoa_grpc} cargo run -q -p truyenthong -- nhat-ky --so-luong 20\n\
          - gRPC with reflection: grpcurl -plaintext {an_hoa_grpc} list\n\
@@ -384,5 +423,30 @@ async fn print_summary(
         an_hoa.name,
         dir.join(an_hoa.code).display()
     );
+}
+
+/// Gives every demo account a fresh one-time password and prints them, school by school.
+async fn print_accounts(agents: Vec<Agent>, agent_program: &Path) -> anyhow::Result<()> {
+    println!(
+        "\nThe schools' staff accounts (one-time passwords: the first sign-in with `truyenthong dang-nhap` must change them):"
+    );
+    for agent in agents {
+        let (school, grpc) = (agent.school, agent.grpc);
+        let handed = agent
+            .staff
+            .hand_over(agent_program)
+            .await
+            .with_context(|| format!("handing over the accounts of {}", school.code))?;
+        println!("- {} (http://{grpc}):", school.name);
+        for account in handed {
+            println!(
+                "    {:<16} {:<22} {:<28} {}",
+                account.login,
+                account.role.label_vi(),
+                account.full_name,
+                account.one_time_password
+            );
+        }
+    }
     Ok(())
 }
