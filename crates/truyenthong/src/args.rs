@@ -437,7 +437,7 @@ pub struct ActivityFields {
         long = "phu-trach",
         alias = "responsible",
         value_name = "MÃ VAI TRÒ",
-        help = "Vai trò phụ trách; mặc định là vai trò của người ghi (--vai-tro)"
+        help = "Vai trò phụ trách; mặc định là vai trò của tài khoản đang đăng nhập"
     )]
     pub responsible: Option<String>,
 }
