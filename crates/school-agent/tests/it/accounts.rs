@@ -81,6 +81,24 @@ async fn without_a_valid_session_every_method_is_unauthenticated() {
         .unwrap_err();
     assert_eq!(who.code(), Code::Unauthenticated);
 
+    // Health stays open.
+    let channel = tonic::transport::Endpoint::from_shared(agent.url())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let health = tonic_health::pb::health_client::HealthClient::new(channel)
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        health.status,
+        tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+    );
+
     // Signed in as the head, the same calls get past authentication.
     let mut head = agent.client().await.unwrap();
     let status = head.get_status(pb::GetStatusRequest {}).await.unwrap();
