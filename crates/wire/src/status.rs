@@ -34,6 +34,19 @@ pub fn from_domain(err: &DomainError) -> Status {
     Status::with_error_details(code(err.kind), message, details)
 }
 
+/// A refusal that is not a domain rule (a credential, a role, an account): `code`, the English
+/// `message` naming the rule, the `field` it concerns (empty for none) and the `vi-VN` message
+/// people read, in the same shape as [`from_domain`].
+pub fn refusal(code: Code, field: &str, message: String, vietnamese: String) -> Status {
+    let mut details = if field.is_empty() {
+        ErrorDetails::new()
+    } else {
+        ErrorDetails::with_bad_request_violation(field, message.clone())
+    };
+    details.set_localized_message(VI_LOCALE, vietnamese);
+    Status::with_error_details(code, message, details)
+}
+
 /// A stored event that this build cannot read back: the school's own log is damaged or
 /// newer than the binary. Not the caller's fault, so `INTERNAL`, with the reason.
 pub fn from_decode(err: &DecodeError) -> Status {
