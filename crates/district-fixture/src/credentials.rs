@@ -124,3 +124,70 @@ pub async fn accounts_client_with(url: &str, token: &str) -> anyhow::Result<Acco
         credential.on(channel(url).await?),
     ))
 }
+
+/// A person an administrator just made: their first session and one-time password.
+#[derive(Debug, Clone)]
+pub struct NewPerson {
+    pub session: String,
+    pub one_time_password: String,
+}
+
+/// Creates an account at the aggregator at `url` as the administrator of session `admin`,
+/// and signs it in with its one-time password (which it must still change).
+pub async fn new_person(
+    url: &str,
+    admin: &str,
+    login: &str,
+    full_name: &str,
+    role: wire::pb::AccountRole,
+    school: &str,
+) -> anyhow::Result<NewPerson> {
+    use wire::pb;
+    let issued = accounts_client_with(url, admin)
+        .await?
+        .create_account(pb::CreateAccountRequest {
+            login: login.into(),
+            full_name: full_name.into(),
+            role: role.into(),
+            school: school.into(),
+        })
+        .await
+        .with_context(|| format!("creating {login}"))?
+        .into_inner();
+    let session = DistrictAccountsClient::new(channel(url).await?)
+        .sign_in(pb::SignInRequest {
+            login: login.into(),
+            password: issued.one_time_password.clone(),
+        })
+        .await
+        .with_context(|| format!("signing {login} in"))?
+        .into_inner()
+        .session_token;
+    Ok(NewPerson {
+        session,
+        one_time_password: issued.one_time_password,
+    })
+}
+
+/// [`new_person`], with the one-time password changed to `password`: a session that may do
+/// what the role allows.
+pub async fn signed_in_person(
+    url: &str,
+    admin: &str,
+    login: &str,
+    full_name: &str,
+    role: wire::pb::AccountRole,
+    school: &str,
+    password: &str,
+) -> anyhow::Result<String> {
+    let person = new_person(url, admin, login, full_name, role, school).await?;
+    accounts_client_with(url, &person.session)
+        .await?
+        .change_password(wire::pb::ChangePasswordRequest {
+            current_password: person.one_time_password,
+            new_password: password.into(),
+        })
+        .await
+        .with_context(|| format!("changing {login}'s one-time password"))?;
+    Ok(person.session)
+}

@@ -222,44 +222,25 @@ async fn bench() {
 async fn sign_in_costs(district: &DemoDistrict) -> (String, Histogram<u64>, Histogram<u64>) {
     const SIGN_INS: usize = 20;
     const CHECKS: usize = 500;
-    use district_fixture::credentials::{accounts_client_with, channel};
+    use district_fixture::credentials::channel;
     use wire::pb;
     use wire::pb::district_accounts_client::DistrictAccountsClient;
     let url = district.aggregator_url();
-    let mut admin = accounts_client_with(&url, &district.credentials().admin)
-        .await
-        .unwrap();
-    let issued = admin
-        .create_account(pb::CreateAccountRequest {
-            login: "bench.officer".into(),
-            full_name: "Chuyên viên đo tải".into(),
-            role: pb::AccountRole::Officer.into(),
-            school: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let mut anonymous = DistrictAccountsClient::new(channel(&url).await.unwrap());
-    let first = anonymous
-        .sign_in(pb::SignInRequest {
-            login: "bench.officer".into(),
-            password: issued.one_time_password.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
     let password = "nuoc-noi-dong-thap-2018".to_owned();
-    accounts_client_with(&url, &first.session_token)
-        .await
-        .unwrap()
-        .change_password(pb::ChangePasswordRequest {
-            current_password: issued.one_time_password,
-            new_password: password.clone(),
-        })
-        .await
-        .unwrap();
+    let first = district_fixture::credentials::signed_in_person(
+        &url,
+        &district.credentials().admin,
+        "bench.officer",
+        "Chuyên viên đo tải",
+        pb::AccountRole::Officer,
+        "",
+        &password,
+    )
+    .await
+    .unwrap();
+    let mut anonymous = DistrictAccountsClient::new(channel(&url).await.unwrap());
     let mut sign_in = Histogram::<u64>::new(3).unwrap();
-    let mut session = first.session_token;
+    let mut session = first;
     for _ in 0..SIGN_INS {
         let t = Instant::now();
         session = anonymous

@@ -161,40 +161,25 @@ async fn district() -> (Env, Running) {
     (env, running)
 }
 
-/// Creates an account and signs it in with its one-time password, changed to a chosen one;
-/// returns its session token.
+/// Creates an account and signs it in with its one-time password (still to be changed);
+/// returns its session token and that password.
 async fn signed_in(
     running: &Running,
     login: &str,
     role: pb::AccountRole,
     school: &str,
 ) -> (String, String) {
-    let mut admin = running.accounts().await.unwrap();
-    let issued = admin
-        .create_account(pb::CreateAccountRequest {
-            login: login.into(),
-            full_name: "Nguyễn Thị Lan".into(),
-            role: role.into(),
-            school: school.into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let mut anonymous = DistrictAccountsClient::new(
-        district_fixture::credentials::channel(&running.url())
-            .await
-            .unwrap(),
-    );
-    let session = anonymous
-        .sign_in(pb::SignInRequest {
-            login: login.into(),
-            password: issued.one_time_password.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(session.account.as_ref().unwrap().must_change_password);
-    (session.session_token, issued.one_time_password)
+    let person = district_fixture::credentials::new_person(
+        &running.url(),
+        &running.credentials.admin,
+        login,
+        "Nguyễn Thị Lan",
+        role,
+        school,
+    )
+    .await
+    .unwrap();
+    (person.session, person.one_time_password)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,7 +5,6 @@
 use district_fixture::credentials::{accounts_client_with, channel};
 use tonic::Code;
 use wire::pb;
-use wire::pb::district_accounts_client::DistrictAccountsClient;
 use wire::pb::reporting_client::ReportingClient;
 
 use crate::support::Env;
@@ -24,38 +23,17 @@ fn request(school: &str) -> pb::GenerateReportRequest {
 
 /// A school head of [`SCHOOL`], signed in, the one-time password changed.
 async fn school_head(env: &Env) -> String {
-    let url = env.district.aggregator_url();
-    let issued = accounts_client_with(&url, &env.district.credentials.admin)
-        .await
-        .unwrap()
-        .create_account(pb::CreateAccountRequest {
-            login: "ht.an-hoa".into(),
-            full_name: "Võ Thị Hạnh".into(),
-            role: pb::AccountRole::SchoolHead.into(),
-            school: SCHOOL.into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let session = DistrictAccountsClient::new(channel(&url).await.unwrap())
-        .sign_in(pb::SignInRequest {
-            login: "ht.an-hoa".into(),
-            password: issued.one_time_password.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .session_token;
-    accounts_client_with(&url, &session)
-        .await
-        .unwrap()
-        .change_password(pb::ChangePasswordRequest {
-            current_password: issued.one_time_password,
-            new_password: "truong-an-hoa-bao-cao".into(),
-        })
-        .await
-        .unwrap();
-    session
+    district_fixture::credentials::signed_in_person(
+        &env.district.aggregator_url(),
+        &env.district.credentials.admin,
+        "ht.an-hoa",
+        "Võ Thị Hạnh",
+        pb::AccountRole::SchoolHead,
+        SCHOOL,
+        "truong-an-hoa-bao-cao",
+    )
+    .await
+    .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

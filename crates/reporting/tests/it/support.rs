@@ -52,42 +52,19 @@ static OFFICER: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new
 /// Creates the officer `lan.pham` on the shared district and signs them in, the one-time
 /// password changed; returns the session.
 async fn officer(district: &SharedDistrict) -> String {
-    use district_fixture::credentials::{accounts_client_with, channel};
-    use wire::pb::district_accounts_client::DistrictAccountsClient;
     OFFICER
         .get_or_init(|| async {
-            let url = district.aggregator_url();
-            let issued = accounts_client_with(&url, &district.credentials.admin)
-                .await
-                .unwrap()
-                .create_account(pb::CreateAccountRequest {
-                    login: "lan.pham".into(),
-                    full_name: "Phạm Thị Lan".into(),
-                    role: pb::AccountRole::Officer.into(),
-                    school: String::new(),
-                })
-                .await
-                .unwrap()
-                .into_inner();
-            let session = DistrictAccountsClient::new(channel(&url).await.unwrap())
-                .sign_in(pb::SignInRequest {
-                    login: "lan.pham".into(),
-                    password: issued.one_time_password.clone(),
-                })
-                .await
-                .unwrap()
-                .into_inner()
-                .session_token;
-            accounts_client_with(&url, &session)
-                .await
-                .unwrap()
-                .change_password(pb::ChangePasswordRequest {
-                    current_password: issued.one_time_password,
-                    new_password: "bao-cao-cua-phong-2018".into(),
-                })
-                .await
-                .unwrap();
-            session
+            district_fixture::credentials::signed_in_person(
+                &district.aggregator_url(),
+                &district.credentials.admin,
+                "lan.pham",
+                "Phạm Thị Lan",
+                pb::AccountRole::Officer,
+                "",
+                "bao-cao-cua-phong-2018",
+            )
+            .await
+            .unwrap()
         })
         .await
         .clone()

@@ -133,9 +133,7 @@ async fn demo(options: Options) -> anyhow::Result<()> {
             )
         })?;
     district::record_district_facts(&mut aggregator, TAM_NONG_SCHOOLS).await?;
-    let reporting_token = dir.join("district/reporting.token");
-    let mut district_accounts = vec![admin];
-    district_accounts.extend(district::create_accounts(&mut accounts, &reporting_token).await?);
+
     eprintln!(
         "demo: district aggregator at http://{aggregator_grpc}; {} schools enrolled, plan 1442/KH-PGDĐT adopted",
         TAM_NONG_SCHOOLS.len()
@@ -168,6 +166,10 @@ async fn demo(options: Options) -> anyhow::Result<()> {
         .collect();
     district::wait_applied(&mut aggregator, &heads).await?;
     eprintln!("\rdemo: the aggregator has applied every school's log                ");
+    // After the enrolments are applied: a school head's account names an enrolled school.
+    let reporting_token = dir.join("district/reporting.token");
+    let mut district_accounts = vec![admin];
+    district_accounts.extend(district::create_accounts(&mut accounts, &reporting_token).await?);
     print_summary(&agents, &nats, dir).await?;
     println!(
         "\nThe district office:\n- district aggregator (gRPC, reflection): http://{aggregator_grpc}\n    grpcurl -plaintext -d '{{\"period\": \"2018-2019\"}}' {aggregator_grpc} truyenthong.v1.DistrictAggregator/GetPlanView"
