@@ -6,13 +6,14 @@
 //! stack trace or a bare text body; the English detail goes to the log, not to the page.
 
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use tonic::Code;
 
 use domain::DomainError;
 
 use crate::layout::{self, Nav};
+use crate::session;
 
 /// A page that cannot be shown.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +38,15 @@ pub enum PageError {
     /// The district aggregator failed, or answered something this build cannot read (HTTP 500).
     #[error("the district aggregator failed ({call}): {reason}")]
     Internal { call: &'static str, reason: String },
+    /// The person may not see this (another school's page, a page of the administrator).
+    #[error("forbidden: {vietnamese}")]
+    Forbidden { vietnamese: String },
+    /// No session, or it ended: back to the sign-in page.
+    #[error("sign-in required")]
+    SignInRequired,
+    /// The one-time password must be changed first: to the account page.
+    #[error("the one-time password must be changed first")]
+    PasswordChangeRequired,
 }
 
 impl PageError {
@@ -60,6 +70,11 @@ impl PageError {
     pub fn from_status(call: &'static str, status: &tonic::Status) -> Self {
         let reason = status.message().to_string();
         match status.code() {
+            Code::FailedPrecondition
+                if wire::status::violated_field(status).as_deref() == Some("password") =>
+            {
+                PageError::PasswordChangeRequired
+            }
             Code::InvalidArgument | Code::FailedPrecondition | Code::OutOfRange => {
                 let field = wire::status::violated_field(status);
                 let vietnamese = match field.as_deref() {
@@ -78,6 +93,13 @@ impl PageError {
                     vietnamese,
                 }
             }
+            Code::Unauthenticated => PageError::SignInRequired,
+            Code::PermissionDenied => PageError::Forbidden {
+                vietnamese: wire::status::vietnamese_message(status).map_or_else(
+                    || "Tài khoản của bạn không được xem trang này.".to_string(),
+                    |m| capitalise(&m),
+                ),
+            },
             Code::NotFound => PageError::NoSuchPage(format!("{call}: {reason}")),
             Code::Unavailable
             | Code::DeadlineExceeded
@@ -98,6 +120,8 @@ impl PageError {
             PageError::UnknownSchool(_) | PageError::NoSuchPage(_) => StatusCode::NOT_FOUND,
             PageError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             PageError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            PageError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            PageError::SignInRequired | PageError::PasswordChangeRequired => StatusCode::SEE_OTHER,
         }
     }
 
@@ -109,6 +133,9 @@ impl PageError {
             PageError::NoSuchPage(_) => "Không tìm thấy trang",
             PageError::Unavailable { .. } => "Hệ thống tổng hợp của Phòng tạm thời không phản hồi",
             PageError::Internal { .. } => "Đã xảy ra lỗi hệ thống",
+            PageError::Forbidden { .. } => "Không có quyền xem trang này",
+            PageError::SignInRequired => "Cần đăng nhập",
+            PageError::PasswordChangeRequired => "Cần đổi mật khẩu",
         }
     }
 
@@ -135,12 +162,33 @@ impl PageError {
                 "Máy chủ tổng hợp trả lời không như mong đợi.".to_string(),
                 "Hãy báo cho cán bộ phụ trách kỹ thuật; chi tiết đã được ghi vào nhật ký hệ thống.",
             ),
+            PageError::Forbidden { vietnamese } => (
+                vietnamese.clone(),
+                "Nếu bạn cần xem trang này, hãy đề nghị quản trị của Phòng cấp quyền.",
+            ),
+            PageError::SignInRequired | PageError::PasswordChangeRequired => {
+                ("Hãy đăng nhập để xem trang này.".to_string(), "")
+            }
         }
     }
 }
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
+        match self {
+            PageError::SignInRequired => {
+                let mut response = Redirect::to(session::SIGN_IN).into_response();
+                response.headers_mut().insert(
+                    header::SET_COOKIE,
+                    session::set_cookie(session::COOKIE, "", 0),
+                );
+                return response;
+            }
+            PageError::PasswordChangeRequired => {
+                return Redirect::to(session::ACCOUNT).into_response();
+            }
+            _ => {}
+        }
         let status = self.status();
         match &self {
             PageError::Unavailable { .. } => {
@@ -161,7 +209,7 @@ impl IntoResponse for PageError {
                 p { a href="/" { "Về trang chủ" } }
             }
         };
-        let mut response = (status, layout::page(heading, Nav::None, body)).into_response();
+        let mut response = (status, layout::page(heading, Nav::None, None, body)).into_response();
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response
                 .headers_mut()

@@ -5,9 +5,12 @@ use maud::{DOCTYPE, Markup, html};
 
 use domain::{DateRange, Period};
 
+use wire::pb;
+
 use crate::assets;
 use crate::format;
 use crate::periods;
+use crate::session::{self, Viewer};
 
 /// The navigation entry a page belongs to, marked `aria-current` in the menu.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +21,8 @@ pub enum Nav {
     DeadLetters,
     Ingest,
     Reports,
+    /// The administrator's pages (accounts, audit trail).
+    Admin,
     /// A school's page or an error page: no menu entry is current.
     None,
 }
@@ -33,13 +38,35 @@ const MENU: [(&str, &str, Nav, bool); 6] = [
     ("/bao-cao", "Báo cáo", Nav::Reports, true),
 ];
 
-/// A whole page. `period` is the one the page shows, carried into the menu's links.
-pub fn page(title: &str, nav: Nav, body: Markup) -> Markup {
-    page_for(title, nav, None, body)
+/// A whole page for `viewer` (`None`: the sign-in and error pages, which show no menu).
+pub fn page(title: &str, nav: Nav, viewer: Option<&Viewer>, body: Markup) -> Markup {
+    page_for(title, nav, viewer, None, body)
+}
+
+/// Whether `viewer` sees menu entry `entry`: the dead letters are the district's.
+fn shown(viewer: &Viewer, entry: Nav) -> bool {
+    !(entry == Nav::DeadLetters && viewer.own_school().is_some())
+}
+
+/// The role's name, for the header.
+pub fn role_name(role: pb::AccountRole) -> &'static str {
+    match role {
+        pb::AccountRole::Admin => "Quản trị",
+        pb::AccountRole::Officer => "Chuyên viên",
+        pb::AccountRole::HeadOfOffice => "Lãnh đạo phòng",
+        pb::AccountRole::SchoolHead => "Hiệu trưởng",
+        pb::AccountRole::Unspecified => "",
+    }
 }
 
 /// A whole page that shows `period`.
-pub fn page_for(title: &str, nav: Nav, period: Option<Period>, body: Markup) -> Markup {
+pub fn page_for(
+    title: &str,
+    nav: Nav,
+    viewer: Option<&Viewer>,
+    period: Option<Period>,
+    body: Markup,
+) -> Markup {
     let suffix = period
         .filter(|p| *p != periods::DEFAULT)
         .map(|p| format!("?ky={p}"))
@@ -58,13 +85,33 @@ pub fn page_for(title: &str, nav: Nav, period: Option<Period>, body: Markup) -> 
                 header.site {
                     div.agency { "PHÒNG GIÁO DỤC VÀ ĐÀO TẠO" }
                     div.subtitle { "Theo dõi kế hoạch truyền thông về giáo dục và đào tạo" }
-                    nav.main aria-label="Điều hướng chính" {
-                        @for (href, label, entry, keeps_period) in MENU {
-                            @let target = if keeps_period { format!("{href}{suffix}") } else { href.to_string() };
-                            @if entry == nav {
-                                a href=(target) aria-current="page" { (label) }
-                            } @else {
-                                a href=(target) { (label) }
+                    @if let Some(viewer) = viewer {
+                        div.who {
+                            span.person { (viewer.account.full_name) " (" (role_name(viewer.role())) ")" }
+                            " · "
+                            a href=(session::ACCOUNT) { "Tài khoản" }
+                            form.sign-out method="post" action="/dang-xuat" {
+                                input type="hidden" name="csrf" value=(viewer.csrf());
+                                button type="submit" { "Đăng xuất" }
+                            }
+                        }
+                        nav.main aria-label="Điều hướng chính" {
+                            @for (href, label, entry, keeps_period) in MENU {
+                                @if shown(viewer, entry) {
+                                    @let target = if keeps_period { format!("{href}{suffix}") } else { href.to_string() };
+                                    @if entry == nav {
+                                        a href=(target) aria-current="page" { (label) }
+                                    } @else {
+                                        a href=(target) { (label) }
+                                    }
+                                }
+                            }
+                            @if viewer.is_admin() {
+                                @if nav == Nav::Admin {
+                                    a href="/quan-tri/tai-khoan" aria-current="page" { "Quản trị" }
+                                } @else {
+                                    a href="/quan-tri/tai-khoan" { "Quản trị" }
+                                }
                             }
                         }
                     }

@@ -28,31 +28,48 @@ mod labels;
 mod layout;
 mod pages;
 mod periods;
+pub mod session;
 mod source;
+
+use std::sync::Arc;
 
 use axum::Router;
 use axum::http::Request;
-use axum::routing::get;
+use axum::routing::{get, post};
+use credentials::csrf::CsrfKey;
+use service_runtime::Credential;
 use tonic::transport::Channel;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
-use wire::pb::district_aggregator_client::DistrictAggregatorClient;
 
 pub use error::PageError;
+pub use session::Viewer;
 
-use source::Aggregator;
-
-/// What every page needs: a handle on the district aggregator.
+/// What every page needs: the channel to the district aggregator, the service's own
+/// credential (pages ask on behalf of the signed-in person with it), and the CSRF key.
 #[derive(Debug, Clone)]
 pub struct DashboardState {
-    aggregator: Aggregator,
+    channel: Channel,
+    service: Credential,
+    csrf: Arc<CsrfKey>,
+    /// How long the session cookie is kept: the aggregator's absolute session lifetime.
+    session_max_age_secs: i64,
 }
 
 impl DashboardState {
-    pub fn new(aggregator: DistrictAggregatorClient<Channel>) -> Self {
+    /// Pages over `channel`, calling with reporting's service `credential`.
+    pub fn new(channel: Channel, service: Credential) -> Self {
         Self {
-            aggregator: Aggregator::new(aggregator),
+            channel,
+            service,
+            csrf: Arc::new(CsrfKey::generate()),
+            session_max_age_secs: credentials::SessionPolicy::default().absolute.num_seconds(),
         }
+    }
+
+    /// The aggregator channel, for routes beside the dashboard's (report downloads).
+    pub fn channel(&self) -> &Channel {
+        &self.channel
     }
 }
 
@@ -62,6 +79,28 @@ impl DashboardState {
 /// so the other router must not set one of its own (axum refuses two).
 pub fn router(state: DashboardState) -> Router {
     Router::new()
+        .route(
+            session::SIGN_IN,
+            get(pages::sign_in::show).post(pages::sign_in::submit),
+        )
+        .route("/dang-xuat", post(pages::sign_in::sign_out))
+        .route(session::ACCOUNT, get(pages::account::show))
+        .route("/tai-khoan/mat-khau", post(pages::account::change_password))
+        .route("/tai-khoan/da-doi", get(pages::account::changed))
+        .route(
+            "/quan-tri/tai-khoan",
+            get(pages::admin::accounts).post(pages::admin::create),
+        )
+        .route(
+            "/quan-tri/tai-khoan/{login}/dat-lai-mat-khau",
+            post(pages::admin::reset),
+        )
+        .route("/quan-tri/tai-khoan/{login}/khoa", post(pages::admin::lock))
+        .route(
+            "/quan-tri/tai-khoan/{login}/mo-khoa",
+            post(pages::admin::unlock),
+        )
+        .route("/quan-tri/nhat-ky", get(pages::admin::audit))
         .route("/", get(pages::plan::show))
         .route("/truong/{code}", get(pages::school::show))
         .route("/day-du", get(pages::completeness::show))

@@ -8,11 +8,13 @@
 use std::future::Future;
 use std::time::Duration;
 
+use service_runtime::{AuthorizedChannel, Credential};
 use tonic::transport::Channel;
 
 use domain::Period;
 use domain::district::DistrictPlan;
 use wire::pb;
+use wire::pb::district_accounts_client::DistrictAccountsClient;
 use wire::pb::district_aggregator_client::DistrictAggregatorClient;
 
 use crate::error::PageError;
@@ -20,17 +22,25 @@ use crate::error::PageError;
 /// How long a page waits for one answer of the aggregator.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// A handle on the district aggregator.
+/// A handle on the district aggregator, for one caller: the service itself, or a signed-in
+/// person on whose behalf the dashboard asks (so the aggregator scopes and refuses as it
+/// would for them).
 #[derive(Debug, Clone)]
 pub struct Aggregator {
-    client: DistrictAggregatorClient<Channel>,
+    client: Client,
+    accounts: AccountsClient,
 }
 
-type Client = DistrictAggregatorClient<Channel>;
+type Client = DistrictAggregatorClient<AuthorizedChannel>;
+type AccountsClient = DistrictAccountsClient<AuthorizedChannel>;
 
 impl Aggregator {
-    pub fn new(client: Client) -> Self {
-        Self { client }
+    /// Calls over `channel` with `credential`.
+    pub fn new(channel: Channel, credential: Credential) -> Self {
+        Self {
+            client: DistrictAggregatorClient::new(credential.clone().on(channel.clone())),
+            accounts: DistrictAccountsClient::new(credential.on(channel)),
+        }
     }
 
     /// Runs one call on a clone of the client, bounded in time.
@@ -39,14 +49,36 @@ impl Aggregator {
         F: FnOnce(Client) -> Fut,
         Fut: Future<Output = Result<tonic::Response<T>, tonic::Status>>,
     {
-        match tokio::time::timeout(CALL_TIMEOUT, f(self.client.clone())).await {
-            Ok(Ok(response)) => Ok(response.into_inner()),
-            Ok(Err(status)) => Err(PageError::from_status(name, &status)),
-            Err(_) => Err(PageError::Unavailable {
-                call: name,
-                reason: format!("no answer within {} s", CALL_TIMEOUT.as_secs()),
-            }),
+        bounded(name, f(self.client.clone())).await
+    }
+
+    /// Runs one call of the accounts service, bounded in time, keeping its status (a form
+    /// shows the refusal's Vietnamese message beside its field).
+    pub async fn account_call_raw<T, F, Fut>(
+        &self,
+        name: &'static str,
+        f: F,
+    ) -> Result<T, tonic::Status>
+    where
+        F: FnOnce(AccountsClient) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+    {
+        match tokio::time::timeout(CALL_TIMEOUT, f(self.accounts.clone())).await {
+            Ok(result) => result.map(tonic::Response::into_inner),
+            Err(_) => Err(tonic::Status::deadline_exceeded(format!(
+                "{name}: no answer within {} s",
+                CALL_TIMEOUT.as_secs()
+            ))),
         }
+    }
+
+    /// Runs one call of the accounts service, bounded in time.
+    pub async fn account_call<T, F, Fut>(&self, name: &'static str, f: F) -> Result<T, PageError>
+    where
+        F: FnOnce(AccountsClient) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+    {
+        bounded(name, f(self.accounts.clone())).await
     }
 
     /// The district plan in force, as the domain reads it; `None` before one is adopted.
@@ -174,5 +206,20 @@ impl Aggregator {
             c.get_ingest_state(pb::GetIngestStateRequest {}).await
         })
         .await
+    }
+}
+
+/// `call` bounded by [`CALL_TIMEOUT`], its status as a [`PageError`].
+async fn bounded<T>(
+    name: &'static str,
+    call: impl Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+) -> Result<T, PageError> {
+    match tokio::time::timeout(CALL_TIMEOUT, call).await {
+        Ok(Ok(response)) => Ok(response.into_inner()),
+        Ok(Err(status)) => Err(PageError::from_status(name, &status)),
+        Err(_) => Err(PageError::Unavailable {
+            call: name,
+            reason: format!("no answer within {} s", CALL_TIMEOUT.as_secs()),
+        }),
     }
 }

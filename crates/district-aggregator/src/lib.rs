@@ -40,11 +40,14 @@
 //! - [`queries`]: the district views as the gRPC service answers them (tests compare them
 //!   with `domain::district::DistrictModel`; the bench times them).
 
+pub mod accounts;
+pub(crate) mod accounts_service;
 pub mod config;
 pub mod db;
 pub mod decode;
 pub(crate) mod district_commands;
 pub(crate) mod gaps;
+pub(crate) mod guard;
 pub(crate) mod heads;
 pub(crate) mod ingest;
 pub(crate) mod own_tail;
@@ -135,6 +138,7 @@ impl Aggregator {
             )?,
             state: self.state.clone(),
             activities: self.activities.clone(),
+            accounts: accounts::Accounts::new(self.pool.clone()),
         })
     }
 

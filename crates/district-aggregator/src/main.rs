@@ -6,8 +6,10 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use district_aggregator::accounts::{Accounts, Origin};
 use district_aggregator::config::Settings;
 use district_aggregator::rebuild::{self, RebuildOptions};
+use secrecy::ExposeSecret as _;
 use service_runtime::logging::{self, LogFormat};
 use service_runtime::shutdown_signal;
 
@@ -53,6 +55,52 @@ enum Command {
         #[arg(long, default_value_t = RebuildOptions::default().batch_size)]
         batch_size: usize,
     },
+    /// District accounts, on the server itself (no sign-in needed: whoever can run this can
+    /// read the configuration and the database anyway).
+    #[command(subcommand, name = "account", visible_alias = "tai-khoan")]
+    Account(AccountCommand),
+    /// Service tokens (reporting's credential), on the server itself.
+    #[command(subcommand, name = "token", visible_alias = "khoa-dich-vu")]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AccountCommand {
+    /// Create the first administrator, or — the break-glass — give an existing login the
+    /// administrator's role, enable and unlock it with a new one-time password. The password
+    /// is printed once and must be changed at the first sign-in.
+    #[command(name = "create-admin", visible_alias = "tao-quan-tri")]
+    CreateAdmin {
+        /// The login, lowercase without diacritics: `thanh.le`.
+        #[arg(long, visible_alias = "ten-dang-nhap")]
+        login: String,
+        /// The person's full name, with diacritics: "Lê Văn Thành".
+        #[arg(long = "full-name", visible_alias = "ho-ten")]
+        full_name: String,
+    },
+    /// List the accounts.
+    #[command(name = "list", visible_alias = "danh-sach")]
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Issue a token for a service (printed once; give it to the service's configuration).
+    #[command(name = "issue", visible_alias = "cap")]
+    Issue {
+        /// The service that will hold it: `reporting`.
+        #[arg(long, visible_alias = "dich-vu", default_value = "reporting")]
+        service: String,
+        /// Why, for the list: "máy chủ báo cáo".
+        #[arg(long, visible_alias = "ghi-chu", default_value = "")]
+        note: String,
+    },
+    /// Revoke a token by its id (see `token list`); it stops working at once.
+    #[command(name = "revoke", visible_alias = "thu-hoi")]
+    Revoke { id: String },
+    /// List the tokens, newest first.
+    #[command(name = "list", visible_alias = "danh-sach")]
+    List,
 }
 
 #[tokio::main]
@@ -91,8 +139,106 @@ async fn main() -> anyhow::Result<()> {
         );
         return Ok(());
     }
+    match args.command {
+        Some(Command::Account(command)) => return accounts_command(&settings, command).await,
+        Some(Command::Token(command)) => return token_command(&settings, command).await,
+        _ => {}
+    }
     let listener = tokio::net::TcpListener::bind(settings.grpc.listen)
         .await
         .with_context(|| format!("binding gRPC on {}", settings.grpc.listen))?;
     district_aggregator::run(settings, listener, shutdown_signal()).await
+}
+
+/// The accounts of the configured database (migrated first, so this works before the first
+/// `serve`).
+async fn accounts_of(settings: &Settings) -> anyhow::Result<Accounts> {
+    let pool = district_aggregator::db::connect(&settings.database)
+        .await
+        .context("opening the aggregator's database")?;
+    Ok(Accounts::new(pool))
+}
+
+fn when(at: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    at.map_or_else(
+        || "—".to_owned(),
+        |t| t.format("%d/%m/%Y %H:%M UTC").to_string(),
+    )
+}
+
+async fn accounts_command(settings: &Settings, command: AccountCommand) -> anyhow::Result<()> {
+    let accounts = accounts_of(settings).await?;
+    match command {
+        AccountCommand::CreateAdmin { login, full_name } => {
+            let (account, password) = accounts
+                .create_or_reset_admin(&login, &full_name)
+                .await
+                .with_context(|| format!("creating the administrator {login}"))?;
+            println!(
+                "Tài khoản quản trị «{}» ({}) đã sẵn sàng.",
+                account.login, account.full_name
+            );
+            println!("Mật khẩu dùng một lần: {}", password.expose_secret());
+            println!(
+                "Mật khẩu này chỉ hiện một lần; người dùng phải đổi nó ở lần đăng nhập đầu tiên."
+            );
+        }
+        AccountCommand::List => {
+            for a in accounts.list().await? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\tđăng nhập lần cuối: {}",
+                    a.login,
+                    a.full_name,
+                    a.role.vietnamese(),
+                    a.school.as_ref().map_or("", |s| s.as_str()),
+                    if a.enabled {
+                        "đang dùng"
+                    } else {
+                        "đã khóa"
+                    },
+                    when(a.last_sign_in),
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn token_command(settings: &Settings, command: TokenCommand) -> anyhow::Result<()> {
+    let accounts = accounts_of(settings).await?;
+    let server = Origin::server();
+    match command {
+        TokenCommand::Issue { service, note } => {
+            let issued = accounts
+                .issue_token(&service, &note, &server)
+                .await
+                .with_context(|| format!("issuing a token for {service}"))?;
+            println!(
+                "Khóa dịch vụ «{}» cho dịch vụ {} (chỉ hiện một lần; ghi vào cấu hình của dịch vụ):",
+                issued.info.id, issued.info.service
+            );
+            println!("{}", issued.token.expose_secret());
+        }
+        TokenCommand::Revoke { id } => {
+            let info = accounts
+                .revoke_token(&id, &server)
+                .await
+                .with_context(|| format!("revoking the token {id}"))?;
+            println!("Đã thu hồi khóa «{}» ({}).", info.id, when(info.revoked_at));
+        }
+        TokenCommand::List => {
+            for t in accounts.tokens().await? {
+                println!(
+                    "{}\t{}\t{}\tcấp: {}\tthu hồi: {}\tdùng lần cuối: {}",
+                    t.id,
+                    t.service,
+                    t.note,
+                    when(Some(t.issued_at)),
+                    when(t.revoked_at),
+                    when(t.last_used_at),
+                );
+            }
+        }
+    }
+    Ok(())
 }

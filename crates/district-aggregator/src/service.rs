@@ -5,6 +5,11 @@
 //! views are answered by [`crate::queries::Views`] and commands by
 //! [`crate::district_commands::DistrictCommands`], and refusals become statuses in one place
 //! (`wire::status::from_domain`: code, English message naming the field, `vi-VN` message).
+//!
+//! Every method first asks [`crate::guard`] who is calling and whether they may: the views
+//! need [`Permission::ReadViews`] and answer within the caller's scope (a school head's own
+//! school), the dead letters [`Permission::ReadDeadLetters`], the two commands an
+//! administrator, whose full name becomes the event's actor — never a request field.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -14,14 +19,20 @@ use futures::Stream;
 use tokio::sync::{broadcast, watch};
 use tonic::{Request, Response, Status};
 use tracing::{error, warn};
-use wire::convert::district::{
-    self as convert, ActivityChangeRef, DistrictRequest, activity_change_to_pb,
-};
+use wire::convert::district::{self as convert, ActivityChangeRef, activity_change_to_pb};
 use wire::convert::{command_reply, timestamp};
+use wire::pb::district_accounts_server::DistrictAccountsServer;
 use wire::pb::district_aggregator_server::{DistrictAggregator, DistrictAggregatorServer};
 use wire::pb::{self};
 
+use domain::district::DistrictCommand;
+use domain::district::access::{Permission, Principal, Scope};
+use domain::{Actor, Role};
+
+use crate::accounts::{Accounts, AuditAction, Caller};
+use crate::accounts_service::DistrictAccountsService;
 use crate::district_commands::{CommandError, DistrictCommands};
+use crate::guard;
 use crate::projection::{ActivityChange, ActivityUpdate};
 use crate::queries::{QueryError, Views};
 use crate::state::IngestState;
@@ -36,7 +47,13 @@ pub struct Context {
     pub state: Arc<IngestState>,
     /// The ingest's post-commit broadcast of applied activities.
     pub activities: broadcast::Sender<ActivityUpdate>,
+    /// Who may call.
+    pub accounts: Accounts,
 }
+
+/// The most `WatchActivities` streams open at once: each holds a broadcast receiver and a
+/// connection, and the dashboard opens one per page that shows live activity.
+pub const MAX_WATCHERS: usize = 64;
 
 /// The `DistrictAggregator` gRPC service.
 #[derive(Debug, Clone)]
@@ -44,30 +61,74 @@ pub struct DistrictAggregatorService {
     context: Context,
     /// Becomes `true` when the server shuts down, ending every watch.
     stopping: watch::Receiver<bool>,
+    /// Places for open watches.
+    watchers: Arc<tokio::sync::Semaphore>,
 }
 
 impl DistrictAggregatorService {
     pub fn new(context: Context, stopping: watch::Receiver<bool>) -> Self {
-        Self { context, stopping }
+        Self {
+            context,
+            stopping,
+            watchers: Arc::new(tokio::sync::Semaphore::new(MAX_WATCHERS)),
+        }
     }
 
+    async fn authorize<T>(&self, r: &Request<T>, permission: Permission) -> Result<Caller, Status> {
+        guard::authorize(&self.context.accounts, r, permission).await
+    }
+
+    /// The views as `caller` may see them.
+    fn views_for(&self, caller: &Caller) -> Views {
+        match caller.principal.scope() {
+            Scope::District => self.context.views.clone(),
+            restricted => self.context.views.restricted_to(restricted),
+        }
+    }
+
+    /// Refuses a request naming a school outside the caller's scope (`field`); an empty
+    /// `school` names none.
+    fn check_school(caller: &Caller, field: &str, school: &str) -> Result<(), Status> {
+        if school.is_empty() || caller.principal.scope().includes(school) {
+            Ok(())
+        } else {
+            Err(guard::out_of_scope(field, school))
+        }
+    }
+
+    /// Records a district command for the signed-in administrator, the event's actor.
     async fn command(
         &self,
-        request: DistrictRequest,
+        caller: Caller,
+        command: DistrictCommand,
+        audited: (AuditAction, String),
     ) -> Result<Response<pb::CommandReply>, Status> {
-        let name = request.command.name();
-        match self
-            .context
-            .commands
-            .execute(request.actor, request.command)
-            .await
-        {
-            Ok(committed) => Ok(Response::new(command_reply(
-                committed.seq,
-                committed.event_id,
-                None,
-                &[],
-            ))),
+        let name = command.name();
+        let Principal::Person { person, .. } = &caller.principal else {
+            return Err(guard::refusal_status(
+                &caller,
+                crate::accounts::Refusal::Denied(Permission::EnrollSchools),
+            ));
+        };
+        let actor = Actor::parse(Role::DistrictOffice, &person.full_name).map_err(refused)?;
+        match self.context.commands.execute(actor, command).await {
+            Ok(committed) => {
+                let (action, target) = audited;
+                if let Err(e) = self
+                    .context
+                    .accounts
+                    .audit(&caller.origin, action, &target, "")
+                    .await
+                {
+                    warn!(error = %e, command = name, "the command could not be recorded in the audit trail");
+                }
+                Ok(Response::new(command_reply(
+                    committed.seq,
+                    committed.event_id,
+                    None,
+                    &[],
+                )))
+            }
             Err(CommandError::Refused(e)) => Err(wire::status::from_domain(&e)),
             Err(CommandError::Conflict(reason)) => {
                 warn!(command = name, %reason, "district command not recorded");
@@ -81,19 +142,32 @@ impl DistrictAggregatorService {
     }
 }
 
-/// A query's failure as a status.
-fn query_status(e: QueryError) -> Status {
+/// A query's failure as a status. Database text and the damage found are logged, never
+/// returned: they may name tables, hosts or rows the caller has no business seeing.
+pub(crate) fn query_status(e: QueryError) -> Status {
     match e {
         QueryError::Domain(e) => wire::status::from_domain(&e),
         QueryError::Sql(e) => {
             warn!(error = %e, "a district view could not be read");
-            Status::unavailable(format!(
-                "the district's projection database is unavailable: {e}"
-            ))
+            wire::status::refusal(
+                tonic::Code::Unavailable,
+                "",
+                "the district's projection database is unavailable; try again".to_owned(),
+                "Cơ sở dữ liệu của Phòng tạm thời không dùng được; hãy thử lại sau.".to_owned(),
+            )
         }
         QueryError::Corrupt(reason) => {
             error!(%reason, "the projection is damaged");
-            Status::internal(reason)
+            wire::status::refusal(
+                tonic::Code::Internal,
+                "",
+                "the district's projection is damaged; the administrator can read why in the \
+                 aggregator's log and rebuild it"
+                    .to_owned(),
+                "Dữ liệu tổng hợp của Phòng bị hỏng; quản trị xem nguyên nhân trong nhật ký \
+                 máy chủ và dựng lại."
+                    .to_owned(),
+            )
         }
     }
 }
@@ -114,23 +188,40 @@ impl DistrictAggregator for DistrictAggregatorService {
         &self,
         r: Request<pb::EnrollSchoolRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        let request = convert::enroll_school_request(r.into_inner()).map_err(refused)?;
-        self.command(request).await
+        let caller = self.authorize(&r, Permission::EnrollSchools).await?;
+        let command = convert::enroll_school_request(r.into_inner()).map_err(refused)?;
+        let target = match &command {
+            DistrictCommand::EnrollSchool(e) => e.code.as_str().to_owned(),
+            DistrictCommand::AdoptDistrictPlan(_) => String::new(),
+        };
+        self.command(caller, command, (AuditAction::SchoolEnrolled, target))
+            .await
     }
 
     async fn adopt_district_plan(
         &self,
         r: Request<pb::AdoptDistrictPlanRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
-        let request = convert::adopt_district_plan_request(r.into_inner()).map_err(refused)?;
-        self.command(request).await
+        let caller = self.authorize(&r, Permission::AdoptDistrictPlan).await?;
+        let command = convert::adopt_district_plan_request(r.into_inner()).map_err(refused)?;
+        let target = match &command {
+            DistrictCommand::AdoptDistrictPlan(p) => p.number.clone(),
+            DistrictCommand::EnrollSchool(_) => String::new(),
+        };
+        self.command(caller, command, (AuditAction::DistrictPlanAdopted, target))
+            .await
     }
 
     async fn list_schools(
         &self,
-        _: Request<pb::ListSchoolsRequest>,
+        r: Request<pb::ListSchoolsRequest>,
     ) -> Result<Response<pb::ListSchoolsReply>, Status> {
-        let schools = self.context.views.schools().await.map_err(query_status)?;
+        let caller = self.authorize(&r, Permission::ReadViews).await?;
+        let schools = self
+            .views_for(&caller)
+            .schools()
+            .await
+            .map_err(query_status)?;
         Ok(Response::new(pb::ListSchoolsReply {
             schools: schools.iter().map(convert::enrolled_school_to_pb).collect(),
         }))
@@ -138,8 +229,9 @@ impl DistrictAggregator for DistrictAggregatorService {
 
     async fn get_district_plan(
         &self,
-        _: Request<pb::GetDistrictPlanRequest>,
+        r: Request<pb::GetDistrictPlanRequest>,
     ) -> Result<Response<pb::GetDistrictPlanReply>, Status> {
+        self.authorize(&r, Permission::ReadViews).await?;
         let plan = self
             .context
             .views
@@ -156,10 +248,10 @@ impl DistrictAggregator for DistrictAggregatorService {
         &self,
         r: Request<pb::GetPlanViewRequest>,
     ) -> Result<Response<pb::PlanView>, Status> {
+        let caller = self.authorize(&r, Permission::ReadViews).await?;
         let period = convert::period(&r.into_inner().period).map_err(refused)?;
         let view = self
-            .context
-            .views
+            .views_for(&caller)
             .plan_view(period)
             .await
             .map_err(query_status)?;
@@ -170,10 +262,10 @@ impl DistrictAggregator for DistrictAggregatorService {
         &self,
         r: Request<pb::GetCompletenessRequest>,
     ) -> Result<Response<pb::CompletenessView>, Status> {
+        let caller = self.authorize(&r, Permission::ReadViews).await?;
         let period = convert::period(&r.into_inner().period).map_err(refused)?;
         let view = self
-            .context
-            .views
+            .views_for(&caller)
             .completeness(period)
             .await
             .map_err(query_status)?;
@@ -184,12 +276,12 @@ impl DistrictAggregator for DistrictAggregatorService {
         &self,
         r: Request<pb::GetResponsivenessRequest>,
     ) -> Result<Response<pb::ResponsivenessView>, Status> {
+        let caller = self.authorize(&r, Permission::ReadViews).await?;
         let r = r.into_inner();
         let period = convert::period(&r.period).map_err(refused)?;
         let as_of = convert::as_of(&r.as_of).map_err(refused)?;
         let view = self
-            .context
-            .views
+            .views_for(&caller)
             .responsiveness(period, as_of)
             .await
             .map_err(query_status)?;
@@ -200,10 +292,10 @@ impl DistrictAggregator for DistrictAggregatorService {
         &self,
         r: Request<pb::GetCommendationRequest>,
     ) -> Result<Response<pb::CommendationView>, Status> {
+        let caller = self.authorize(&r, Permission::ReadViews).await?;
         let period = convert::period(&r.into_inner().period).map_err(refused)?;
         let view = self
-            .context
-            .views
+            .views_for(&caller)
             .commendation(period)
             .await
             .map_err(query_status)?;
@@ -214,9 +306,9 @@ impl DistrictAggregator for DistrictAggregatorService {
         &self,
         r: Request<pb::GetBudgetRequest>,
     ) -> Result<Response<pb::BudgetView>, Status> {
+        let caller = self.authorize(&r, Permission::ReadViews).await?;
         let view = self
-            .context
-            .views
+            .views_for(&caller)
             .budget(r.into_inner().year)
             .await
             .map_err(query_status)?;
@@ -227,11 +319,14 @@ impl DistrictAggregator for DistrictAggregatorService {
         &self,
         r: Request<pb::SearchActivitiesRequest>,
     ) -> Result<Response<pb::ActivityPage>, Status> {
+        let caller = self.authorize(&r, Permission::ReadViews).await?;
         let r = r.into_inner();
         let filter = convert::activity_filter_from_pb(r.filter).map_err(refused)?;
+        if let Some(school) = &filter.school {
+            Self::check_school(&caller, "filter.school", school.as_str())?;
+        }
         let page = self
-            .context
-            .views
+            .views_for(&caller)
             .search_activities(&filter, Some(r.page_size), Some(r.page_token.as_str()))
             .await
             .map_err(query_status)?;
@@ -244,22 +339,42 @@ impl DistrictAggregator for DistrictAggregatorService {
         &self,
         r: Request<pb::WatchActivitiesRequest>,
     ) -> Result<Response<Self::WatchActivitiesStream>, Status> {
-        let school = r.into_inner().school;
+        let caller = self.authorize(&r, Permission::ReadViews).await?;
+        let mut school = r.into_inner().school;
         if !school.is_empty() {
             domain::Slug::parse("school", &school).map_err(refused)?;
         }
+        Self::check_school(&caller, "school", &school)?;
+        match caller.principal.scope() {
+            Scope::District => {}
+            Scope::School(own) => school = own.as_str().to_owned(),
+            Scope::Nothing => return Err(guard::out_of_scope("school", "*")),
+        }
+        let Ok(permit) = self.watchers.clone().try_acquire_owned() else {
+            return Err(wire::status::refusal(
+                tonic::Code::ResourceExhausted,
+                "",
+                format!("at most {MAX_WATCHERS} watches may be open at once; try again later"),
+                "Đang có quá nhiều người theo dõi trực tiếp; hãy thử lại sau ít phút.".to_owned(),
+            ));
+        };
         let receiver = self.context.activities.subscribe();
-        Ok(Response::new(watch_stream(
-            receiver,
-            self.stopping.clone(),
-            school,
-        )))
+        let stream = watch_stream(receiver, self.stopping.clone(), school);
+        // The permit lives as long as the stream: a closed watch frees its place.
+        Ok(Response::new(Box::pin(futures::StreamExt::map(
+            stream,
+            move |change| {
+                let _open = &permit;
+                change
+            },
+        ))))
     }
 
     async fn list_dead_letters(
         &self,
         r: Request<pb::ListDeadLettersRequest>,
     ) -> Result<Response<pb::ListDeadLettersReply>, Status> {
+        self.authorize(&r, Permission::ReadDeadLetters).await?;
         let r = r.into_inner();
         let page = self
             .context
@@ -296,9 +411,15 @@ impl DistrictAggregator for DistrictAggregatorService {
 
     async fn get_ingest_state(
         &self,
-        _: Request<pb::GetIngestStateRequest>,
+        r: Request<pb::GetIngestStateRequest>,
     ) -> Result<Response<pb::IngestState>, Status> {
-        let authors = self.context.views.authors().await.map_err(query_status)?;
+        let caller = self.authorize(&r, Permission::ReadViews).await?;
+        let scope = caller.principal.scope();
+        let mut authors = self.context.views.authors().await.map_err(query_status)?;
+        // A school head sees their own school's delivery alone; the district's own log
+        // and the counters of the whole ingest are the district's.
+        authors.retain(|a| scope.includes(&a.author));
+        let whole_district = scope == Scope::District;
         let gaps = self.context.state.gaps();
         let heads = self.context.state.heads();
         let counters = self.context.state.counters();
@@ -335,7 +456,7 @@ impl DistrictAggregator for DistrictAggregatorService {
             .collect();
         Ok(Response::new(pb::IngestState {
             authors,
-            counters: Some(pb::IngestCounters {
+            counters: whole_district.then(|| pb::IngestCounters {
                 batches: counters.batches,
                 messages: counters.messages,
                 applied: counters.applied,
@@ -426,12 +547,14 @@ pub async fn serve(
             warn!(error = %e, "the activity index could not be built yet; a plan view will");
         }
     });
+    let accounts = DistrictAccountsService::new(context.accounts.clone(), context.views.clone());
     let service = DistrictAggregatorService::new(context, stopping);
     // Health says SERVING from the start; the district's views may lag the stream, which
     // `GetIngestState` (not health) reports.
     service_runtime::GrpcServer::new(wire::FILE_DESCRIPTOR_SET)
         .configure(settings)
         .add_service(DistrictAggregatorServer::new(service))
+        .add_service(DistrictAccountsServer::new(accounts))
         .serve(listener, shutdown)
         .await
 }

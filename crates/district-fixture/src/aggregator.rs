@@ -19,7 +19,11 @@ use event_bus::connect::NatsSettings;
 use secrecy::ExposeSecret as _;
 use tokio::sync::{broadcast, oneshot};
 use toml::{Table, Value};
-use wire::pb::district_aggregator_client::DistrictAggregatorClient;
+
+use crate::credentials::{
+    AccountsClient, Client, OfficeCredentials, accounts_client_with, client_with,
+    office_credentials,
+};
 
 use agent_fixture::settings::{integer, nats_table, table};
 
@@ -69,6 +73,8 @@ pub struct RunningAggregator {
     pub state: Arc<IngestState>,
     /// Every activity applied from the start, after its commit.
     pub activities: broadcast::Receiver<ActivityUpdate>,
+    /// The administrator's session and reporting's token on its database.
+    pub credentials: OfficeCredentials,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
@@ -76,9 +82,12 @@ pub struct RunningAggregator {
 impl RunningAggregator {
     /// Connects the aggregator (migrations included) and runs it on a port of its own.
     pub async fn start(settings: Settings) -> anyhow::Result<Self> {
+        let db_url = settings.database.url.expose_secret().to_owned();
         let aggregator = district_aggregator::Aggregator::connect(settings)
             .await
             .context("connecting the aggregator")?;
+        let accounts = district_aggregator::accounts::Accounts::new(aggregator.pool().clone());
+        let credentials = office_credentials(&accounts, &db_url).await?;
         let state = aggregator.state();
         let activities = aggregator.subscribe_activities();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -93,6 +102,7 @@ impl RunningAggregator {
             grpc,
             state,
             activities,
+            credentials,
             stop: Some(stop),
             task,
         })
@@ -103,12 +113,20 @@ impl RunningAggregator {
         format!("http://{}", self.grpc)
     }
 
-    pub async fn client(
-        &self,
-    ) -> anyhow::Result<DistrictAggregatorClient<tonic::transport::Channel>> {
-        DistrictAggregatorClient::connect(self.url())
-            .await
-            .context("connecting to the aggregator")
+    /// A client signed in as the district's administrator.
+    pub async fn client(&self) -> anyhow::Result<Client> {
+        client_with(&self.url(), &self.credentials.admin).await
+    }
+
+    /// A client sending `token` (a session of another account, a service token, a revoked
+    /// one).
+    pub async fn client_as(&self, token: &str) -> anyhow::Result<Client> {
+        client_with(&self.url(), token).await
+    }
+
+    /// The accounts service, as the district's administrator.
+    pub async fn accounts(&self) -> anyhow::Result<AccountsClient> {
+        accounts_client_with(&self.url(), &self.credentials.admin).await
     }
 
     /// What `GetIngestState` says of `author` (a school code or `_district`); an error when

@@ -14,6 +14,7 @@
 //! `event_bus::subjects::stream_name`'s ([`stream_name`]).
 
 pub mod aggregator;
+pub mod credentials;
 pub mod office;
 pub mod publish;
 pub mod shared;
@@ -29,11 +30,10 @@ use demo_data::{TAM_NONG_SCHOOLS, Volume};
 use domain::Envelope;
 use event_bus::subjects::{SchoolAddress, events_subject};
 use test_harness::{NatsServer, Postgres};
-use tonic::transport::Channel;
 use wire::pb;
-use wire::pb::district_aggregator_client::DistrictAggregatorClient;
 
 pub use aggregator::{RunningAggregator, settings};
+pub use credentials::{AccountsClient, Client, OfficeCredentials};
 pub use demo_data::{DISTRICT, PROVINCE};
 pub use publish::{outgoing, publish, publish_with_ids, subject_of};
 
@@ -145,8 +145,14 @@ impl DemoDistrict {
         self.aggregator.grpc
     }
 
-    pub async fn client(&self) -> anyhow::Result<DistrictAggregatorClient<Channel>> {
+    /// A client signed in as the district's administrator.
+    pub async fn client(&self) -> anyhow::Result<Client> {
         self.aggregator.client().await
+    }
+
+    /// The administrator's session and reporting's token.
+    pub fn credentials(&self) -> &OfficeCredentials {
+        &self.aggregator.credentials
     }
 
     /// Waits until every author's newest event is applied and the broken message is a dead

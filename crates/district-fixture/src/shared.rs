@@ -17,15 +17,16 @@ use std::sync::OnceLock;
 
 use anyhow::Context as _;
 use domain::Envelope;
-use tonic::transport::Channel;
-use wire::pb::district_aggregator_client::DistrictAggregatorClient;
 
 use crate::DemoDistrict;
+use crate::credentials::{Client, OfficeCredentials, client_with};
 
 /// What a test sees of the shared district: where its aggregator answers, and what it holds.
 #[derive(Debug)]
 pub struct SharedDistrict {
     grpc: SocketAddr,
+    /// The administrator's session and reporting's token.
+    pub credentials: OfficeCredentials,
     /// Every envelope published, the office's first.
     pub envelopes: Vec<Envelope>,
 }
@@ -40,11 +41,16 @@ impl SharedDistrict {
         self.grpc
     }
 
-    /// A client on the caller's runtime.
-    pub async fn client(&self) -> anyhow::Result<DistrictAggregatorClient<Channel>> {
-        DistrictAggregatorClient::connect(self.aggregator_url())
+    /// A client on the caller's runtime, signed in as the district's administrator.
+    pub async fn client(&self) -> anyhow::Result<Client> {
+        client_with(&self.aggregator_url(), &self.credentials.admin)
             .await
             .context("connecting to the shared district's aggregator")
+    }
+
+    /// A client on the caller's runtime sending `token`.
+    pub async fn client_as(&self, token: &str) -> anyhow::Result<Client> {
+        client_with(&self.aggregator_url(), token).await
     }
 }
 
@@ -88,6 +94,7 @@ fn start() -> Result<SharedDistrict, String> {
                     Ok(district) => {
                         let shared = SharedDistrict {
                             grpc: district.aggregator_addr(),
+                            credentials: district.credentials().clone(),
                             envelopes: district.envelopes.clone(),
                         };
                         let _ = started.send(Ok(shared));

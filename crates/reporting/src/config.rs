@@ -5,10 +5,12 @@
 //! See `reporting.example.toml` in this crate for every setting with its default.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
+use service_runtime::Credential;
 use tonic::transport::{Channel, Endpoint};
 
 use crate::gather::AggregatorClient;
@@ -43,6 +45,14 @@ pub struct AggregatorSettings {
     /// How long one call may take. A report of the whole plan period makes a few dozen calls.
     #[serde(default = "default_request_timeout_ms")]
     pub request_timeout_ms: u64,
+    /// Reporting's service token (`tts_…`), issued by an administrator
+    /// (`district-aggregator token issue --service reporting`). Prefer `token_file`: a
+    /// configuration file is read by more people than a secret should be.
+    #[serde(default)]
+    pub token: Option<SecretString>,
+    /// A file holding the token (mode 0600 or 0640), read at start.
+    #[serde(default)]
+    pub token_file: Option<PathBuf>,
 }
 
 impl Default for AggregatorSettings {
@@ -52,6 +62,8 @@ impl Default for AggregatorSettings {
             tls: None,
             connect_timeout_ms: default_connect_timeout_ms(),
             request_timeout_ms: default_request_timeout_ms(),
+            token: None,
+            token_file: None,
         }
     }
 }
@@ -94,6 +106,19 @@ pub enum SettingsError {
     Load(#[from] service_runtime::settings::LoadError),
     #[error("aggregator.url {url:?} is not a usable address: {reason}")]
     AggregatorUrl { url: String, reason: String },
+    #[error(
+        "aggregator.token or aggregator.token_file is required: the aggregator answers no call \
+         without a credential; issue one on the district server with \
+         `district-aggregator token issue --service reporting`"
+    )]
+    NoToken,
+    #[error("aggregator.token_file {path}: {source}")]
+    TokenFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("aggregator.token: {0}")]
+    BadToken(#[from] service_runtime::CredentialError),
 }
 
 impl Settings {
@@ -120,11 +145,34 @@ impl AggregatorSettings {
             .tcp_nodelay(true))
     }
 
-    /// A client that connects on first use (and reconnects after failures), so the service
+    /// The service token as a credential: `token`, else the trimmed content of `token_file`.
+    pub fn credential(&self) -> Result<Credential, SettingsError> {
+        let token = match (&self.token, &self.token_file) {
+            (Some(token), _) => token.expose_secret().to_owned(),
+            (None, Some(path)) => std::fs::read_to_string(path)
+                .map_err(|source| SettingsError::TokenFile {
+                    path: path.clone(),
+                    source,
+                })?
+                .trim()
+                .to_owned(),
+            (None, None) => return Err(SettingsError::NoToken),
+        };
+        if token.is_empty() {
+            return Err(SettingsError::NoToken);
+        }
+        Ok(Credential::bearer(&token)?)
+    }
+
+    /// A channel that connects on first use (and reconnects after failures), so the service
     /// starts while the aggregator is down and answers UNAVAILABLE until it is back.
+    pub fn channel(&self) -> Result<Channel, SettingsError> {
+        Ok(self.endpoint()?.connect_lazy())
+    }
+
+    /// A client on [`Self::channel`] whose every call carries reporting's token.
     pub fn client(&self) -> Result<AggregatorClient, SettingsError> {
-        let channel: Channel = self.endpoint()?.connect_lazy();
-        Ok(AggregatorClient::new(channel).max_decoding_message_size(64 * 1024 * 1024))
+        Ok(crate::gather::client(self.channel()?, self.credential()?))
     }
 }
 
@@ -146,9 +194,27 @@ mod tests {
     }
 
     #[test]
+    fn without_a_token_reporting_says_how_to_get_one() {
+        let err = AggregatorSettings::default()
+            .credential()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("district-aggregator token issue"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("reporting.token");
+        std::fs::write(&path, "tts_abc\n").unwrap();
+        let from_file = AggregatorSettings {
+            token_file: Some(path),
+            ..AggregatorSettings::default()
+        };
+        assert!(from_file.credential().is_ok());
+    }
+
+    #[test]
     fn a_bad_aggregator_url_is_named() {
         let settings = AggregatorSettings {
             url: "127.0.0.1:50061".into(),
+            token: Some("tts_x".to_owned().into()),
             ..AggregatorSettings::default()
         };
         let err = settings.client().unwrap_err().to_string();

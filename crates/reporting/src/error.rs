@@ -46,6 +46,10 @@ pub enum RefusalKind {
     NotFound,
     /// `FAILED_PRECONDITION` (no district plan yet), HTTP 409.
     FailedPrecondition,
+    /// `UNAUTHENTICATED`: no, or an ended, session; HTTP: back to the sign-in page.
+    Unauthenticated,
+    /// `PERMISSION_DENIED` (a school head asking for another school's report), HTTP 403.
+    PermissionDenied,
 }
 
 impl fmt::Display for Refusal {
@@ -69,6 +73,28 @@ impl ReportError {
                 "{} (trường dữ liệu: {field})",
                 capitalise(&vietnamese.into())
             ),
+        }))
+    }
+
+    /// A call without a person's session.
+    pub fn unauthenticated() -> Self {
+        ReportError::Refused(Box::new(Refusal {
+            kind: RefusalKind::Unauthenticated,
+            field: String::new(),
+            english: "a report needs a signed-in person: send their session token \
+                      (authorization: Bearer ttp_…), from DistrictAccounts.SignIn"
+                .into(),
+            vietnamese: "Cần đăng nhập để tạo báo cáo.".into(),
+        }))
+    }
+
+    /// A school head asking for a report beyond their school (`field` names the school).
+    pub fn not_your_school(field: &str) -> Self {
+        ReportError::Refused(Box::new(Refusal {
+            kind: RefusalKind::PermissionDenied,
+            field: field.to_string(),
+            english: "a school head's reports are of their own school only".into(),
+            vietnamese: "Tài khoản Hiệu trưởng chỉ tạo được báo cáo của trường mình.".into(),
         }))
     }
 
@@ -121,6 +147,8 @@ impl ReportError {
             Code::InvalidArgument | Code::OutOfRange => Some(RefusalKind::InvalidArgument),
             Code::NotFound => Some(RefusalKind::NotFound),
             Code::FailedPrecondition => Some(RefusalKind::FailedPrecondition),
+            Code::Unauthenticated => Some(RefusalKind::Unauthenticated),
+            Code::PermissionDenied => Some(RefusalKind::PermissionDenied),
             _ => None,
         };
         match kind {
@@ -187,6 +215,8 @@ impl ReportError {
                     RefusalKind::InvalidArgument => Code::InvalidArgument,
                     RefusalKind::NotFound => Code::NotFound,
                     RefusalKind::FailedPrecondition => Code::FailedPrecondition,
+                    RefusalKind::Unauthenticated => Code::Unauthenticated,
+                    RefusalKind::PermissionDenied => Code::PermissionDenied,
                 },
                 Some(r.field.as_str()),
             ),

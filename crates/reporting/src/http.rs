@@ -13,10 +13,12 @@
 use std::collections::HashMap;
 
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::{FromRef, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use dashboard::DashboardState;
+use dashboard::session::{ClientAddress, Viewer};
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use tracing::warn;
 
@@ -26,12 +28,31 @@ use crate::render::html::escape;
 use crate::request::{Fields, Format, ReportRequest};
 use crate::server::Reporter;
 
-/// The download and view routes.
-pub fn router(reporter: Reporter) -> Router {
+/// What the download routes need: the reporter, and the dashboard's state to know who is
+/// signed in (the same session cookie as the dashboard's pages).
+#[derive(Debug, Clone)]
+pub struct HttpState {
+    reporter: Reporter,
+    dashboard: DashboardState,
+}
+
+impl FromRef<HttpState> for DashboardState {
+    fn from_ref(state: &HttpState) -> Self {
+        state.dashboard.clone()
+    }
+}
+
+/// The download and view routes. A report is made for the signed-in person, on their
+/// behalf: without a session the browser goes to the sign-in page, and a school head gets
+/// their own school's reports only (403 otherwise).
+pub fn router(reporter: Reporter, dashboard: DashboardState) -> Router {
     Router::new()
         .route("/bao-cao/tai-ve", get(download))
         .route("/bao-cao/xem", get(view))
-        .with_state(reporter)
+        .with_state(HttpState {
+            reporter,
+            dashboard,
+        })
 }
 
 type Params = Query<HashMap<String, String>>;
@@ -48,30 +69,68 @@ fn request(params: &HashMap<String, String>, format: &str) -> Result<ReportReque
     )
 }
 
-async fn download(State(reporter): State<Reporter>, Query(params): Params) -> Response {
+async fn download(
+    State(state): State<HttpState>,
+    viewer: Viewer,
+    ClientAddress(address): ClientAddress,
+    Query(params): Params,
+) -> Response {
     let format = params
         .get(Fields::VI.format)
         .map(String::as_str)
         .unwrap_or_default()
         .to_string();
-    respond(&reporter, &params, &format, true).await
+    respond(&state, &viewer, address, &params, &format, true).await
 }
 
-async fn view(State(reporter): State<Reporter>, Query(params): Params) -> Response {
-    respond(&reporter, &params, Format::Html.extension(), false).await
+async fn view(
+    State(state): State<HttpState>,
+    viewer: Viewer,
+    ClientAddress(address): ClientAddress,
+    Query(params): Params,
+) -> Response {
+    respond(
+        &state,
+        &viewer,
+        address,
+        &params,
+        Format::Html.extension(),
+        false,
+    )
+    .await
 }
 
 async fn respond(
-    reporter: &Reporter,
+    state: &HttpState,
+    viewer: &Viewer,
+    address: Option<String>,
     params: &HashMap<String, String>,
     format: &str,
     attachment: bool,
 ) -> Response {
-    let request = match request(params, format) {
+    let mut request = match request(params, format) {
         Ok(r) => r,
         Err(e) => return error_page(&e),
     };
-    match reporter.report(&request, &Fields::VI).await {
+    // A school head's reports are their school's, whether or not the address says so.
+    if request.school.is_none()
+        && let Some(own) = viewer.own_school()
+    {
+        request.school = domain::Slug::parse(Fields::VI.school, own).ok();
+    }
+    let person = match state
+        .reporter
+        .person(viewer.session(), address.as_deref())
+        .await
+    {
+        Ok(person) => person,
+        Err(e) => return error_page(&e),
+    };
+    match state
+        .reporter
+        .report_for(&person, &request, &Fields::VI)
+        .await
+    {
         Ok(file) => file_response(file, attachment),
         Err(e) => {
             if !matches!(e, ReportError::Refused(_)) {
@@ -123,6 +182,8 @@ pub fn status(e: &ReportError) -> StatusCode {
             RefusalKind::InvalidArgument => StatusCode::BAD_REQUEST,
             RefusalKind::NotFound => StatusCode::NOT_FOUND,
             RefusalKind::FailedPrecondition => StatusCode::CONFLICT,
+            RefusalKind::Unauthenticated => StatusCode::UNAUTHORIZED,
+            RefusalKind::PermissionDenied => StatusCode::FORBIDDEN,
         },
         ReportError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         ReportError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -11,9 +11,13 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 use chrono::{NaiveDate, Utc};
+use service_runtime::{AuthorizedChannel, Credential};
 use tokio::net::TcpListener;
 use tokio::sync::broadcast;
+use tonic::transport::Channel;
 use tracing::{info, warn};
+use wire::pb;
+use wire::pb::district_accounts_client::DistrictAccountsClient;
 
 use crate::compose::{Issue, compose};
 use crate::config::Settings;
@@ -26,14 +30,29 @@ use crate::request::{Fields, ReportRequest};
 /// Makes reports from the aggregator's answers.
 #[derive(Debug, Clone)]
 pub struct Reporter {
+    /// The service's own client (the `bao-cao` command, which runs on the server).
     client: AggregatorClient,
+    channel: Channel,
+    service: Credential,
     office: Arc<Office>,
 }
 
+/// A signed-in person a report is made for: their account, and clients that ask on their
+/// behalf (so the aggregator scopes the data as it does for them).
+#[derive(Debug, Clone)]
+pub struct Person {
+    pub account: pb::Account,
+    client: AggregatorClient,
+    accounts: DistrictAccountsClient<AuthorizedChannel>,
+}
+
 impl Reporter {
-    pub fn new(client: AggregatorClient, office: Office) -> Self {
+    /// Reads over `channel` with reporting's service `credential`.
+    pub fn new(channel: Channel, service: Credential, office: Office) -> Self {
         Self {
-            client,
+            client: crate::gather::client(channel.clone(), service.clone()),
+            channel,
+            service,
             office: Arc::new(office),
         }
     }
@@ -41,6 +60,76 @@ impl Reporter {
     /// The aggregator client the reporter reads with.
     pub fn client(&self) -> &AggregatorClient {
         &self.client
+    }
+
+    /// The person of a session token (`ttp_…`) seen at `address`, checked with the aggregator.
+    pub async fn person(
+        &self,
+        session: &str,
+        address: Option<&str>,
+    ) -> Result<Person, ReportError> {
+        if credentials::token::TokenKind::of(session)
+            != Some(credentials::token::TokenKind::Session)
+        {
+            return Err(ReportError::unauthenticated());
+        }
+        let credential = self
+            .service
+            .on_behalf_of(session, address)
+            .map_err(|_| ReportError::unauthenticated())?;
+        let mut accounts = DistrictAccountsClient::new(credential.clone().on(self.channel.clone()));
+        let who = accounts
+            .who_am_i(pb::WhoAmIRequest {})
+            .await
+            .map_err(|status| ReportError::from_aggregator(&status, str::to_owned))?
+            .into_inner();
+        let account = who.account.ok_or_else(ReportError::unauthenticated)?;
+        if account.must_change_password {
+            return Err(ReportError::from_aggregator(
+                &wire::status::refusal(
+                    tonic::Code::FailedPrecondition,
+                    "password",
+                    "the one-time password must be changed first".into(),
+                    "Bạn cần đổi mật khẩu dùng một lần trước khi tạo báo cáo.".into(),
+                ),
+                str::to_owned,
+            ));
+        }
+        Ok(Person {
+            account,
+            client: crate::gather::client(self.channel.clone(), credential),
+            accounts,
+        })
+    }
+
+    /// The report of `request` for `person`: a school head's of their own school only,
+    /// read on their behalf, and recorded in the audit trail as their download.
+    pub async fn report_for(
+        &self,
+        person: &Person,
+        request: &ReportRequest,
+        fields: &Fields,
+    ) -> Result<RenderedFile, ReportError> {
+        if person.account.role == i32::from(pb::AccountRole::SchoolHead)
+            && request.school.as_ref().map(|s| s.as_str()) != Some(person.account.school.as_str())
+        {
+            return Err(ReportError::not_your_school(fields.school));
+        }
+        let file = self.report_with(&person.client, request, fields).await?;
+        let entry = pb::RecordAuditRequest {
+            action: "report_downloaded".into(),
+            target: file.file_name.clone(),
+            detail: format!(
+                "kỳ {}, {}, định dạng {}",
+                request.period,
+                request.school.as_ref().map_or("toàn huyện", |s| s.as_str()),
+                request.format
+            ),
+        };
+        if let Err(status) = person.accounts.clone().record_audit(entry).await {
+            warn!(%status, login = %person.account.login, "the download could not be recorded in the audit trail");
+        }
+        Ok(file)
     }
 
     /// Today in Vietnam: the date a report is issued on.
@@ -55,9 +144,18 @@ impl Reporter {
         request: &ReportRequest,
         fields: &Fields,
     ) -> Result<RenderedFile, ReportError> {
+        self.report_with(&self.client, request, fields).await
+    }
+
+    async fn report_with(
+        &self,
+        client: &AggregatorClient,
+        request: &ReportRequest,
+        fields: &Fields,
+    ) -> Result<RenderedFile, ReportError> {
         let started = Instant::now();
         let today = Self::today();
-        let data = gather(&self.client, request, fields, today).await?;
+        let data = gather(client, request, fields, today).await?;
         let gathered = started.elapsed();
         let office = self.office.clone();
         let number = request.number.clone();
@@ -99,11 +197,16 @@ pub async fn run(
     http: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let client = settings
+    let channel = settings
         .aggregator
-        .client()
+        .channel()
         .context("configuring the aggregator client")?;
-    let reporter = Reporter::new(client.clone(), settings.office.clone());
+    let credential = settings
+        .aggregator
+        .credential()
+        .context("reading reporting's service token")?;
+    let reporter = Reporter::new(channel.clone(), credential.clone(), settings.office.clone());
+    let dashboard = dashboard::DashboardState::new(channel, credential);
     let grpc_addr = grpc.local_addr().context("reading the gRPC address")?;
     let http_addr = http.local_addr().context("reading the HTTP address")?;
 
@@ -120,15 +223,18 @@ pub async fn run(
         let (shutdown, reporter) = (stopped(&stop), reporter.clone());
         async move { crate::service::serve(grpc, shutdown, reporter, &grpc_settings).await }
     });
-    let app = crate::http::router(reporter)
-        .merge(dashboard::router(dashboard::DashboardState::new(client)));
+    let app = crate::http::router(reporter, dashboard.clone()).merge(dashboard::router(dashboard));
     let http_task = tokio::spawn({
         let stopped = stopped(&stop);
         async move {
-            axum::serve(http, app)
-                .with_graceful_shutdown(stopped)
-                .await
-                .context("serving HTTP")
+            // With each connection's address: the audit trail says where a person was.
+            axum::serve(
+                http,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(stopped)
+            .await
+            .context("serving HTTP")
         }
     });
     info!(

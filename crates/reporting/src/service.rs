@@ -67,8 +67,27 @@ impl Reporting for ReportingService {
         &self,
         request: Request<pb::GenerateReportRequest>,
     ) -> Result<Response<pb::GenerateReportReply>, Status> {
+        // A person's session, as the aggregator issued it: the report is made on their
+        // behalf and within what they may see.
+        let session = request
+            .metadata()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(|t| t.trim().to_owned())
+            .ok_or_else(|| ReportError::unauthenticated().to_status())?;
+        let address = request.remote_addr().map(|a| a.ip().to_string());
+        let person = self
+            .reporter
+            .person(&session, address.as_deref())
+            .await
+            .map_err(|e| e.to_status())?;
         let request = parse(request.into_inner()).map_err(|e| e.to_status())?;
-        match self.reporter.report(&request, &Fields::GRPC).await {
+        match self
+            .reporter
+            .report_for(&person, &request, &Fields::GRPC)
+            .await
+        {
             Ok(file) => Ok(Response::new(pb::GenerateReportReply {
                 file_name: file.file_name,
                 media_type: file.media_type.to_string(),

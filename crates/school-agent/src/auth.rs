@@ -59,10 +59,11 @@ impl Sessions {
         let Some(token) = bearer(metadata) else {
             return Err(wire::status::refusal(
                 Code::Unauthenticated,
-                None,
+                "",
                 "a staff session is required: send `authorization: Bearer ttp_…` from \
-                 SchoolStaff.SignIn",
-                "Cần đăng nhập bằng tài khoản của trường: chạy `truyenthong dang-nhap`.",
+                 SchoolStaff.SignIn"
+                    .to_owned(),
+                "Cần đăng nhập bằng tài khoản của trường: chạy `truyenthong dang-nhap`.".to_owned(),
             ));
         };
         let account = match self
@@ -84,9 +85,9 @@ impl Sessions {
             );
             return Err(wire::status::refusal(
                 Code::FailedPrecondition,
-                Some("password"),
-                "the password must be changed first (SchoolStaff.ChangePassword)",
-                "Phải đổi mật khẩu trước khi làm việc: chạy `truyenthong doi-mat-khau`.",
+                "password",
+                "the password must be changed first (SchoolStaff.ChangePassword)".to_owned(),
+                "Phải đổi mật khẩu trước khi làm việc: chạy `truyenthong doi-mat-khau`.".to_owned(),
             ));
         }
         Ok(Caller { account, token })
@@ -107,17 +108,25 @@ fn bearer(metadata: &MetadataMap) -> Option<SecretString> {
 fn invalid_session() -> Status {
     wire::status::refusal(
         Code::Unauthenticated,
-        None,
-        "the session is unknown or has expired; sign in again",
+        "",
+        "the session is unknown or has expired; sign in again".to_owned(),
         "Phiên đăng nhập không hợp lệ hoặc đã hết hạn: chạy `truyenthong dang-nhap` để đăng \
-         nhập lại.",
+         nhập lại."
+            .to_owned(),
     )
 }
 
 /// The status of a refused or failed account operation. Storage errors are logged and never
 /// returned to the caller.
 pub fn staff_status(e: &StaffError) -> Status {
-    use wire::status::refusal;
+    let refusal = |code: Code, field: Option<&str>, english: &str, vietnamese: &str| {
+        wire::status::refusal(
+            code,
+            field.unwrap_or(""),
+            english.to_owned(),
+            vietnamese.to_owned(),
+        )
+    };
     match e {
         StaffError::Unauthenticated => refusal(
             Code::Unauthenticated,

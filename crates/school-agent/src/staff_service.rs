@@ -38,9 +38,9 @@ impl SchoolStaffService {
             info!(login = %caller.account.login, "staff management refused: not the head");
             return Err(wire::status::refusal(
                 Code::PermissionDenied,
-                None,
-                "only the head (principal) manages the school's staff accounts",
-                "Chỉ Hiệu trưởng được quản lý tài khoản cán bộ, giáo viên của trường.",
+                "",
+                "only the head (principal) manages the school's staff accounts".to_owned(),
+                "Chỉ Hiệu trưởng được quản lý tài khoản cán bộ, giáo viên của trường.".to_owned(),
             ));
         }
         Ok(caller)
@@ -123,9 +123,9 @@ impl SchoolStaff for SchoolStaffService {
                 // The session is fine; the current password typed is not.
                 StaffError::Unauthenticated => wire::status::refusal(
                     Code::InvalidArgument,
-                    Some("current_password"),
-                    "the current password is wrong",
-                    "Mật khẩu hiện tại không đúng.",
+                    "current_password",
+                    "the current password is wrong".to_owned(),
+                    "Mật khẩu hiện tại không đúng.".to_owned(),
                 ),
                 other => staff_status(&other),
             })?;

@@ -12,6 +12,7 @@
 //! ([`grpc::GrpcLimits`]) — so that every service gets them alike. It knows nothing of the domain, NATS or PostgreSQL.
 
 pub mod client;
+pub mod credential;
 pub mod grpc;
 pub mod logging;
 pub mod settings;
@@ -19,6 +20,7 @@ pub mod shutdown;
 pub mod tls;
 
 pub use client::{ConnectError, ServerAddress};
+pub use credential::{AuthorizedChannel, Credential, CredentialError};
 pub use grpc::{GrpcLimits, GrpcServer, GrpcSettings, ServeError};
 pub use shutdown::{BackgroundTasks, shutdown_signal};
 pub use tls::{ClientTlsFiles, ServerTlsFiles, TlsError};

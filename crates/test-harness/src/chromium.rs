@@ -25,7 +25,8 @@ use chromiumoxide::cdp::browser_protocol::browser::{
 };
 use chromiumoxide::cdp::browser_protocol::log::{EventEntryAdded, LogEntryLevel, LogEntrySource};
 use chromiumoxide::cdp::browser_protocol::network::{
-    EventLoadingFailed, EventRequestWillBeSent, EventResponseReceived, ResourceType,
+    CookieParam, CookieSameSite, EventLoadingFailed, EventRequestWillBeSent, EventResponseReceived,
+    ResourceType,
 };
 use chromiumoxide::cdp::js_protocol::runtime::{
     ConsoleApiCalledType, EventConsoleApiCalled, EventExceptionThrown, RemoteObject,
@@ -137,6 +138,32 @@ impl Chromium {
             console_errors: outcome.console_errors,
             failed_requests: outcome.failed_requests,
         })
+    }
+
+    /// Sets cookie `name` = `value` for `url`'s site, as if a sign-in had set it (`HttpOnly`,
+    /// `Secure`, `SameSite=Strict`, as the dashboard sets its session cookie). Cookies belong to
+    /// a host, not a port: tests that sign different people in serve on different loopback
+    /// addresses.
+    pub async fn set_cookie(&self, url: &str, name: &str, value: &str) -> anyhow::Result<()> {
+        let page = self
+            .browser
+            .new_page("about:blank")
+            .await
+            .context("opening a tab")?;
+        let cookie = CookieParam::builder()
+            .name(name)
+            .value(value)
+            .url(url)
+            .http_only(true)
+            .secure(true)
+            .same_site(CookieSameSite::Strict)
+            .build()
+            .map_err(|e| anyhow!("a cookie for {url}: {e}"))?;
+        page.set_cookie(cookie)
+            .await
+            .with_context(|| format!("setting cookie {name} for {url}"))?;
+        page.close().await.context("closing a tab")?;
+        Ok(())
     }
 
     /// Clicks (with the mouse) the first element of `page` matching `selector` — a link to a
@@ -442,6 +469,69 @@ impl LoadedPage {
             bail!("the screenshot of {} is not a PNG", self.url);
         }
         std::fs::write(path, png).with_context(|| format!("writing {}", path.display()))
+    }
+
+    /// Types `text` into the form field matching `selector` (its value replaced).
+    pub async fn fill(&self, selector: &str, text: &str) -> anyhow::Result<()> {
+        let script = format!(
+            "(() => {{ const e = document.querySelector({}); if (!e) return false; e.value = {}; return true; }})()",
+            serde_json::to_string(selector)?,
+            serde_json::to_string(text)?
+        );
+        let found: bool = self
+            .page
+            .evaluate(script)
+            .await
+            .with_context(|| format!("filling {selector}"))?
+            .into_value()?;
+        if !found {
+            bail!("no element matches {selector} on {}", self.url);
+        }
+        Ok(())
+    }
+
+    /// Clicks the element matching `selector` (a submit button) and waits until the page it
+    /// leads to has loaded; [`Self::location`] then says where the browser is.
+    pub async fn click_and_wait(&mut self, selector: &str) -> anyhow::Result<()> {
+        // A mark on this document: the next one, loaded by the click, does not have it.
+        // (`wait_for_navigation` may answer for the document already loaded.)
+        self.page
+            .evaluate("window.__ttOld = true")
+            .await
+            .context("marking the page")?;
+        self.page
+            .find_element(selector)
+            .await
+            .with_context(|| format!("no element matches {selector} on {}", self.url))?
+            .click()
+            .await
+            .with_context(|| format!("clicking {selector} on {}", self.url))?;
+        let loaded = crate::wait_until(Duration::from_secs(30), || async {
+            let state = self
+                .page
+                .evaluate("window.__ttOld === undefined && document.readyState === 'complete'")
+                .await;
+            matches!(state.map(|v| v.into_value::<bool>()), Ok(Ok(true)))
+        })
+        .await;
+        loaded.with_context(|| {
+            format!(
+                "no new page loaded after clicking {selector} on {}",
+                self.url
+            )
+        })?;
+        self.url = self.page.url().await?.unwrap_or_default();
+        Ok(())
+    }
+
+    /// The path and query the tab shows now (`/dang-nhap?tiep=%2F`).
+    pub async fn location(&self) -> anyhow::Result<String> {
+        self.page
+            .evaluate("location.pathname + location.search")
+            .await
+            .context("reading the location")?
+            .into_value()
+            .context("decoding the location")
     }
 
     /// Closes the tab.

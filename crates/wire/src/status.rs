@@ -34,17 +34,17 @@ pub fn from_domain(err: &DomainError) -> Status {
     Status::with_error_details(code(err.kind), message, details)
 }
 
-/// A refusal that is not a domain rule (a missing session, a password to change first, a
-/// locked account): `code`, the English message, a field violation when `field` is given and
-/// the Vietnamese message, in the same details as [`from_domain`], so clients read it back
-/// with [`vietnamese_message`] alike.
-pub fn refusal(code: Code, field: Option<&str>, english: &str, vietnamese: &str) -> Status {
-    let mut details = match field {
-        Some(field) => ErrorDetails::with_bad_request_violation(field, english),
-        None => ErrorDetails::new(),
+/// A refusal that is not a domain rule (a credential, a role, an account): `code`, the English
+/// `message` naming the rule, the `field` it concerns (empty for none) and the `vi-VN` message
+/// people read, in the same shape as [`from_domain`].
+pub fn refusal(code: Code, field: &str, message: String, vietnamese: String) -> Status {
+    let mut details = if field.is_empty() {
+        ErrorDetails::new()
+    } else {
+        ErrorDetails::with_bad_request_violation(field, message.clone())
     };
     details.set_localized_message(VI_LOCALE, vietnamese);
-    Status::with_error_details(code, english, details)
+    Status::with_error_details(code, message, details)
 }
 
 /// A stored event that this build cannot read back: the school's own log is damaged or
@@ -166,29 +166,6 @@ mod tests {
     }
 
     #[test]
-    fn a_refusal_carries_the_vietnamese_and_the_field_when_given() {
-        let status = refusal(
-            Code::Unauthenticated,
-            None,
-            "no session",
-            "Chưa đăng nhập: chạy truyenthong dang-nhap.",
-        );
-        assert_eq!(status.code(), Code::Unauthenticated);
-        assert_eq!(
-            vietnamese_message(&status).as_deref(),
-            Some("Chưa đăng nhập: chạy truyenthong dang-nhap.")
-        );
-        assert_eq!(violated_field(&status), None);
-        let status = refusal(
-            Code::FailedPrecondition,
-            Some("password"),
-            "change it",
-            "Đổi",
-        );
-        assert_eq!(violated_field(&status).as_deref(), Some("password"));
-    }
-
-    #[test]
     fn a_plain_status_has_no_vietnamese() {
         assert_eq!(vietnamese_message(&Status::unavailable("down")), None);
         assert_eq!(violated_field(&Status::unavailable("down")), None);
@@ -199,5 +176,28 @@ mod tests {
         let status = from_decode(&DecodeError::UnknownType("x.y".into()));
         assert_eq!(status.code(), Code::Internal);
         assert!(status.message().contains("x.y"));
+    }
+
+    #[test]
+    fn a_refusal_carries_the_vietnamese_and_the_field_when_given() {
+        let status = refusal(
+            Code::Unauthenticated,
+            "",
+            "no session".to_owned(),
+            "Chưa đăng nhập: chạy truyenthong dang-nhap.".to_owned(),
+        );
+        assert_eq!(status.code(), Code::Unauthenticated);
+        assert_eq!(
+            vietnamese_message(&status).as_deref(),
+            Some("Chưa đăng nhập: chạy truyenthong dang-nhap.")
+        );
+        assert_eq!(violated_field(&status), None);
+        let status = refusal(
+            Code::FailedPrecondition,
+            "password",
+            "change it".to_owned(),
+            "Đổi".to_owned(),
+        );
+        assert_eq!(violated_field(&status).as_deref(), Some("password"));
     }
 }

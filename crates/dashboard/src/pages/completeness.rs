@@ -4,26 +4,22 @@
 //!
 //! Reads `GetDistrictPlan`, then `GetCompleteness`, `ListSchools` and `GetIngestState`.
 
-use axum::extract::State;
 use maud::{Markup, html};
 
 use domain::district::DistrictPlan;
 use domain::vi;
 use wire::pb;
 
-use crate::DashboardState;
 use crate::error::PageError;
 use crate::format::{DASH, optional_percent, when};
 use crate::layout::{self, Nav};
 use crate::pages::{Params, ParamsQuery, SchoolNames, school_href};
 use crate::periods::{self, Chosen};
+use crate::session::Viewer;
 
-pub async fn show(
-    State(state): State<DashboardState>,
-    query: ParamsQuery,
-) -> Result<Markup, PageError> {
+pub async fn show(viewer: Viewer, query: ParamsQuery) -> Result<Markup, PageError> {
     let params = Params::read(query)?;
-    let agg = &state.aggregator;
+    let agg = &viewer.aggregator;
     let plan = agg.district_plan().await?;
     let chosen = periods::choose(Params::given(&params.ky), plan.as_ref())?;
     let (view, schools, ingest) = tokio::try_join!(
@@ -31,10 +27,18 @@ pub async fn show(
         agg.schools(),
         agg.ingest_state()
     )?;
-    Ok(render(&chosen, plan.as_ref(), &view, &schools, &ingest))
+    Ok(render(
+        &viewer,
+        &chosen,
+        plan.as_ref(),
+        &view,
+        &schools,
+        &ingest,
+    ))
 }
 
 fn render(
+    viewer: &Viewer,
     chosen: &Chosen,
     plan: Option<&DistrictPlan>,
     view: &pb::CompletenessView,
@@ -84,5 +88,11 @@ fn render(
         p.muted { "Một sự kiện là đúng hạn khi được ghi nhận không quá 7 ngày sau ngày diễn ra. "
             "“Chờ gửi ở trường” là số sự kiện trường còn phải gửi tại lần liên lạc gần nhất." }
     };
-    layout::page_for(&title, Nav::Completeness, Some(chosen.period), body)
+    layout::page_for(
+        &title,
+        Nav::Completeness,
+        Some(viewer),
+        Some(chosen.period),
+        body,
+    )
 }

@@ -3,32 +3,28 @@
 //!
 //! Reads `ListDeadLetters` and `ListSchools`.
 
-use axum::extract::State;
 use maud::{Markup, html};
 
 use domain::vi;
 use wire::pb;
 
-use crate::DashboardState;
 use crate::error::PageError;
 use crate::format::{DASH, when};
 use crate::layout::{self, Nav};
 use crate::pages::{Params, ParamsQuery, SchoolNames, query_value};
+use crate::session::Viewer;
 
 /// Dead letters per page.
 const PAGE_SIZE: u32 = 50;
 
-pub async fn show(
-    State(state): State<DashboardState>,
-    query: ParamsQuery,
-) -> Result<Markup, PageError> {
+pub async fn show(viewer: Viewer, query: ParamsQuery) -> Result<Markup, PageError> {
     let params = Params::read(query)?;
     let author = Params::given(&params.tac_gia).unwrap_or("");
     let token = Params::given(&params.tiep).unwrap_or("");
-    let agg = &state.aggregator;
+    let agg = &viewer.aggregator;
     let (reply, schools) =
         tokio::try_join!(agg.dead_letters(author, PAGE_SIZE, token), agg.schools())?;
-    Ok(render(author, !token.is_empty(), &reply, &schools))
+    Ok(render(&viewer, author, !token.is_empty(), &reply, &schools))
 }
 
 /// What a dead letter is (`DeadLetter.kind`), in Vietnamese.
@@ -42,6 +38,7 @@ fn kind_label(kind: &str) -> Option<&'static str> {
 }
 
 fn render(
+    viewer: &Viewer,
     author: &str,
     later_page: bool,
     reply: &pb::ListDeadLettersReply,
@@ -109,5 +106,5 @@ fn render(
             p { a rel="next" href=(href) { "Trang sau →" } }
         }
     };
-    layout::page(title, Nav::DeadLetters, body)
+    layout::page(title, Nav::DeadLetters, Some(viewer), body)
 }

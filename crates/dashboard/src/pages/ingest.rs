@@ -8,22 +8,21 @@
 //!
 //! Reads `GetIngestState` and `ListSchools`.
 
-use axum::extract::State;
 use maud::{Markup, html};
 
 use domain::vi;
 use wire::pb;
 
-use crate::DashboardState;
 use crate::error::PageError;
 use crate::format::{DASH, when};
 use crate::layout::{self, Nav};
 use crate::pages::SchoolNames;
+use crate::session::Viewer;
 
-pub async fn show(State(state): State<DashboardState>) -> Result<Markup, PageError> {
-    let agg = &state.aggregator;
+pub async fn show(viewer: Viewer) -> Result<Markup, PageError> {
+    let agg = &viewer.aggregator;
     let (ingest, schools) = tokio::try_join!(agg.ingest_state(), agg.schools())?;
-    Ok(render(&ingest, &schools))
+    Ok(render(Some(&viewer), &ingest, &schools))
 }
 
 fn optional(value: Option<u64>) -> String {
@@ -70,7 +69,11 @@ fn notices(ingest: &pb::IngestState, names: &SchoolNames) -> Markup {
     }
 }
 
-fn render(ingest: &pb::IngestState, schools: &[pb::EnrolledSchool]) -> Markup {
+fn render(
+    viewer: Option<&Viewer>,
+    ingest: &pb::IngestState,
+    schools: &[pb::EnrolledSchool],
+) -> Markup {
     let names = SchoolNames::new(schools);
     let counters = ingest.counters.clone().unwrap_or_default();
     let title = "Tiếp nhận dữ liệu";
@@ -131,7 +134,7 @@ fn render(ingest: &pb::IngestState, schools: &[pb::EnrolledSchool]) -> Markup {
             }
         } }
     };
-    layout::page(title, Nav::Ingest, body)
+    layout::page(title, Nav::Ingest, viewer, body)
 }
 
 #[cfg(test)]
@@ -162,7 +165,7 @@ mod tests {
                 ..Default::default()
             }),
         };
-        let page = render(&ingest, &[school]).into_string();
+        let page = render(None, &ingest, &[school]).into_string();
         assert!(
             page.contains(
                 "Lệch sổ: Trường THCS An Hòa gửi lại số thứ tự 3, 4, 5 với nội dung khác"

@@ -4,6 +4,8 @@
 //! Every handler reads the aggregator (never anything else), returns a whole page or a
 //! [`PageError`], and checks the period against the district plan before asking for a view.
 
+pub mod account;
+pub mod admin;
 pub mod completeness;
 pub mod dead_letters;
 pub mod ingest;
@@ -11,6 +13,7 @@ pub mod plan;
 pub mod reports;
 pub mod responsiveness;
 pub mod school;
+pub mod sign_in;
 
 use std::collections::HashMap;
 

@@ -9,33 +9,29 @@
 
 use std::collections::HashMap;
 
-use axum::extract::State;
 use maud::{Markup, html};
 
 use domain::district::DistrictPlan;
 use domain::vi;
 use wire::pb;
 
-use crate::DashboardState;
 use crate::error::PageError;
 use crate::format;
 use crate::labels;
 use crate::layout::{self, Nav};
 use crate::pages::{Params, ParamsQuery, SchoolNames, school_href};
 use crate::periods::{self, Chosen};
+use crate::session::Viewer;
 
-pub async fn show(
-    State(state): State<DashboardState>,
-    query: ParamsQuery,
-) -> Result<Markup, PageError> {
+pub async fn show(viewer: Viewer, query: ParamsQuery) -> Result<Markup, PageError> {
     let params = Params::read(query)?;
-    let plan = state.aggregator.district_plan().await?;
+    let plan = viewer.aggregator.district_plan().await?;
     let chosen = periods::choose(Params::given(&params.ky), plan.as_ref())?;
     let (view, schools) = tokio::try_join!(
-        state.aggregator.plan_view(chosen.period),
-        state.aggregator.schools()
+        viewer.aggregator.plan_view(chosen.period),
+        viewer.aggregator.schools()
     )?;
-    Ok(render(&chosen, plan.as_ref(), &view, &schools))
+    Ok(render(&viewer, &chosen, plan.as_ref(), &view, &schools))
 }
 
 /// The status code of a row, as the event JSON and the `data-status` attribute spell it.
@@ -90,6 +86,7 @@ const LEGEND: [(&str, &str); 6] = [
 ];
 
 fn render(
+    viewer: &Viewer,
     chosen: &Chosen,
     plan: Option<&DistrictPlan>,
     view: &pb::PlanView,
@@ -214,7 +211,7 @@ fn render(
             }
         }
     };
-    layout::page_for(&title, Nav::Plan, Some(chosen.period), body)
+    layout::page_for(&title, Nav::Plan, Some(viewer), Some(chosen.period), body)
 }
 
 /// One cell of the heat map.

@@ -6,18 +6,17 @@
 //! Reads `GetDistrictPlan` (the period is checked as every view checks it) and `ListSchools`
 //! (an unknown school is the 404 page, not a broken download).
 
-use axum::extract::State;
 use maud::{Markup, html};
 
 use domain::district::DistrictPlan;
 use wire::pb;
 
-use crate::DashboardState;
 use crate::error::PageError;
 use crate::format;
 use crate::layout::{self, Nav};
 use crate::pages::{Params, ParamsQuery};
 use crate::periods::{self, Chosen};
+use crate::session::Viewer;
 
 /// The download formats: `dinh-dang` value, name, what the office does with it.
 const FORMATS: [(&str, &str, &str); 5] = [
@@ -40,14 +39,18 @@ const FORMATS: [(&str, &str, &str); 5] = [
     ("json", "JSON", "các bảng số liệu, cho phần mềm khác đọc"),
 ];
 
-pub async fn show(
-    State(state): State<DashboardState>,
-    query: ParamsQuery,
-) -> Result<Markup, PageError> {
+pub async fn show(viewer: Viewer, query: ParamsQuery) -> Result<Markup, PageError> {
     let params = Params::read(query)?;
-    let agg = &state.aggregator;
+    let agg = &viewer.aggregator;
     let (plan, schools) = tokio::try_join!(agg.district_plan(), agg.schools())?;
-    let school = match Params::given(&params.truong) {
+    // A school head reports on their own school only.
+    let asked = Params::given(&params.truong).or(viewer.own_school());
+    if let Some(code) = asked
+        && !viewer.may_see_school(code)
+    {
+        return Err(crate::session::forbidden("báo cáo của trường khác"));
+    }
+    let school = match asked {
         None => None,
         Some(code) => Some(
             schools
@@ -57,7 +60,7 @@ pub async fn show(
         ),
     };
     let chosen = periods::choose(Params::given(&params.ky), plan.as_ref())?;
-    Ok(render(&chosen, plan.as_ref(), school, &schools))
+    Ok(render(&viewer, &chosen, plan.as_ref(), school, &schools))
 }
 
 /// The query string of a report address: the period and the school, when one is chosen.
@@ -71,6 +74,7 @@ fn report_query(chosen: &Chosen, school: Option<&pb::EnrolledSchool>) -> String 
 }
 
 fn render(
+    viewer: &Viewer,
     chosen: &Chosen,
     plan: Option<&DistrictPlan>,
     school: Option<&pb::EnrolledSchool>,
@@ -83,7 +87,9 @@ fn render(
     let school_field = html! {
         label { "Phạm vi"
             select name="truong" {
-                option value="" selected[chosen_code.is_empty()] { "Toàn huyện" }
+                @if viewer.own_school().is_none() {
+                    option value="" selected[chosen_code.is_empty()] { "Toàn huyện" }
+                }
                 @for s in schools {
                     option value=(s.code) selected[chosen_code == s.code] { (s.name) }
                 }
@@ -116,5 +122,11 @@ fn render(
         }
         p.muted { "Số liệu trong báo cáo được lấy từ máy chủ tổng hợp tại thời điểm tải về." }
     };
-    layout::page_for(&title, Nav::Reports, Some(chosen.period), body)
+    layout::page_for(
+        &title,
+        Nav::Reports,
+        Some(viewer),
+        Some(chosen.period),
+        body,
+    )
 }

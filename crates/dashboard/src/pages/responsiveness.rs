@@ -4,7 +4,6 @@
 //!
 //! Reads `GetDistrictPlan`, then `GetResponsiveness` and `ListSchools`.
 
-use axum::extract::State;
 use chrono::NaiveDate;
 use maud::{Markup, html};
 
@@ -12,20 +11,17 @@ use domain::district::DistrictPlan;
 use domain::vi;
 use wire::pb;
 
-use crate::DashboardState;
 use crate::error::PageError;
 use crate::format;
 use crate::labels;
 use crate::layout::{self, Nav};
 use crate::pages::{Params, ParamsQuery, SchoolNames, school_href};
 use crate::periods::{self, Chosen};
+use crate::session::Viewer;
 
-pub async fn show(
-    State(state): State<DashboardState>,
-    query: ParamsQuery,
-) -> Result<Markup, PageError> {
+pub async fn show(viewer: Viewer, query: ParamsQuery) -> Result<Markup, PageError> {
     let params = Params::read(query)?;
-    let agg = &state.aggregator;
+    let agg = &viewer.aggregator;
     let as_of = as_of(Params::given(&params.den_ngay))?;
     let plan = agg.district_plan().await?;
     let chosen = periods::choose(Params::given(&params.ky), plan.as_ref())?;
@@ -33,7 +29,7 @@ pub async fn show(
         agg.responsiveness(chosen.period, as_of.map(|d| d.to_string())),
         agg.schools()
     )?;
-    Ok(render(&chosen, plan.as_ref(), &view, &schools))
+    Ok(render(&viewer, &chosen, plan.as_ref(), &view, &schools))
 }
 
 /// The as-of date, `YYYY-MM-DD` (what a date field sends) or `dd/mm/yyyy` (what people type).
@@ -103,6 +99,7 @@ pub fn case_table(cases: &[&pb::CaseLine], names: Option<(&SchoolNames<'_>, &str
 }
 
 fn render(
+    viewer: &Viewer,
     chosen: &Chosen,
     plan: Option<&DistrictPlan>,
     view: &pb::ResponsivenessView,
@@ -155,7 +152,13 @@ fn render(
             (case_table(&flagged, Some((&names, &ky))))
         }
     };
-    layout::page_for(&title, Nav::Responsiveness, Some(chosen.period), body)
+    layout::page_for(
+        &title,
+        Nav::Responsiveness,
+        Some(viewer),
+        Some(chosen.period),
+        body,
+    )
 }
 
 #[cfg(test)]

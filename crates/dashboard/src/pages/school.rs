@@ -7,7 +7,7 @@
 //! `SearchActivities` (the school, the period, newest 20), `GetIngestState`, and `GetBudget`
 //! for each calendar year the period shares with the plan.
 
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use futures::future::try_join_all;
 use maud::{Markup, html};
 
@@ -15,7 +15,6 @@ use domain::district::DistrictPlan;
 use domain::vi;
 use wire::pb;
 
-use crate::DashboardState;
 use crate::error::PageError;
 use crate::format::{self, DASH, optional_percent, when};
 use crate::labels;
@@ -23,6 +22,7 @@ use crate::layout::{self, Nav};
 use crate::pages::plan::{shade, status_code, status_label};
 use crate::pages::{Params, ParamsQuery};
 use crate::periods::{self, Chosen};
+use crate::session::Viewer;
 
 /// How many recent activities the page lists.
 const RECENT: u32 = 20;
@@ -39,12 +39,17 @@ struct Views {
 }
 
 pub async fn show(
-    State(state): State<DashboardState>,
+    viewer: Viewer,
     Path(code): Path<String>,
     query: ParamsQuery,
 ) -> Result<Markup, PageError> {
     let params = Params::read(query)?;
-    let agg = &state.aggregator;
+    // A school head's pages are their own school's: another school's is refused, not shown
+    // empty (the aggregator would refuse its calls anyway).
+    if !viewer.may_see_school(&code) {
+        return Err(crate::session::forbidden("trang của trường khác"));
+    }
+    let agg = &viewer.aggregator;
     let (plan, schools) = tokio::try_join!(agg.district_plan(), agg.schools())?;
     let school = schools
         .iter()
@@ -71,7 +76,7 @@ pub async fn show(
         ingest,
         budgets,
     };
-    Ok(render(school, &chosen, plan.as_ref(), &views))
+    Ok(render(&viewer, school, &chosen, plan.as_ref(), &views))
 }
 
 /// The calendar years of the period that the budget view accepts: those of the plan's
@@ -85,6 +90,7 @@ fn budget_years(chosen: &Chosen, plan: Option<&DistrictPlan>) -> Vec<i32> {
 }
 
 fn render(
+    viewer: &Viewer,
     school: &pb::EnrolledSchool,
     chosen: &Chosen,
     plan: Option<&DistrictPlan>,
@@ -112,7 +118,7 @@ fn render(
         (recent(&v.activities))
         (ingest(code, &v.ingest))
     };
-    layout::page_for(&title, Nav::None, Some(chosen.period), body)
+    layout::page_for(&title, Nav::None, Some(viewer), Some(chosen.period), body)
 }
 
 fn plan_rows(code: &str, rows: &[&pb::PlanRow]) -> Markup {

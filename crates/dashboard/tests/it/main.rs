@@ -11,14 +11,13 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod access;
 mod errors;
 mod pages;
 mod plan_view;
 mod site;
 
 use test_harness::chromium::Chromium;
-use tonic::transport::Channel;
-use wire::pb::district_aggregator_client::DistrictAggregatorClient;
 
 use site::Site;
 
@@ -26,7 +25,7 @@ use site::Site;
 struct Fixture {
     browser: &'static Chromium,
     site: Site,
-    client: DistrictAggregatorClient<Channel>,
+    client: district_fixture::Client,
 }
 
 impl Fixture {
@@ -34,8 +33,10 @@ impl Fixture {
     async fn start() -> anyhow::Result<Self> {
         let district = district_fixture::shared::shared().await?;
         let client = district.client().await?;
-        let site = Site::serve(client.clone()).await?;
+        let site = Site::serve(&district.aggregator_url(), &district.credentials.reporting).await?;
         let browser = Chromium::shared().await?;
+        // Signed in as the district's administrator, who sees every page.
+        site.sign_in(browser, &district.credentials.admin).await?;
         Ok(Self {
             browser,
             site,
@@ -114,5 +115,49 @@ async fn bad_requests_get_vietnamese_error_pages() -> anyhow::Result<()> {
 async fn an_unreachable_aggregator_gives_the_503_page() -> anyhow::Result<()> {
     let down = Site::serve_without_aggregator().await?;
     let browser = Chromium::shared().await?;
+    // A session the unreachable aggregator cannot check: the page says it is unreachable.
+    down.sign_in(browser, &format!("ttp_{}", "B".repeat(43)))
+        .await?;
     errors::aggregator_down_gives_503(browser, &down).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_without_a_session_goes_to_the_sign_in_page() -> anyhow::Result<()> {
+    let district = district_fixture::shared::shared().await?;
+    let browser = Chromium::shared().await?;
+    access::without_a_session_the_sign_in_page(browser, district).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_wrong_passwords_lock_the_account() -> anyhow::Result<()> {
+    let district = district_fixture::shared::shared().await?;
+    let browser = Chromium::shared().await?;
+    access::five_wrong_passwords_lock(browser, district).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_school_head_changes_the_one_time_password_and_sees_their_school_alone()
+-> anyhow::Result<()> {
+    let district = district_fixture::shared::shared().await?;
+    let browser = Chromium::shared().await?;
+    access::the_first_sign_in_changes_the_password_and_a_school_head_sees_their_school(
+        browser,
+        district,
+        "thcs-an-hoa",
+        "th-phu-duc",
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_administrator_sees_every_school_and_manages_accounts() -> anyhow::Result<()> {
+    let f = Fixture::start().await?;
+    let outcome = async {
+        access::an_officer_sees_every_school(f.browser, &f.site, demo_data::TAM_NONG_SCHOOLS.len())
+            .await?;
+        access::the_administrator_creates_an_account_and_reads_the_audit_trail(f.browser, &f.site)
+            .await
+    }
+    .await;
+    f.finish(outcome).await
 }

@@ -5,9 +5,7 @@ use std::collections::BTreeMap;
 use anyhow::{Context as _, ensure};
 use test_harness::chromium::Chromium;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tonic::transport::Channel;
 use wire::pb;
-use wire::pb::district_aggregator_client::DistrictAggregatorClient;
 
 use crate::site::{Site, screenshot};
 
@@ -113,7 +111,7 @@ pub async fn stylesheet_is_cacheable(browser: &Chromium, site: &Site) -> anyhow:
 pub async fn school_page_equals_the_aggregator(
     browser: &Chromium,
     site: &Site,
-    mut client: DistrictAggregatorClient<Channel>,
+    mut client: district_fixture::Client,
 ) -> anyhow::Result<()> {
     let ky = "2018-2019";
     let view = client
@@ -213,7 +211,7 @@ pub async fn school_page_equals_the_aggregator(
 pub async fn completeness_equals_the_aggregator(
     browser: &Chromium,
     site: &Site,
-    mut client: DistrictAggregatorClient<Channel>,
+    mut client: district_fixture::Client,
 ) -> anyhow::Result<()> {
     for ky in ["2018", "2020-Q4"] {
         let view = client
@@ -259,7 +257,7 @@ pub async fn completeness_equals_the_aggregator(
 pub async fn operations_pages_equal_the_aggregator(
     browser: &Chromium,
     site: &Site,
-    mut client: DistrictAggregatorClient<Channel>,
+    mut client: district_fixture::Client,
 ) -> anyhow::Result<()> {
     let dead = client
         .list_dead_letters(pb::ListDeadLettersRequest::default())

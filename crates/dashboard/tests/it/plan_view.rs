@@ -4,9 +4,7 @@ use std::collections::BTreeMap;
 
 use anyhow::{Context as _, ensure};
 use test_harness::chromium::Chromium;
-use tonic::transport::Channel;
 use wire::pb;
-use wire::pb::district_aggregator_client::DistrictAggregatorClient;
 
 use crate::site::{Site, screenshot};
 
@@ -63,7 +61,7 @@ fn from_dom(a: &BTreeMap<String, String>) -> anyhow::Result<Cell> {
 pub async fn heat_map_equals_the_aggregator(
     browser: &Chromium,
     site: &Site,
-    mut client: DistrictAggregatorClient<Channel>,
+    mut client: district_fixture::Client,
 ) -> anyhow::Result<()> {
     let mut targets_seen = 0;
     let mut statuses_seen = std::collections::BTreeSet::new();

@@ -3,10 +3,12 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use std::sync::atomic::{AtomicU8, Ordering};
+
 use dashboard::DashboardState;
-use test_harness::chromium::{LoadedPage, artefacts_dir};
-use tonic::transport::{Channel, Endpoint};
-use wire::pb::district_aggregator_client::DistrictAggregatorClient;
+use service_runtime::Credential;
+use test_harness::chromium::{Chromium, LoadedPage, artefacts_dir};
+use tonic::transport::Endpoint;
 
 /// A running dashboard.
 pub struct Site {
@@ -14,14 +16,29 @@ pub struct Site {
     _server: tokio::task::JoinHandle<()>,
 }
 
+/// Each site of a test binary serves on a loopback address of its own (127.0.0.2, .3, …):
+/// cookies belong to a host, not a port, so sites that sign different people in one browser
+/// must not share a host.
+fn next_host() -> std::net::Ipv4Addr {
+    static NEXT: AtomicU8 = AtomicU8::new(2);
+    std::net::Ipv4Addr::new(127, 0, 0, NEXT.fetch_add(1, Ordering::Relaxed).max(2))
+}
+
 impl Site {
-    /// Serves the dashboard over `client` on 127.0.0.1:0.
-    pub async fn serve(client: DistrictAggregatorClient<Channel>) -> anyhow::Result<Self> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// Serves the dashboard over the aggregator at `aggregator_url`, calling it with the
+    /// service token `token`, on a loopback address of its own, port 0.
+    pub async fn serve(aggregator_url: &str, token: &str) -> anyhow::Result<Self> {
+        let channel = Endpoint::from_shared(aggregator_url.to_owned())?.connect_lazy();
+        let listener = tokio::net::TcpListener::bind((next_host(), 0)).await?;
         let addr = listener.local_addr()?;
-        let app = dashboard::router(DashboardState::new(client));
+        let state = DashboardState::new(channel, Credential::bearer(token)?);
+        let app = dashboard::router(state);
         let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
+            let _ = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await;
         });
         Ok(Self {
             addr,
@@ -29,11 +46,18 @@ impl Site {
         })
     }
 
-    /// Serves the dashboard over a client of an address where nothing listens.
+    /// Serves the dashboard over an address where nothing listens.
     pub async fn serve_without_aggregator() -> anyhow::Result<Self> {
         let port = test_harness::free_port()?;
-        let channel = Endpoint::from_shared(format!("http://127.0.0.1:{port}"))?.connect_lazy();
-        Self::serve(DistrictAggregatorClient::new(channel)).await
+        Self::serve(&format!("http://127.0.0.1:{port}"), "tts_nobody-listens").await
+    }
+
+    /// Signs the browser in to this site with the session `token` (the cookie a sign-in
+    /// sets).
+    pub async fn sign_in(&self, browser: &Chromium, token: &str) -> anyhow::Result<()> {
+        browser
+            .set_cookie(&self.url("/"), dashboard::session::COOKIE, token)
+            .await
     }
 
     pub fn addr(&self) -> SocketAddr {

@@ -14,10 +14,10 @@ use district_aggregator::projection::restore_district;
 use district_aggregator::queries::Views;
 use district_aggregator::rebuild::thousands;
 use domain::Period;
+use secrecy::ExposeSecret as _;
 use sqlx::PgPool;
 use tokio::sync::oneshot;
 use wire::pb;
-use wire::pb::district_aggregator_client::DistrictAggregatorClient;
 
 use crate::knobs::{Fill, Knobs};
 use crate::services::round_trips;
@@ -206,7 +206,7 @@ async fn breakdown(views: &Views, periods: &[Period]) -> anyhow::Result<String> 
 }
 
 async fn time_grpc(
-    client: &mut DistrictAggregatorClient<tonic::transport::Channel>,
+    client: &mut district_fixture::Client,
     periods: &[Period],
 ) -> anyhow::Result<Latency> {
     let mut latency = Latency::new();
@@ -347,11 +347,22 @@ async fn grpc_phase(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let aggregator = Aggregator::connect(settings.clone()).await?;
+    let accounts = district_aggregator::accounts::Accounts::new(aggregator.pool().clone());
+    let credentials = district_fixture::credentials::office_credentials(
+        &accounts,
+        settings.database.url.expose_secret(),
+    )
+    .await?;
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(aggregator.serve_without_ingest(listener, async move {
         let _ = stopped.await;
     }));
-    let mut grpc_client = DistrictAggregatorClient::connect(format!("http://{addr}")).await?;
+    // As reporting calls it: with its service token, checked on every call.
+    let mut grpc_client = district_fixture::credentials::client_with(
+        &format!("http://{addr}"),
+        &credentials.reporting,
+    )
+    .await?;
     time_grpc(&mut grpc_client, warm).await?;
     let latency = time_grpc(&mut grpc_client, periods).await?;
     let _ = stop.send(());

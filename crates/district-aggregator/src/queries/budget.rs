@@ -3,6 +3,7 @@
 //! Two queries read each school's amounts of the year; the rows, execution rates and district
 //! totals are `assemble::budget` of them, as in the reference model.
 
+use domain::district::access::Scope;
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
@@ -19,8 +20,12 @@ const BUDGETS: &str = "SELECT school, estimated, settled_amount FROM budgets WHE
 const SPENT: &str = "SELECT school, sum(amount)::bigint FROM expenses \
                      WHERE spent_on BETWEEN $1 AND $2 GROUP BY school";
 
-pub async fn budget(conn: &mut PgConnection, year: i32) -> Result<BudgetView, QueryError> {
-    let state = district(conn).await?;
+pub async fn budget(
+    conn: &mut PgConnection,
+    year: i32,
+    scope: &Scope,
+) -> Result<BudgetView, QueryError> {
+    let state = district(conn, scope).await?;
     assemble::check_budget_year(state.plan(), year)?;
     let mut amounts: BTreeMap<String, BudgetAmounts> = BTreeMap::new();
     let budgets: Vec<(String, Option<i64>, Option<i64>)> = sqlx::query_as(BUDGETS)

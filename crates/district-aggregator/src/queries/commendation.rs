@@ -6,6 +6,7 @@
 
 use chrono::NaiveDate;
 use domain::Period;
+use domain::district::access::Scope;
 use domain::district::assemble::{self, AwardRecord, NominationRecord};
 use domain::district::views::CommendationView;
 use sqlx::PgConnection;
@@ -34,8 +35,9 @@ type ListingRow = (
 pub async fn commendation(
     conn: &mut PgConnection,
     period: Period,
+    scope: &Scope,
 ) -> Result<CommendationView, QueryError> {
-    let state = district(conn).await?;
+    let state = district(conn, scope).await?;
     let period = view_period(&state, period)?;
     let listing: Vec<ListingRow> = sqlx::query_as(LISTING)
         .bind(period.range.start())

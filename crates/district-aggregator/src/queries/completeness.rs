@@ -6,6 +6,7 @@
 //! `calendar::local_date` the model uses), so the rows are two `GROUP BY`s by school; the
 //! lines and the reporting rate are `assemble::completeness` of them.
 
+use domain::district::access::Scope;
 use std::collections::BTreeMap;
 
 use domain::Period;
@@ -27,8 +28,9 @@ const EVENTS: &str = "SELECT school, count(*), count(*) FILTER (WHERE delay_days
 pub async fn completeness(
     conn: &mut PgConnection,
     period: Period,
+    scope: &Scope,
 ) -> Result<CompletenessView, QueryError> {
-    let state = district(conn).await?;
+    let state = district(conn, scope).await?;
     let period = view_period(&state, period)?;
     let range = period.range;
     let activities: BTreeMap<String, i64> = sqlx::query_as::<_, (String, i64)>(ACTIVITIES)

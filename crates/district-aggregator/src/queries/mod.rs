@@ -33,6 +33,7 @@ pub mod schools;
 pub mod search;
 
 use chrono::NaiveDate;
+use domain::district::access::Scope;
 use domain::district::assemble::ViewPeriod;
 use domain::district::views::{
     ActivityFilter, ActivityPage, BudgetView, CommendationView, CompletenessView, EnrolledSchool,
@@ -83,6 +84,8 @@ pub struct Views {
     schema: String,
     /// Live activity counts for the plan view; `None` to count in SQL every time.
     index: Option<Arc<ActivityIndex>>,
+    /// The schools the answers show: the whole district but for a school head's calls.
+    scope: Scope,
 }
 
 impl Views {
@@ -93,6 +96,7 @@ impl Views {
             pool,
             schema: schema.into(),
             index: Some(Arc::new(ActivityIndex::new())),
+            scope: Scope::District,
         }
     }
 
@@ -102,6 +106,16 @@ impl Views {
             pool,
             schema: schema.into(),
             index: None,
+            scope: Scope::District,
+        }
+    }
+
+    /// The same views, answering for the schools of `scope` alone (a school head's calls);
+    /// they share the activity index, whose counts are per school.
+    pub fn restricted_to(&self, scope: Scope) -> Self {
+        Self {
+            scope,
+            ..self.clone()
         }
     }
 
@@ -134,7 +148,7 @@ impl Views {
 
     pub async fn schools(&self) -> Result<Vec<EnrolledSchool>, QueryError> {
         let mut tx = self.begin().await?;
-        let answer = schools::schools(&mut tx).await?;
+        let answer = schools::schools(&mut tx, &self.scope).await?;
         tx.commit().await?;
         Ok(answer)
     }
@@ -142,7 +156,7 @@ impl Views {
     /// The district plan now in force.
     pub async fn district_plan(&self) -> Result<Option<DistrictPlan>, QueryError> {
         let mut tx = self.begin().await?;
-        let state = district(&mut tx).await?;
+        let state = district(&mut tx, &Scope::District).await?;
         tx.commit().await?;
         Ok(state.plan().cloned())
     }
@@ -154,14 +168,14 @@ impl Views {
             None => None,
         };
         let mut tx = self.begin().await?;
-        let answer = plan_view::plan_view(&mut tx, period, guard).await?;
+        let answer = plan_view::plan_view(&mut tx, period, guard, &self.scope).await?;
         tx.commit().await?;
         Ok(answer)
     }
 
     pub async fn completeness(&self, period: Period) -> Result<CompletenessView, QueryError> {
         let mut tx = self.begin().await?;
-        let answer = completeness::completeness(&mut tx, period).await?;
+        let answer = completeness::completeness(&mut tx, period, &self.scope).await?;
         tx.commit().await?;
         Ok(answer)
     }
@@ -172,21 +186,21 @@ impl Views {
         as_of: Option<NaiveDate>,
     ) -> Result<ResponsivenessView, QueryError> {
         let mut tx = self.begin().await?;
-        let answer = responsiveness::responsiveness(&mut tx, period, as_of).await?;
+        let answer = responsiveness::responsiveness(&mut tx, period, as_of, &self.scope).await?;
         tx.commit().await?;
         Ok(answer)
     }
 
     pub async fn commendation(&self, period: Period) -> Result<CommendationView, QueryError> {
         let mut tx = self.begin().await?;
-        let answer = commendation::commendation(&mut tx, period).await?;
+        let answer = commendation::commendation(&mut tx, period, &self.scope).await?;
         tx.commit().await?;
         Ok(answer)
     }
 
     pub async fn budget(&self, year: i32) -> Result<BudgetView, QueryError> {
         let mut tx = self.begin().await?;
-        let answer = budget::budget(&mut tx, year).await?;
+        let answer = budget::budget(&mut tx, year, &self.scope).await?;
         tx.commit().await?;
         Ok(answer)
     }
@@ -198,7 +212,8 @@ impl Views {
         page_token: Option<&str>,
     ) -> Result<ActivityPage, QueryError> {
         let mut tx = self.begin().await?;
-        let answer = search::search_activities(&mut tx, filter, page_size, page_token).await?;
+        let answer =
+            search::search_activities(&mut tx, filter, page_size, page_token, &self.scope).await?;
         tx.commit().await?;
         Ok(answer)
     }
@@ -223,9 +238,18 @@ impl Views {
     }
 }
 
-/// The district office's state (enrolments and plan) as the projection holds it.
-pub(crate) async fn district(conn: &mut PgConnection) -> Result<DistrictState, QueryError> {
-    Ok(restore_district(conn).await?)
+/// The district office's state (enrolments and plan) as the projection holds it, with only
+/// the schools `scope` includes enrolled: every view assembled from it then shows those
+/// schools alone, district totals included (`DistrictState::restricted_to`).
+pub(crate) async fn district(
+    conn: &mut PgConnection,
+    scope: &Scope,
+) -> Result<DistrictState, QueryError> {
+    let state = restore_district(conn).await?;
+    Ok(match scope {
+        Scope::District => state,
+        restricted => state.restricted_to(restricted),
+    })
 }
 
 /// The dates of `period` for a view, and how the view shows them — as the model resolves them.

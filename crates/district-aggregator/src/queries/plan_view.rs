@@ -10,6 +10,7 @@
 //! [`ActivityIndex`]: super::ActivityIndex
 
 use domain::Period;
+use domain::district::access::Scope;
 use domain::district::assemble::{self, ActivityCounts};
 use domain::district::views::PlanView;
 use sqlx::PgConnection;
@@ -27,8 +28,9 @@ pub async fn plan_view(
     conn: &mut PgConnection,
     period: Period,
     index: Option<IndexGuard<'_>>,
+    scope: &Scope,
 ) -> Result<PlanView, QueryError> {
-    let state = district(conn).await?;
+    let state = district(conn, scope).await?;
     let period = view_period(&state, period)?;
     let range = period.range;
     let indexed = match index {

@@ -7,6 +7,7 @@
 //! integer sums), the district's totals and the listing are `assemble::responsiveness` of
 //! those rows, as in the reference model.
 
+use domain::district::access::Scope;
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
@@ -79,8 +80,9 @@ pub async fn responsiveness(
     conn: &mut PgConnection,
     period: Period,
     as_of: Option<NaiveDate>,
+    scope: &Scope,
 ) -> Result<ResponsivenessView, QueryError> {
-    let state = district(conn).await?;
+    let state = district(conn, scope).await?;
     let period = view_period(&state, period)?;
     let as_of = assemble::resolve_as_of(&period, as_of)?;
     let limits = CaseLimits::in_force(state.plan());

@@ -9,6 +9,7 @@
 //! the model.
 
 use chrono::NaiveDate;
+use domain::district::access::Scope;
 use domain::district::assemble::{self, SearchRequest};
 use domain::district::views::{ActivityFilter, ActivityLine, ActivityPage};
 use sqlx::{PgConnection, Postgres, QueryBuilder};
@@ -51,8 +52,9 @@ pub async fn search_activities(
     filter: &ActivityFilter,
     page_size_requested: Option<u32>,
     page_token: Option<&str>,
+    scope: &Scope,
 ) -> Result<ActivityPage, QueryError> {
-    let state = district(conn).await?;
+    let state = district(conn, scope).await?;
     let SearchRequest {
         range,
         cursor,
@@ -68,6 +70,15 @@ pub async fn search_activities(
     if let Some(school) = &filter.school {
         q.push(" AND a.school = ")
             .push_bind(school.as_str().to_owned());
+    }
+    // The join above is with every enrolled school; a restricted caller's rows are only
+    // those of the schools its scope leaves enrolled.
+    if *scope != Scope::District {
+        let visible: Vec<String> = state
+            .enrolments()
+            .map(|e| e.code.as_str().to_owned())
+            .collect();
+        q.push(" AND a.school = ANY(").push_bind(visible).push(")");
     }
     if let Some(area) = filter.area {
         q.push(" AND a.area = ").push_bind(i16::from(area.number()));

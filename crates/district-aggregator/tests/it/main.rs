@@ -1,6 +1,7 @@
 //! Integration tests of the district aggregator against a real `nats-server` and a real
 //! PostgreSQL, with the real school agent where a school is needed. No mocks.
 
+mod access;
 mod agent;
 mod dead_letters;
 mod delivery;

@@ -26,7 +26,6 @@ use futures::StreamExt;
 use tonic::Code;
 use wire::convert::district as convert;
 use wire::pb;
-use wire::pb::district_aggregator_client::DistrictAggregatorClient;
 
 use crate::support::*;
 
@@ -193,9 +192,7 @@ async fn every_view_equals_the_reference_model() {
     let started = Instant::now();
     let env = Env::start().await.unwrap();
     let running = Running::start(env.settings()).await.unwrap();
-    let mut office_client = DistrictAggregatorClient::connect(format!("http://{}", running.grpc))
-        .await
-        .unwrap();
+    let mut office_client = running.client().await.unwrap();
 
     // The district office: enrolments (one updated), a refused duplicate, the plan.
     for code in FIRST {
@@ -780,9 +777,7 @@ async fn every_view_equals_the_reference_model() {
     // A restarted aggregator takes the district's seq and state from the stream and the
     // projection: the next enrolment follows on, an unchanged one is still refused.
     let restarted = Running::start(env.settings()).await.unwrap();
-    let mut office_client = DistrictAggregatorClient::connect(format!("http://{}", restarted.grpc))
-        .await
-        .unwrap();
+    let mut office_client = restarted.client().await.unwrap();
     let again = office_client
         .enroll_school(enrolment(school(LATE), school(LATE).commune))
         .await

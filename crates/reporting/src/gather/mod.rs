@@ -9,7 +9,7 @@
 
 use chrono::{Datelike, NaiveDate};
 use domain::district::resolve_period;
-use tonic::transport::Channel;
+use service_runtime::AuthorizedChannel;
 use tracing::debug;
 use wire::convert::district_views as from_pb;
 use wire::pb;
@@ -20,7 +20,16 @@ use crate::error::ReportError;
 use crate::request::{Fields, ReportRequest};
 
 /// The aggregator's generated gRPC client.
-pub type AggregatorClient = DistrictAggregatorClient<Channel>;
+pub type AggregatorClient = DistrictAggregatorClient<AuthorizedChannel>;
+
+/// A client over `channel` sending `credential`, with room for a whole plan period's pages.
+pub fn client(
+    channel: tonic::transport::Channel,
+    credential: service_runtime::Credential,
+) -> AggregatorClient {
+    DistrictAggregatorClient::new(credential.on(channel))
+        .max_decoding_message_size(64 * 1024 * 1024)
+}
 
 /// The largest page the aggregator serves.
 const PAGE_SIZE: u32 = 500;

@@ -13,8 +13,8 @@ use crate::docx_reader;
 use crate::support::Env;
 
 /// The file name a download answer gives in `Content-Disposition` (`filename*=UTF-8''…`).
-async fn file_name_of(url: &str) -> String {
-    let response = reqwest::get(url).await.unwrap();
+async fn file_name_of(web: &reqwest::Client, url: &str) -> String {
+    let response = web.get(url).send().await.unwrap();
     assert_eq!(response.status().as_u16(), 200, "{url}");
     let disposition = response.headers()["content-disposition"]
         .to_str()
@@ -34,6 +34,10 @@ async fn file_name_of(url: &str) -> String {
 async fn the_reports_page_downloads_word_and_excel_in_chromium() {
     let env = Env::start().await;
     let browser = Chromium::launch().await.unwrap();
+    browser
+        .set_cookie(&env.http_url("/"), dashboard::session::COOKIE, &env.session)
+        .await
+        .unwrap();
     let page = browser
         .open(&env.http_url("/bao-cao?ky=2018-2019"))
         .await
@@ -66,7 +70,10 @@ async fn the_reports_page_downloads_word_and_excel_in_chromium() {
             href,
             &format!("/bao-cao/tai-ve?ky=2018-2019&dinh-dang={format}")
         );
-        assert_eq!(file_name_of(&env.http_url(href)).await, expected_name);
+        assert_eq!(
+            file_name_of(&env.web(), &env.http_url(href)).await,
+            expected_name
+        );
 
         let dir = tempfile::tempdir().unwrap();
         let download = browser

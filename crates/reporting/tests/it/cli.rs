@@ -12,6 +12,7 @@ async fn the_command_writes_a_report_file() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("bao-cao.docx");
         let url = env.district.aggregator_url();
+        let token = env.district.credentials.reporting.clone();
         let (status, stdout, stderr) = {
             let out = out.clone();
             tokio::task::spawn_blocking(move || {
@@ -21,6 +22,8 @@ async fn the_command_writes_a_report_file() {
                     .arg("--ra")
                     .arg(&out)
                     .env_remove("TRUYENTHONG_REPORTING_CONFIG")
+                    // The command runs on the server, with reporting's own token.
+                    .env("TRUYENTHONG_REPORTING__AGGREGATOR__TOKEN", &token)
                     .output()
                     .unwrap();
                 (
@@ -46,6 +49,7 @@ async fn the_command_writes_a_report_file() {
 
         // English aliases, and a refusal.
         let url = env.district.aggregator_url();
+        let token = env.district.credentials.reporting.clone();
         let (code, stderr) = tokio::task::spawn_blocking(move || {
             let output = Command::new(env!("CARGO_BIN_EXE_reporting"))
                 .args([
@@ -57,6 +61,7 @@ async fn the_command_writes_a_report_file() {
                     "--aggregator",
                     &url,
                 ])
+                .env("TRUYENTHONG_REPORTING__AGGREGATOR__TOKEN", &token)
                 .output()
                 .unwrap();
             (

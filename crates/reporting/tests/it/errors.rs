@@ -97,7 +97,7 @@ async fn bad_requests_over_grpc_name_the_field_in_vietnamese() {
 async fn bad_requests_over_http_get_a_vietnamese_page() {
     let env = Env::start().await;
     {
-        let http = reqwest::Client::new();
+        let http = env.web();
         let cases = [
             (
                 "/bao-cao/tai-ve?ky=2018-Q5&dinh-dang=docx",
@@ -165,14 +165,21 @@ async fn an_unreachable_aggregator_is_unavailable_in_vietnamese() {
         let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", closed.local_addr().unwrap());
         drop(closed);
-        let (grpc, http) = start_reporting(settings(url)).await;
+        let (grpc, http) = start_reporting(settings(url, "tts_nobody-listens")).await;
 
-        let status = ReportingClient::connect(format!("http://{grpc}"))
+        // A session reporting cannot check while the aggregator is away.
+        let session = format!("ttp_{}", "C".repeat(43));
+        let channel = district_fixture::credentials::channel(&format!("http://{grpc}"))
             .await
-            .unwrap()
-            .generate_report(request("2018-Q1", "", pb::ReportFormat::Docx))
-            .await
-            .unwrap_err();
+            .unwrap();
+        let status = ReportingClient::new(
+            service_runtime::Credential::bearer(&session)
+                .unwrap()
+                .on(channel),
+        )
+        .generate_report(request("2018-Q1", "", pb::ReportFormat::Docx))
+        .await
+        .unwrap_err();
         assert_eq!(status.code(), Code::Unavailable, "{status:?}");
         let vi = wire::status::vietnamese_message(&status).unwrap();
         assert!(
@@ -180,18 +187,22 @@ async fn an_unreachable_aggregator_is_unavailable_in_vietnamese() {
             "{vi}"
         );
 
-        let response = reqwest::get(format!(
-            "http://{http}/bao-cao/tai-ve?ky=2018-Q1&dinh-dang=docx"
-        ))
-        .await
-        .unwrap();
+        let response = reqwest::Client::new()
+            .get(format!(
+                "http://{http}/bao-cao/tai-ve?ky=2018-Q1&dinh-dang=docx"
+            ))
+            .header(
+                reqwest::header::COOKIE,
+                format!("{}={session}", dashboard::session::COOKIE),
+            )
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status().as_u16(), 503);
+        let page = response.text().await.unwrap();
         assert!(
-            response
-                .text()
-                .await
-                .unwrap()
-                .contains("Không kết nối được")
+            page.contains("Không lấy được số liệu từ máy chủ tổng hợp"),
+            "{page}"
         );
     }
 }

@@ -12,7 +12,7 @@ use crate::support::Env;
 async fn reports_download_as_attachments_with_vietnamese_names() {
     let env = Env::start().await;
     {
-        let http = reqwest::Client::new();
+        let http = env.web();
         let cases = [
             (
                 "docx",
@@ -61,7 +61,10 @@ async fn reports_download_as_attachments_with_vietnamese_names() {
 async fn the_printable_page_is_inline_html_with_svg_charts_and_no_script() {
     let env = Env::start().await;
     {
-        let response = reqwest::get(env.http_url("/bao-cao/xem?ky=2017-2018-HK1&so=7"))
+        let response = env
+            .web()
+            .get(env.http_url("/bao-cao/xem?ky=2017-2018-HK1&so=7"))
+            .send()
             .await
             .unwrap();
         assert_eq!(response.status().as_u16(), 200);
@@ -108,7 +111,12 @@ async fn reporting_serves_health_and_the_dashboard_beside_the_reports() {
             .status;
         assert_eq!(status, ServingStatus::Serving as i32);
 
-        let response = reqwest::get(env.http_url("/?ky=2018-2019")).await.unwrap();
+        let response = env
+            .web()
+            .get(env.http_url("/?ky=2018-2019"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status().as_u16(), 200, "the dashboard's plan view");
 
         // The gRPC JSON export parses and carries the period.

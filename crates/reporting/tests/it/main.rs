@@ -10,6 +10,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod access;
 mod browser;
 mod cli;
 mod docx_reader;

@@ -45,7 +45,8 @@ fn demo_report() -> &'static Report {
             .unwrap();
         runtime.block_on(async {
             let district = DemoDistrict::start().await.unwrap();
-            let settings = support::settings(district.aggregator_url());
+            let settings =
+                support::settings(district.aggregator_url(), &district.credentials().reporting);
             let client = settings.aggregator.client().unwrap();
             let request = ReportRequest::parse(&Fields::VI, "plan", None, "docx", None).unwrap();
             let data = gather(&client, &request, &Fields::VI, issued_on())

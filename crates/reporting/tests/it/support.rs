@@ -6,17 +6,18 @@ use std::net::SocketAddr;
 use district_fixture::shared::SharedDistrict;
 use reporting::config::{AggregatorSettings, Settings};
 use wire::pb;
-use wire::pb::district_aggregator_client::DistrictAggregatorClient;
 use wire::pb::reporting_client::ReportingClient;
 
-/// Reporting settings reading `aggregator_url`.
-pub fn settings(aggregator_url: String) -> Settings {
+/// Reporting settings reading `aggregator_url` with the service token `token`.
+pub fn settings(aggregator_url: String, token: &str) -> Settings {
     Settings {
         aggregator: AggregatorSettings {
             url: aggregator_url,
             tls: None,
             connect_timeout_ms: 1_000,
             request_timeout_ms: 30_000,
+            token: Some(token.to_owned().into()),
+            token_file: None,
         },
         ..Settings::default()
     }
@@ -41,29 +42,89 @@ pub struct Env {
     pub district: &'static SharedDistrict,
     pub grpc: SocketAddr,
     pub http: SocketAddr,
+    /// An officer's session (`ttp_…`), password changed: reports are made for a person.
+    pub session: String,
 }
+
+/// The officer every test of this binary signs in as, made once.
+static OFFICER: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+
+/// Creates the officer `lan.pham` on the shared district and signs them in, the one-time
+/// password changed; returns the session.
+async fn officer(district: &SharedDistrict) -> String {
+    OFFICER
+        .get_or_init(|| async {
+            district_fixture::credentials::signed_in_person(
+                &district.aggregator_url(),
+                &district.credentials.admin,
+                "lan.pham",
+                "Phạm Thị Lan",
+                pb::AccountRole::Officer,
+                "",
+                "bao-cao-cua-phong-2018",
+            )
+            .await
+            .unwrap()
+        })
+        .await
+        .clone()
+}
+
+/// A signed-in person's reporting client.
+pub type Reporting = ReportingClient<service_runtime::AuthorizedChannel>;
 
 impl Env {
     /// The test binary's demo district, and reporting reading it on port 0.
     pub async fn start() -> Env {
         let district = district_fixture::shared::shared().await.unwrap();
-        let (grpc, http) = start_reporting(settings(district.aggregator_url())).await;
+        let (grpc, http) = start_reporting(settings(
+            district.aggregator_url(),
+            &district.credentials.reporting,
+        ))
+        .await;
         Env {
             district,
             grpc,
             http,
+            session: officer(district).await,
         }
     }
 
-    pub async fn aggregator(&self) -> DistrictAggregatorClient<tonic::transport::Channel> {
+    pub async fn aggregator(&self) -> district_fixture::Client {
         self.district.client().await.unwrap()
     }
 
-    pub async fn reporting(&self) -> ReportingClient<tonic::transport::Channel> {
-        ReportingClient::connect(format!("http://{}", self.grpc))
+    /// The Reporting service, as the signed-in officer.
+    pub async fn reporting(&self) -> Reporting {
+        self.reporting_as(&self.session).await
+    }
+
+    /// The Reporting service, sending `session`.
+    pub async fn reporting_as(&self, session: &str) -> Reporting {
+        let channel = district_fixture::credentials::channel(&format!("http://{}", self.grpc))
             .await
+            .unwrap();
+        ReportingClient::new(
+            service_runtime::Credential::bearer(session)
+                .unwrap()
+                .on(channel),
+        )
+        .max_decoding_message_size(256 * 1024 * 1024)
+    }
+
+    /// An HTTP client with the officer's session cookie, as their browser would send it.
+    pub fn web(&self) -> reqwest::Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::COOKIE,
+            format!("{}={}", dashboard::session::COOKIE, self.session)
+                .parse()
+                .unwrap(),
+        );
+        reqwest::Client::builder()
+            .default_headers(headers)
+            .build()
             .unwrap()
-            .max_decoding_message_size(256 * 1024 * 1024)
     }
 
     pub fn http_url(&self, path: &str) -> String {

@@ -26,7 +26,7 @@ use domain::district::{
     AnswerWithinDays, DistrictCommand, DistrictPlan, Enrolment, SchoolLevel, Target, TargetPer,
 };
 use domain::event::ActivityDetails;
-use domain::{Actor, DateRange, DomainError, Period, Rule};
+use domain::{DateRange, DomainError, Period, Rule};
 
 use super::parse::{self, date_string, text_or_empty};
 use super::{activity_to_pb, channel, required, role, timestamp};
@@ -125,20 +125,6 @@ impl From<CaseStatus> for pb::CaseStatus {
 // ---------------------------------------------------------------------------------------------
 // Commands
 
-/// A converted district command request: who acts and what they ask.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DistrictRequest {
-    pub actor: Actor,
-    pub command: DistrictCommand,
-}
-
-/// The acting person of a district command (field `actor`, `actor.role`, `actor.person`).
-fn district_actor(actor: Option<pb::Actor>) -> Result<Actor, DomainError> {
-    let actor = required("actor", actor)?;
-    let role = role("actor.role", actor.role)?;
-    Actor::parse(role, &actor.person)
-}
-
 /// An enrolment from the wire, fields named under `enrolment.`.
 pub fn enrolment_from_pb(e: pb::Enrolment) -> Result<Enrolment, DomainError> {
     Ok(Enrolment {
@@ -235,25 +221,21 @@ pub fn district_plan_to_pb(p: &DistrictPlan) -> pb::DistrictPlan {
 }
 
 /// `EnrollSchool` as a district command.
-pub fn enroll_school_request(r: pb::EnrollSchoolRequest) -> Result<DistrictRequest, DomainError> {
-    let actor = district_actor(r.actor)?;
+///
+/// The request's `actor` is ignored: the aggregator takes the actor from the signed-in account.
+pub fn enroll_school_request(r: pb::EnrollSchoolRequest) -> Result<DistrictCommand, DomainError> {
     let enrolment = enrolment_from_pb(required("enrolment", r.enrolment)?)?;
-    Ok(DistrictRequest {
-        actor,
-        command: DistrictCommand::EnrollSchool(enrolment),
-    })
+    Ok(DistrictCommand::EnrollSchool(enrolment))
 }
 
 /// `AdoptDistrictPlan` as a district command.
+///
+/// The request's `actor` is ignored, as for [`enroll_school_request`].
 pub fn adopt_district_plan_request(
     r: pb::AdoptDistrictPlanRequest,
-) -> Result<DistrictRequest, DomainError> {
-    let actor = district_actor(r.actor)?;
+) -> Result<DistrictCommand, DomainError> {
     let plan = district_plan_from_pb(required("district_plan", r.plan)?)?;
-    Ok(DistrictRequest {
-        actor,
-        command: DistrictCommand::AdoptDistrictPlan(plan),
-    })
+    Ok(DistrictCommand::AdoptDistrictPlan(plan))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -627,7 +609,7 @@ mod tests {
             plan: Some(plan_pb()),
         })
         .unwrap();
-        let DistrictCommand::AdoptDistrictPlan(plan) = &request.command else {
+        let DistrictCommand::AdoptDistrictPlan(plan) = &request else {
             panic!("{request:?}");
         };
         assert_eq!(plan.answer_within_days, AnswerWithinDays::DEFAULT);

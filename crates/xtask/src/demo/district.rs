@@ -8,7 +8,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use demo_data::{DemoSchool, Level};
+use secrecy::ExposeSecret as _;
+use service_runtime::{AuthorizedChannel, Credential};
+use tonic::transport::Channel;
 use wire::pb;
+use wire::pb::district_accounts_client::DistrictAccountsClient;
 use wire::pb::district_aggregator_client::DistrictAggregatorClient;
 
 use super::processes::Processes;
@@ -31,6 +35,37 @@ pub async fn database(dir: &Path) -> anyhow::Result<(String, Option<test_harness
     Ok((url, Some(postgres)))
 }
 
+/// A client of the aggregator signed in as the demo's administrator.
+pub type Client = DistrictAggregatorClient<AuthorizedChannel>;
+
+/// The demo's administrator: the office's clerk whose name the office's events carry.
+const ADMIN: (&str, &str) = ("thanh.le", "Lê Văn Thành");
+
+/// The other district accounts the demo creates: (login, full name, role, school).
+const ACCOUNTS: [(&str, &str, pb::AccountRole, &str); 3] = [
+    ("hoa.pham", "Phạm Thị Hoa", pb::AccountRole::Officer, ""),
+    ("minh.vo", "Võ Văn Minh", pb::AccountRole::HeadOfOffice, ""),
+    (
+        "hung.nguyen",
+        "Nguyễn Văn Hùng",
+        pb::AccountRole::SchoolHead,
+        "thcs-an-hoa",
+    ),
+];
+
+/// A district account the demo made, and the password to sign in with.
+#[derive(Debug, Clone)]
+pub struct DemoAccount {
+    pub login: String,
+    pub full_name: String,
+    pub role: &'static str,
+    pub school: String,
+    pub password: String,
+    /// Whether the password is one-time (changed at first sign-in).
+    pub one_time: bool,
+}
+
+/// Starts the aggregator; returns its configuration file.
 pub fn start_aggregator(
     processes: &mut Processes,
     dir: &Path,
@@ -38,7 +73,7 @@ pub fn start_aggregator(
     grpc: SocketAddr,
     nats_section: &str,
     database_url: &str,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<std::path::PathBuf> {
     let own = dir.join("district");
     std::fs::create_dir_all(&own)?;
     let config = own.join("aggregator.toml");
@@ -55,47 +90,175 @@ pub fn start_aggregator(
         program,
         &[std::ffi::OsStr::new("--config"), config.as_os_str()],
         &own.join("aggregator.log"),
-    )
+    )?;
+    Ok(config)
 }
 
-pub async fn connect(
+/// Creates the demo's administrator on the server, as the district's IT person would
+/// (`district-aggregator account create-admin`); returns the one-time password it printed.
+pub fn create_admin(program: &Path, config: &Path) -> anyhow::Result<String> {
+    let output = std::process::Command::new(program)
+        .arg("--config")
+        .arg(config)
+        .args([
+            "account",
+            "create-admin",
+            "--login",
+            ADMIN.0,
+            "--full-name",
+            ADMIN.1,
+        ])
+        .output()
+        .with_context(|| format!("running {} account create-admin", program.display()))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    anyhow::ensure!(
+        output.status.success(),
+        "district-aggregator account create-admin failed: {}{}",
+        stdout,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("Mật khẩu dùng một lần: "))
+        .map(|p| p.trim().to_owned())
+        .context("account create-admin printed no one-time password")
+}
+
+/// Signs the administrator in with the one-time password and chooses their password, as the
+/// forced first sign-in does; returns the signed-in clients and the administrator's account.
+pub async fn sign_in_admin(
     grpc: SocketAddr,
-) -> anyhow::Result<DistrictAggregatorClient<tonic::transport::Channel>> {
+    one_time: &str,
+) -> anyhow::Result<(
+    Client,
+    DistrictAccountsClient<AuthorizedChannel>,
+    DemoAccount,
+)> {
     let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(mut client) = DistrictAggregatorClient::connect(format!("http://{grpc}")).await
-            && client
-                .list_schools(pb::ListSchoolsRequest::default())
-                .await
-                .is_ok()
+    let channel = loop {
+        if let Ok(channel) = Channel::from_shared(format!("http://{grpc}"))?
+            .connect()
+            .await
         {
-            return Ok(client);
+            break channel;
         }
         anyhow::ensure!(
             Instant::now() < deadline,
             "the aggregator does not answer on {grpc}"
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    };
+    let signed_in = loop {
+        match DistrictAccountsClient::new(channel.clone())
+            .sign_in(pb::SignInRequest {
+                login: ADMIN.0.into(),
+                password: one_time.into(),
+            })
+            .await
+        {
+            Ok(reply) => break reply.into_inner(),
+            // Still migrating or starting: try again.
+            Err(status) if status.code() == tonic::Code::Unavailable => {}
+            Err(status) => anyhow::bail!("signing the administrator in: {status}"),
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the aggregator does not answer on {grpc}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let credential = Credential::bearer(&signed_in.session_token)?;
+    let mut accounts = DistrictAccountsClient::new(credential.clone().on(channel.clone()));
+    let password = credentials::password::generate().expose_secret().to_owned();
+    accounts
+        .change_password(pb::ChangePasswordRequest {
+            current_password: one_time.into(),
+            new_password: password.clone(),
+        })
+        .await
+        .context("changing the administrator's one-time password")?;
+    let client = DistrictAggregatorClient::new(credential.on(channel));
+    let admin = DemoAccount {
+        login: ADMIN.0.into(),
+        full_name: ADMIN.1.into(),
+        role: "Quản trị",
+        school: String::new(),
+        password,
+        one_time: false,
+    };
+    Ok((client, accounts, admin))
 }
 
-fn office() -> Option<pb::Actor> {
-    Some(pb::Actor {
-        role: pb::Role::DistrictOffice as i32,
-        person: "Lê Văn Thành (chuyên viên Phòng GD-ĐT)".into(),
-    })
+/// Creates the demo's officer, head of office and one school head with one-time passwords,
+/// and issues reporting's service token (written to `token_file`, mode 0600).
+pub async fn create_accounts(
+    accounts: &mut DistrictAccountsClient<AuthorizedChannel>,
+    token_file: &Path,
+) -> anyhow::Result<Vec<DemoAccount>> {
+    let mut made = Vec::new();
+    for (login, full_name, role, school) in ACCOUNTS {
+        let issued = accounts
+            .create_account(pb::CreateAccountRequest {
+                login: login.into(),
+                full_name: full_name.into(),
+                role: role.into(),
+                school: school.into(),
+            })
+            .await
+            .with_context(|| format!("creating the account {login}"))?
+            .into_inner();
+        made.push(DemoAccount {
+            login: login.into(),
+            full_name: full_name.into(),
+            role: match role {
+                pb::AccountRole::Officer => "Chuyên viên",
+                pb::AccountRole::HeadOfOffice => "Lãnh đạo phòng",
+                pb::AccountRole::SchoolHead => "Hiệu trưởng",
+                _ => "Quản trị",
+            },
+            school: school.into(),
+            password: issued.one_time_password,
+            one_time: true,
+        });
+    }
+    let token = accounts
+        .issue_service_token(pb::IssueServiceTokenRequest {
+            service: "reporting".into(),
+            note: "máy chủ báo cáo và trang tổng hợp (bản chạy thử)".into(),
+        })
+        .await
+        .context("issuing reporting's service token")?
+        .into_inner()
+        .token;
+    write_secret(token_file, &token)?;
+    Ok(made)
+}
+
+/// Writes a secret readable by its owner alone.
+fn write_secret(path: &Path, secret: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    writeln!(file, "{secret}")?;
+    Ok(())
 }
 
 /// Enrolls the schools and adopts the district plan, through gRPC.
 pub async fn record_district_facts(
-    client: &mut DistrictAggregatorClient<tonic::transport::Channel>,
+    client: &mut Client,
     schools: &[DemoSchool],
 ) -> anyhow::Result<()> {
     let plan: domain::district::DistrictPlan = toml::from_str(DISTRICT_PLAN)
         .context("reading deploy/plans/kh-1442-pgddt-tam-nong-2017.toml")?;
     client
         .adopt_district_plan(pb::AdoptDistrictPlanRequest {
-            actor: office(),
+            actor: None,
             plan: Some(wire::convert::district::district_plan_to_pb(&plan)),
         })
         .await
@@ -108,7 +271,7 @@ pub async fn record_district_facts(
         };
         client
             .enroll_school(pb::EnrollSchoolRequest {
-                actor: office(),
+                actor: None,
                 enrolment: Some(pb::Enrolment {
                     code: school.code.into(),
                     name: school.name.into(),
@@ -124,10 +287,7 @@ pub async fn record_district_facts(
 }
 
 /// Waits until the aggregator has applied every school's log up to `heads` (code, head seq).
-pub async fn wait_applied(
-    client: &mut DistrictAggregatorClient<tonic::transport::Channel>,
-    heads: &[(String, u64)],
-) -> anyhow::Result<()> {
+pub async fn wait_applied(client: &mut Client, heads: &[(String, u64)]) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(180);
     loop {
         let state = client
@@ -158,9 +318,7 @@ pub async fn wait_applied(
 }
 
 /// A line per lagging school from the plan view of the whole plan period.
-pub async fn lagging(
-    client: &mut DistrictAggregatorClient<tonic::transport::Channel>,
-) -> anyhow::Result<Vec<String>> {
+pub async fn lagging(client: &mut Client) -> anyhow::Result<Vec<String>> {
     let view = client
         .get_plan_view(pb::GetPlanViewRequest {
             period: "plan".into(),

@@ -125,21 +125,26 @@ async fn demo(options: Options) -> anyhow::Result<()> {
     let (database_url, _postgres) = district::database(dir).await?;
     eprintln!("demo: PostgreSQL at {database_url}");
     let aggregator_grpc = SocketAddr::from(([127, 0, 0, 1], options.aggregator_port));
-    district::start_aggregator(
+    let aggregator_program = target_dir().join("debug/district-aggregator");
+    let aggregator_config = district::start_aggregator(
         &mut processes,
         dir,
-        &target_dir().join("debug/district-aggregator"),
+        &aggregator_program,
         aggregator_grpc,
         &nats.section("district-aggregator-tam-nong", &nats.aggregator_seed()),
         &database_url,
     )?;
-    let mut aggregator = district::connect(aggregator_grpc).await.with_context(|| {
-        format!(
-            "the district aggregator did not start; see {}",
-            dir.join("district/aggregator.log").display()
-        )
-    })?;
+    let one_time = district::create_admin(&aggregator_program, &aggregator_config)?;
+    let (mut aggregator, mut accounts, admin) = district::sign_in_admin(aggregator_grpc, &one_time)
+        .await
+        .with_context(|| {
+            format!(
+                "the district aggregator did not start; see {}",
+                dir.join("district/aggregator.log").display()
+            )
+        })?;
     district::record_district_facts(&mut aggregator, TAM_NONG_SCHOOLS).await?;
+
     eprintln!(
         "demo: district aggregator at http://{aggregator_grpc}; {} schools enrolled, plan 1442/KH-PGDĐT adopted",
         TAM_NONG_SCHOOLS.len()
@@ -187,6 +192,10 @@ async fn demo(options: Options) -> anyhow::Result<()> {
         .collect();
     district::wait_applied(&mut aggregator, &heads).await?;
     eprintln!("\rdemo: the aggregator has applied every school's log                ");
+    // After the enrolments are applied: a school head's account names an enrolled school.
+    let reporting_token = dir.join("district/reporting.token");
+    let mut district_accounts = vec![admin];
+    district_accounts.extend(district::create_accounts(&mut accounts, &reporting_token).await?);
     let all = statuses(&agents).await?;
     print_summary(&agents, &all, &nats, dir);
     print_accounts(agents, &agent_program).await?;
@@ -208,6 +217,7 @@ async fn demo(options: Options) -> anyhow::Result<()> {
         dir,
         &reporting_program,
         aggregator_grpc,
+        &reporting_token,
         ports,
     )?;
     reporting::wait_ready(ports.http).await.with_context(|| {
@@ -222,6 +232,24 @@ async fn demo(options: Options) -> anyhow::Result<()> {
         "- district dashboard (Vietnamese): http://{}/\n- reporting (gRPC, reflection): http://{}",
         ports.http, ports.grpc
     );
+    println!(
+        "- district accounts (the dashboard's sign-in; a one-time password must be changed at the first sign-in):"
+    );
+    for a in &district_accounts {
+        println!(
+            "    {:<12} {:<18} {:<16} {:<12} {}{}",
+            a.login,
+            a.full_name,
+            a.role,
+            a.school,
+            a.password,
+            if a.one_time {
+                "  (dùng một lần)"
+            } else {
+                ""
+            }
+        );
+    }
     println!("- the district's report over 2017–2020, as the office would send it:");
     for path in &reports {
         let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());

@@ -24,6 +24,7 @@ pub fn start(
     dir: &Path,
     program: &Path,
     aggregator: SocketAddr,
+    token_file: &Path,
     ports: Ports,
 ) -> anyhow::Result<PathBuf> {
     let own = dir.join("district");
@@ -42,6 +43,10 @@ pub fn start(
         .replace(
             "listen = \"127.0.0.1:8080\"",
             &format!("listen = \"{}\"", ports.http),
+        )
+        .replace(
+            "# token_file = \"/etc/truyenthong/reporting.token\"",
+            &format!("token_file = \"{}\"", token_file.display()),
         );
     std::fs::write(&config, settings).with_context(|| format!("writing {}", config.display()))?;
     processes.spawn(

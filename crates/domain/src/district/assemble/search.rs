@@ -11,7 +11,7 @@ use crate::district::periods::resolve_period;
 use crate::district::views::{
     ActivityCursor, ActivityFilter, ActivityLine, ActivityPage, page_size,
 };
-use crate::error::DomainError;
+use crate::error::{DomainError, Rule};
 
 /// A search request, read: refused in this order — the period, then the page token.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,14 +38,29 @@ impl SearchRequest {
             .filter(|t| !t.is_empty())
             .map(ActivityCursor::decode)
             .transpose()?;
+        let words = query_words(filter.text.as_deref().unwrap_or(""));
+        // Each word is one more prefix match over the index: a bound keeps one request from
+        // costing the district's database what a hundred do.
+        if words.len() > MAX_SEARCH_WORDS {
+            return Err(DomainError::invalid(
+                "filter.text",
+                Rule::TooMany {
+                    max: MAX_SEARCH_WORDS,
+                    actual: words.len(),
+                },
+            ));
+        }
         Ok(Self {
             range,
             cursor,
-            words: query_words(filter.text.as_deref().unwrap_or("")),
+            words,
             size: page_size(page_size_requested),
         })
     }
 }
+
+/// The most words a search may ask for.
+pub const MAX_SEARCH_WORDS: usize = 8;
 
 /// The page of `size` activities from the matches after the cursor (any order; each with its
 /// activity id): by date descending, school code, activity id; with the token of the next page
@@ -79,6 +94,28 @@ mod tests {
     use super::*;
     use crate::calendar::Period;
     use crate::error::ErrorKind;
+
+    #[test]
+    fn a_search_of_too_many_words_is_refused_naming_the_field() {
+        let filter = ActivityFilter {
+            text: Some("một hai ba bốn năm sáu bảy tám chín".into()),
+            ..ActivityFilter::default()
+        };
+        let err = SearchRequest::resolve(None, &filter, None, None).unwrap_err();
+        assert_eq!(err.field, "filter.text");
+        assert_eq!(err.kind, ErrorKind::InvalidArgument);
+        let eight = ActivityFilter {
+            text: Some("một hai ba bốn năm sáu bảy tám".into()),
+            ..ActivityFilter::default()
+        };
+        assert_eq!(
+            SearchRequest::resolve(None, &eight, None, None)
+                .unwrap()
+                .words
+                .len(),
+            8
+        );
+    }
 
     fn line(school: &str, id: u128, date: NaiveDate) -> (Uuid, ActivityLine) {
         let id = Uuid::from_u128(id);
