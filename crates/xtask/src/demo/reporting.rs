@@ -62,18 +62,18 @@ pub fn start(
     Ok(config)
 }
 
-/// Waits until the dashboard answers its front page.
+/// Waits until the dashboard answers its sign-in page (every other page needs a session).
 pub async fn wait_ready(http: SocketAddr) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        if let Ok(status) = get_status(http, "/").await
+        if let Ok(status) = get_status(http, "/dang-nhap").await
             && status == 200
         {
             return Ok(());
         }
         anyhow::ensure!(
             Instant::now() < deadline,
-            "the dashboard does not answer on http://{http}/"
+            "the dashboard does not answer on http://{http}/dang-nhap"
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
