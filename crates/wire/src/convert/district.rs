@@ -665,7 +665,10 @@ mod tests {
         })
         .unwrap_err();
         // The actor is ignored (the signed-in administrator acts): the enrolment is what is missing.
-        assert_eq!((err.field.as_str(), err.rule), ("enrolment", Rule::Required));
+        assert_eq!(
+            (err.field.as_str(), err.rule),
+            ("enrolment", Rule::Required)
+        );
         assert_eq!(
             school_level("enrolment.level", 9).unwrap_err().field,
             "enrolment.level"
