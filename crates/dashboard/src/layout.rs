@@ -48,6 +48,16 @@ fn shown(viewer: &Viewer, entry: Nav) -> bool {
     !(entry == Nav::DeadLetters && viewer.own_school().is_some())
 }
 
+/// What a total row is called: the district's, or for a school head (whose answers hold
+/// their school alone) the school's.
+pub fn total_label(viewer: &Viewer) -> &'static str {
+    if viewer.own_school().is_some() {
+        "Cả trường"
+    } else {
+        "Toàn huyện"
+    }
+}
+
 /// The role's name, for the header.
 pub fn role_name(role: pb::AccountRole) -> &'static str {
     match role {

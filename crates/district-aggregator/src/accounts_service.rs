@@ -123,11 +123,27 @@ impl DistrictAccounts for DistrictAccountsService {
     ) -> Result<Response<pb::SignInReply>, Status> {
         let presented = guard::presented(&r);
         let r = r.into_inner();
-        // A service signing a person in (the dashboard) passes on the person's address.
-        let from = Origin {
-            login: String::new(),
-            service: String::new(),
-            from_address: presented.client_address.unwrap_or(presented.peer),
+        // A service signing a person in (the dashboard) passes on the person's address; the
+        // header is believed only from a caller with a valid service token, since SignIn
+        // needs no credential and anyone could write it.
+        let from = match self.accounts.authenticate(&presented, Utc::now()).await {
+            Ok(Caller {
+                principal: Principal::Service(service),
+                origin,
+                ..
+            }) => Origin {
+                login: String::new(),
+                from_address: presented
+                    .client_address
+                    .clone()
+                    .unwrap_or(origin.from_address),
+                service,
+            },
+            _ => Origin {
+                login: String::new(),
+                service: String::new(),
+                from_address: presented.peer.clone(),
+            },
         };
         let session = self
             .accounts

@@ -171,7 +171,7 @@ fn render(
                 }
                 tfoot {
                     tr {
-                        th { "Toàn huyện" }
+                        th { (layout::total_label(viewer)) }
                         @for area in labels::area_numbers() {
                             @let activities: i64 = view.rows.iter().filter(|r| r.area == area).map(|r| r.activities).sum();
                             @let target = target_sum(&mut view.rows.iter().filter(|r| r.area == area));

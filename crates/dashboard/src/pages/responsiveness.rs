@@ -143,7 +143,7 @@ fn render(
                     }
                 }
             }
-            tfoot { tr { th { "Toàn huyện" } (stats_cells(view.feedback.as_ref())) (stats_cells(view.press.as_ref())) } }
+            tfoot { tr { th { (layout::total_label(viewer)) } (stats_cells(view.feedback.as_ref())) (stats_cells(view.press.as_ref())) } }
         } }
         h2 { "Trường hợp quá hạn, trả lời trễ" }
         @if flagged.is_empty() {

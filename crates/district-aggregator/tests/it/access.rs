@@ -651,6 +651,48 @@ async fn five_wrong_passwords_lock_an_account_until_an_administrator_resets_it()
             .iter()
             .any(|e| e.action == "sign_in_locked" && e.target == "lan.nguyen")
     );
+    // The person's address is believed from a service only: SignIn needs no credential, so
+    // anyone could send the header.
+    let forged_address = service_runtime::Credential::bearer("tts_not-a-token")
+        .unwrap()
+        .with_client_address("203.0.113.9")
+        .unwrap();
+    let channel = district_fixture::credentials::channel(&running.url())
+        .await
+        .unwrap();
+    let _ = DistrictAccountsClient::new(forged_address.on(channel.clone()))
+        .sign_in(pb::SignInRequest {
+            login: "ai.do".into(),
+            password: "khong-biet-gi".into(),
+        })
+        .await;
+    let via_service = service_runtime::Credential::bearer(&running.credentials.reporting)
+        .unwrap()
+        .with_client_address("198.51.100.4")
+        .unwrap();
+    let _ = DistrictAccountsClient::new(via_service.on(channel))
+        .sign_in(pb::SignInRequest {
+            login: "ai.khac".into(),
+            password: "khong-biet-gi".into(),
+        })
+        .await;
+    let trail = running
+        .accounts()
+        .await
+        .unwrap()
+        .list_audit(pb::ListAuditRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .entries;
+    let from = |login: &str| {
+        trail
+            .iter()
+            .find(|e| e.action == "sign_in_failed" && e.target == login)
+            .map(|e| e.from_address.clone())
+    };
+    assert_eq!(from("ai.do").as_deref(), Some("127.0.0.1"));
+    assert_eq!(from("ai.khac").as_deref(), Some("198.51.100.4"));
     assert_eq!(
         trail
             .iter()
