@@ -15,9 +15,7 @@ use demo_data::{DemoRequest, DemoSchool};
 use tempfile::TempDir;
 use test_harness::{NatsServer, Postgres};
 use tokio::process::{Child, Command};
-use tonic::transport::Channel;
 use wire::pb;
-use wire::pb::district_aggregator_client::DistrictAggregatorClient;
 
 use crate::binaries;
 
@@ -27,7 +25,7 @@ pub const DISTRICT_AUTHOR: &str = domain::Author::DISTRICT_TOKEN;
 /// The seed of every demo history in this suite.
 pub const SEED: u64 = 2017;
 
-pub type Office = DistrictAggregatorClient<Channel>;
+pub type Office = district_fixture::Client;
 pub type AgentClient = agent_fixture::Client;
 
 /// The aggregator's `[ingest]` knobs that scenarios change; everything else is fixed below.
@@ -79,12 +77,25 @@ impl System {
         let dir = tempfile::Builder::new().prefix("system-").tempdir()?;
         let grpc = SocketAddr::from(([127, 0, 0, 1], test_harness::free_port()?));
         let config = dir.path().join("aggregator.toml");
-        district_fixture::aggregator::write_config(
-            &aggregator_settings(&db_url, &nats.url(), grpc, ingest),
-            &config,
-        )?;
-        let aggregator =
-            AggregatorProcess::start(bin, config, dir.path().join("aggregator.log"), grpc).await?;
+        let settings = aggregator_settings(&db_url, &nats.url(), grpc, ingest);
+        district_fixture::aggregator::write_config(&settings, &config)?;
+        // The office's credentials, made on the database before the binary first runs (as the
+        // server commands would): the binary answers nobody without one.
+        let pool = district_aggregator::db::connect(&settings.database).await?;
+        let credentials = district_fixture::credentials::office_credentials(
+            &district_aggregator::accounts::Accounts::new(pool.clone()),
+            &db_url,
+        )
+        .await?;
+        pool.close().await;
+        let aggregator = AggregatorProcess::start(
+            bin,
+            config,
+            dir.path().join("aggregator.log"),
+            grpc,
+            credentials.admin,
+        )
+        .await?;
         Ok(Self {
             aggregator,
             nats,
@@ -184,6 +195,8 @@ pub struct AggregatorProcess {
     pub grpc: SocketAddr,
     /// How many times it was started.
     pub starts: u32,
+    /// The office administrator's session, which its clients send.
+    admin: String,
 }
 
 impl AggregatorProcess {
@@ -192,6 +205,7 @@ impl AggregatorProcess {
         config: PathBuf,
         log: PathBuf,
         grpc: SocketAddr,
+        admin: String,
     ) -> anyhow::Result<Self> {
         let mut me = Self {
             child: None,
@@ -200,6 +214,7 @@ impl AggregatorProcess {
             log,
             grpc,
             starts: 0,
+            admin,
         };
         me.spawn().await?;
         Ok(me)
@@ -238,6 +253,7 @@ impl AggregatorProcess {
                 .as_mut()
                 .and_then(|c| c.try_wait().ok().flatten());
             let grpc = self.grpc;
+            let admin = self.admin.clone();
             async move {
                 if let Some(status) = status {
                     *exited
@@ -245,7 +261,9 @@ impl AggregatorProcess {
                         .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(status);
                     return true;
                 }
-                match DistrictAggregatorClient::connect(format!("http://{grpc}")).await {
+                match district_fixture::credentials::client_with(&format!("http://{grpc}"), &admin)
+                    .await
+                {
                     Ok(mut office) => ingest_state(&mut office).await.is_ok(),
                     Err(_) => false,
                 }
@@ -267,7 +285,8 @@ impl AggregatorProcess {
 
     /// A new client (the process may have been restarted since the last one).
     pub async fn office(&self) -> anyhow::Result<Office> {
-        Ok(DistrictAggregatorClient::connect(format!("http://{}", self.grpc)).await?)
+        district_fixture::credentials::client_with(&format!("http://{}", self.grpc), &self.admin)
+            .await
     }
 
     /// SIGKILL: no shutdown at all, wherever it is.

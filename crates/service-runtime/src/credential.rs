@@ -130,6 +130,6 @@ mod tests {
             Some(Some("192.0.2.7"))
         );
         assert!(!format!("{person:?}").contains("tts_abc"));
-        assert!(Credential::bearer("tts_\n").is_err());
+        assert!(Credential::bearer("tts_a\nb").is_err());
     }
 }
