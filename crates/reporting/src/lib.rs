@@ -14,6 +14,7 @@
 //! [`run`] serves gRPC and HTTP on already-bound listeners (tests and the demo use port 0);
 //! `main.rs` only reads the configuration and the command line.
 
+pub mod cache;
 pub mod cli;
 pub mod compose;
 pub mod config;

@@ -19,6 +19,7 @@ use tracing::{info, warn};
 use wire::pb;
 use wire::pb::district_accounts_client::DistrictAccountsClient;
 
+use crate::cache::ReportCache;
 use crate::compose::{Issue, compose};
 use crate::config::Settings;
 use crate::error::ReportError;
@@ -35,6 +36,8 @@ pub struct Reporter {
     channel: Channel,
     service: Credential,
     office: Arc<Office>,
+    /// People's reports already made (`crate::cache`).
+    cache: Arc<ReportCache>,
 }
 
 /// A signed-in person a report is made for: their account, and clients that ask on their
@@ -54,7 +57,13 @@ impl Reporter {
             channel,
             service,
             office: Arc::new(office),
+            cache: Arc::new(ReportCache::default()),
         }
+    }
+
+    /// How many people's reports were generated rather than served from the cache.
+    pub fn generations(&self) -> u64 {
+        self.cache.generations()
     }
 
     /// The aggregator client the reporter reads with.
@@ -115,7 +124,31 @@ impl Reporter {
         {
             return Err(ReportError::not_your_school(fields.school));
         }
-        let file = self.report_with(&person.client, request, fields).await?;
+        // The key: the request, the person's scope, the issue date, and what the aggregator
+        // has applied for each author (anything newly applied makes a new report).
+        let applied = person
+            .client
+            .clone()
+            .get_ingest_state(pb::GetIngestStateRequest {})
+            .await
+            .map_err(|status| ReportError::from_aggregator(&status, str::to_owned))?
+            .into_inner();
+        let mut key = format!(
+            "{}|{:?}|{}|{:?}|{}|{}",
+            request.period,
+            request.school,
+            request.format,
+            request.number,
+            person.account.school,
+            Self::today()
+        );
+        for author in &applied.authors {
+            key.push_str(&format!("|{}:{}", author.author, author.applied_seq));
+        }
+        let file = self
+            .cache
+            .get_or_make(key, || self.report_with(&person.client, request, fields))
+            .await?;
         let entry = pb::RecordAuditRequest {
             action: "report_downloaded".into(),
             target: file.file_name.clone(),

@@ -137,3 +137,40 @@ async fn reports_are_made_for_a_signed_in_person_within_their_scope() {
             .any(|e| e.action == "report_downloaded" && e.service == "reporting")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_report_asked_for_at_once_is_generated_once() {
+    let env = Env::start().await;
+    let settings = crate::support::settings(
+        env.district.aggregator_url(),
+        &env.district.credentials.reporting,
+    );
+    let reporter = reporting::Reporter::new(
+        settings.aggregator.channel().unwrap(),
+        settings.aggregator.credential().unwrap(),
+        settings.office.clone(),
+    );
+    let person = reporter.person(&env.session, None).await.unwrap();
+    let fields = reporting::request::Fields::VI;
+    let whole_plan = reporting::ReportRequest::parse(&fields, "plan", None, "docx", None).unwrap();
+    let (a, b) = tokio::join!(
+        reporter.report_for(&person, &whole_plan, &fields),
+        reporter.report_for(&person, &whole_plan, &fields)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a, b);
+    assert_eq!(reporter.generations(), 1, "two requests, one generation");
+    let again = reporter
+        .report_for(&person, &whole_plan, &fields)
+        .await
+        .unwrap();
+    assert_eq!(again, a);
+    assert_eq!(reporter.generations(), 1);
+    let excel = reporting::ReportRequest::parse(&fields, "plan", None, "xlsx", None).unwrap();
+    reporter.report_for(&person, &excel, &fields).await.unwrap();
+    assert_eq!(
+        reporter.generations(),
+        2,
+        "another format is another report"
+    );
+}
