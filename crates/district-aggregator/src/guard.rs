@@ -16,7 +16,7 @@ use crate::accounts::{
     AccountError, Accounts, AuditAction, Caller, Presented, Refusal, SchoolRule,
 };
 
-use service_runtime::credential::{CLIENT_ADDRESS, ON_BEHALF_OF};
+use service_runtime::credential::{CLIENT_ADDRESS, ON_BEHALF_OF, bearer_token};
 
 fn text(metadata: &MetadataMap, key: &str) -> Option<String> {
     metadata
@@ -31,11 +31,7 @@ fn text(metadata: &MetadataMap, key: &str) -> Option<String> {
 pub fn presented<T>(request: &Request<T>) -> Presented {
     let metadata = request.metadata();
     Presented {
-        bearer: text(metadata, "authorization").and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-                .map(|t| t.trim().to_owned())
-        }),
+        bearer: bearer_token(metadata),
         on_behalf_of: text(metadata, ON_BEHALF_OF),
         client_address: text(metadata, CLIENT_ADDRESS),
         peer: request

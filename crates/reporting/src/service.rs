@@ -69,12 +69,7 @@ impl Reporting for ReportingService {
     ) -> Result<Response<pb::GenerateReportReply>, Status> {
         // A person's session, as the aggregator issued it: the report is made on their
         // behalf and within what they may see.
-        let session = request
-            .metadata()
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(|t| t.trim().to_owned())
+        let session = service_runtime::credential::bearer_token(request.metadata())
             .ok_or_else(|| ReportError::unauthenticated().to_status())?;
         let address = request.remote_addr().map(|a| a.ip().to_string());
         let person = self

@@ -15,8 +15,6 @@ use tonic::metadata::MetadataMap;
 use tonic::{Code, Status};
 use tracing::{error, info};
 
-use wire::bearer::AUTHORIZATION;
-
 use crate::staff::{Account, Staff, StaffError};
 
 /// A signed-in caller: the account and the token it presented (to sign out or keep it).
@@ -96,13 +94,7 @@ impl Sessions {
 
 /// The token of `authorization: Bearer …`, if any.
 fn bearer(metadata: &MetadataMap) -> Option<SecretString> {
-    let value = metadata.get(AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.trim().split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return None;
-    }
-    let token = token.trim();
-    (!token.is_empty()).then(|| SecretString::from(token.to_owned()))
+    service_runtime::credential::bearer_token(metadata).map(SecretString::from)
 }
 
 fn invalid_session() -> Status {
@@ -198,6 +190,7 @@ pub fn staff_status(e: &StaffError) -> Status {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wire::bearer::AUTHORIZATION;
 
     fn with(value: &str) -> MetadataMap {
         let mut metadata = MetadataMap::new();

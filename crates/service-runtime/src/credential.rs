@@ -7,7 +7,7 @@
 //! ([`Credential::on_behalf_of`]) is cheap to make per request (a channel clone and three
 //! header values).
 
-use tonic::metadata::{AsciiMetadataValue, errors::InvalidMetadataValue};
+use tonic::metadata::{AsciiMetadataValue, MetadataMap, errors::InvalidMetadataValue};
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
@@ -17,6 +17,16 @@ use tonic::{Request, Status};
 pub const ON_BEHALF_OF: &str = "x-truyenthong-on-behalf-of";
 /// The metadata key of that person's address, as the service saw it.
 pub const CLIENT_ADDRESS: &str = "x-truyenthong-client-address";
+
+/// The token a call presents in `authorization: Bearer <token>` (the scheme in any case, the
+/// token trimmed); `None` for none, an empty one or another scheme. The one reading of the
+/// header every server shares.
+pub fn bearer_token(metadata: &MetadataMap) -> Option<String> {
+    let value = metadata.get("authorization")?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
+}
 
 /// A channel whose every call carries a [`Credential`].
 pub type AuthorizedChannel = InterceptedService<Channel, Credential>;
@@ -131,5 +141,17 @@ mod tests {
         );
         assert!(!format!("{person:?}").contains("tts_abc"));
         assert!(Credential::bearer("tts_a\nb").is_err());
+        assert_eq!(bearer_token(m).as_deref(), Some("tts_abc"));
+        let mut other = MetadataMap::new();
+        other.insert(
+            "authorization",
+            "Basic dXNlcg==".parse().unwrap_or_else(|e| panic!("{e}")),
+        );
+        assert_eq!(bearer_token(&other), None);
+        other.insert(
+            "authorization",
+            "bearer   ttp_x ".parse().unwrap_or_else(|e| panic!("{e}")),
+        );
+        assert_eq!(bearer_token(&other).as_deref(), Some("ttp_x"));
     }
 }
