@@ -120,10 +120,10 @@ pub enum Command {
     #[command(name = "tai-lai", alias = "reload")]
     Reload,
     /// Cấp chứng thư TLS (bằng CA của huyện) cho máy chủ gRPC của một dịch vụ: aggregator,
-    /// reporting, hoặc máy của một trường (mã trường).
+    /// reporting, máy của một trường (mã trường), hoặc máy chủ PostgreSQL (postgres).
     #[command(name = "cap-tls", alias = "tls-issue")]
     IssueTls {
-        /// Tên dịch vụ: aggregator, reporting hoặc mã trường.
+        /// Tên dịch vụ: aggregator, reporting, postgres hoặc mã trường.
         service: String,
         /// Tên miền và địa chỉ IP mà các máy khác dùng để kết nối (phân cách bằng dấu phẩy).
         #[arg(
@@ -343,6 +343,22 @@ pub fn run(args: Args) -> anyhow::Result<String> {
                 &names,
                 now.date_naive(),
             )?;
+            if service == "postgres" {
+                return Ok(format!(
+                    "Đã cấp chứng thư TLS cho PostgreSQL ({names}).\n\
+                     Trên máy chủ cơ sở dữ liệu, trong postgresql.conf:\n\
+                     \x20 ssl = on\n\
+                     \x20 ssl_cert_file = '{cert}'\n\
+                     \x20 ssl_key_file = '{key}'   (chủ sở hữu postgres, quyền 0600)\n\
+                     và trong cấu hình aggregator, thêm vào cuối url và owner_url:\n\
+                     \x20 ?sslmode=verify-full&sslrootcert={ca}\n\
+                     (xem docs/database.md).",
+                    names = names.join(", "),
+                    cert = files.certificate.display(),
+                    key = files.key.display(),
+                    ca = dir.ca_file().display(),
+                ));
+            }
             format!(
                 "Đã cấp chứng thư TLS cho {service} ({names}).\n\
                  Khai báo trong tệp cấu hình của dịch vụ:\n\

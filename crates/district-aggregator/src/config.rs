@@ -33,10 +33,18 @@ pub struct DistrictSettings {
     pub name: String,
 }
 
+/// Where PostgreSQL is and as whom to connect. See `docs/database.md`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct DatabaseSettings {
-    /// `postgres://user:password@host/db`; a secret, since it usually carries the password.
+    /// The service's connection, `postgres://user:password@host/db`; a secret, since it
+    /// usually carries the password. A server on another host must be reached over TLS:
+    /// `?sslmode=verify-full&sslrootcert=/etc/truyenthong/district-ca.pem`.
     pub url: SecretString,
+    /// The schema owner's connection, for the migrations (at every start) and `rebuild`.
+    /// When set, `url` names a role with only the rights on rows the service needs, which
+    /// the owner grants at every start; when absent, `url`'s role does both (development).
+    #[serde(default)]
+    pub owner_url: Option<SecretString>,
     /// Connections in the pool: ingest uses one at a time, queries the rest.
     #[serde(default = "default_max_connections")]
     pub max_connections: u32,

@@ -45,6 +45,7 @@ pub fn settings(db_url: &str, nats_url: &str) -> Settings {
         },
         database: DatabaseSettings {
             url: db_url.to_owned().into(),
+            owner_url: None,
             max_connections: 4,
             acquire_timeout_ms: 1_000,
         },
@@ -188,6 +189,7 @@ pub fn to_toml(settings: &Settings) -> String {
     } = district;
     let DatabaseSettings {
         url,
+        owner_url,
         max_connections,
         acquire_timeout_ms,
     } = database;
@@ -221,14 +223,15 @@ pub fn to_toml(settings: &Settings) -> String {
             ("name", name.as_str().into()),
         ]),
     );
-    root.insert(
-        "database".into(),
-        table([
-            ("url", url.expose_secret().into()),
-            ("max_connections", i64::from(*max_connections).into()),
-            ("acquire_timeout_ms", integer(*acquire_timeout_ms)),
-        ]),
-    );
+    let mut database = table([
+        ("url", url.expose_secret().into()),
+        ("max_connections", i64::from(*max_connections).into()),
+        ("acquire_timeout_ms", integer(*acquire_timeout_ms)),
+    ]);
+    if let (Value::Table(database), Some(owner_url)) = (&mut database, owner_url) {
+        database.insert("owner_url".into(), owner_url.expose_secret().into());
+    }
+    root.insert("database".into(), database);
     root.insert(
         "grpc".into(),
         table([("listen", listen.to_string().into())]),

@@ -28,5 +28,5 @@ mod wait;
 
 pub use nats::{NatsServer, ServerLayout};
 pub use ports::free_port;
-pub use postgres::Postgres;
+pub use postgres::{Postgres, SplitRoles};
 pub use wait::wait_until;

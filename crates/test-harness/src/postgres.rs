@@ -56,6 +56,8 @@ struct Managed {
     run_as: Option<(Uid, Gid)>,
     /// `None` while stopped. Behind a mutex so `is_running` can take `&self`.
     child: Mutex<Option<ChildProcess>>,
+    /// The server certificate (chain) and key inside `dir`, when the server speaks TLS.
+    tls: Option<(PathBuf, PathBuf)>,
     /// Holds `data/`, the Unix socket and `postgres.log`. Declared last: removed after the
     /// server is gone.
     dir: TempDir,
@@ -85,6 +87,23 @@ impl Postgres {
     /// Like [`start_local`](Self::start_local), with the cluster's directory created inside
     /// `parent` (which the `postgres` user must be able to traverse when running as root).
     pub async fn start_local_in(parent: &std::path::Path) -> anyhow::Result<Self> {
+        Self::start_local_with(parent, None).await
+    }
+
+    /// A throwaway cluster that also accepts TLS, presenting the certificate chain `cert`
+    /// (PEM, the server's first) with its `key`; plaintext connections are still accepted, so
+    /// a test can tell what its client chose from `pg_stat_ssl`.
+    pub async fn start_local_with_tls(
+        cert: &std::path::Path,
+        key: &std::path::Path,
+    ) -> anyhow::Result<Self> {
+        Self::start_local_with(&std::env::temp_dir(), Some((cert, key))).await
+    }
+
+    async fn start_local_with(
+        parent: &std::path::Path,
+        tls: Option<(&std::path::Path, &std::path::Path)>,
+    ) -> anyhow::Result<Self> {
         let initdb = find_program("initdb")?;
         let postgres_bin = find_program("postgres")?;
         let dir = tempfile::Builder::new()
@@ -109,10 +128,15 @@ impl Postgres {
         } else {
             None
         };
+        let tls = match tls {
+            Some((cert, key)) => Some(install_tls_files(dir.path(), cert, key, run_as)?),
+            None => None,
+        };
         let mut managed = Managed {
             postgres_bin,
             run_as,
             child: Mutex::new(None),
+            tls,
             dir,
         };
         managed.initdb(&initdb).await?;
@@ -209,6 +233,39 @@ impl Postgres {
         with_database(&self.url, &name)
     }
 
+    /// A fresh database (as [`fresh_database`](Self::fresh_database)) owned by a new role,
+    /// with a second new role that has no rights on it yet: the aggregator's least-privilege
+    /// layout, where the owner migrates and grants the service what it needs. Both roles log
+    /// in with a random password (used where the server asks for one).
+    pub async fn fresh_database_with_roles(&self) -> anyhow::Result<SplitRoles> {
+        let id = uuid::Uuid::now_v7().simple().to_string();
+        let name = format!("t_{id}");
+        let owner = format!("o_{id}");
+        let service = format!("s_{id}");
+        let owner_password = uuid::Uuid::now_v7().simple().to_string();
+        let service_password = uuid::Uuid::now_v7().simple().to_string();
+        let mut conn = PgConnection::connect(&self.url)
+            .await
+            .with_context(|| format!("connecting to {}", self.url))?;
+        for statement in [
+            format!("CREATE ROLE \"{owner}\" LOGIN PASSWORD '{owner_password}'"),
+            format!("CREATE ROLE \"{service}\" LOGIN PASSWORD '{service_password}'"),
+            format!("CREATE DATABASE \"{name}\" OWNER \"{owner}\""),
+        ] {
+            conn.execute(statement.as_str())
+                .await
+                .with_context(|| format!("creating the roles and database {name}"))?;
+        }
+        conn.close().await.context("closing the admin connection")?;
+        let url = with_database(&self.url, &name)?;
+        Ok(SplitRoles {
+            owner_url: with_user(&url, &owner, &owner_password)?,
+            service_url: with_user(&url, &service, &service_password)?,
+            owner,
+            service,
+        })
+    }
+
     /// Fast shutdown (SIGINT: clients disconnected, checkpoint written), waiting for exit.
     /// A no-op when stopped.
     pub async fn stop(&mut self) -> anyhow::Result<()> {
@@ -261,6 +318,14 @@ impl Postgres {
             .stdin(Stdio::null())
             .stdout(stdout)
             .stderr(stderr);
+        if let Some((cert, key)) = &managed.tls {
+            command
+                .args(["-c", "ssl=on"])
+                .arg("-c")
+                .arg(format!("ssl_cert_file={}", cert.display()))
+                .arg("-c")
+                .arg(format!("ssl_key_file={}", key.display()));
+        }
         if let Some((uid, gid)) = managed.run_as {
             std::os::unix::process::CommandExt::uid(&mut command, uid.as_raw());
             std::os::unix::process::CommandExt::gid(&mut command, gid.as_raw());
@@ -395,6 +460,51 @@ fn port_of(url: &str) -> Option<u16> {
 }
 
 /// `url` with its database name replaced by `database` (query parameters kept).
+/// A database of [`Postgres::fresh_database_with_roles`]: its owner's and its service's
+/// connection URLs and role names.
+#[derive(Debug, Clone)]
+pub struct SplitRoles {
+    pub owner_url: String,
+    pub service_url: String,
+    pub owner: String,
+    pub service: String,
+}
+
+/// Copies the server's certificate and key into `dir`, readable by the server only (it
+/// refuses a key others can read).
+fn install_tls_files(
+    dir: &std::path::Path,
+    cert: &std::path::Path,
+    key: &std::path::Path,
+    run_as: Option<(Uid, Gid)>,
+) -> anyhow::Result<(PathBuf, PathBuf)> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let installed = (dir.join("server.crt"), dir.join("server.key"));
+    for (from, to) in [(cert, &installed.0), (key, &installed.1)] {
+        std::fs::copy(from, to)
+            .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
+        std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("chmod 0600 {}", to.display()))?;
+        if let Some((uid, gid)) = run_as {
+            nix::unistd::chown(to, Some(uid), Some(gid))
+                .with_context(|| format!("chown {} to postgres", to.display()))?;
+        }
+    }
+    Ok(installed)
+}
+
+/// `url` with its user and password replaced.
+fn with_user(url: &str, user: &str, password: &str) -> anyhow::Result<String> {
+    let (scheme, rest) = url
+        .split_once("://")
+        .with_context(|| format!("not a database URL: {url}"))?;
+    let (authority, path) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    Ok(format!("{scheme}://{user}:{password}@{host}{path}"))
+}
+
 fn with_database(url: &str, database: &str) -> anyhow::Result<String> {
     let (scheme, rest) = url
         .split_once("://")
@@ -415,6 +525,22 @@ fn with_database(url: &str, database: &str) -> anyhow::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn replaces_the_user_in_urls() {
+        assert_eq!(
+            with_user("postgres://postgres@127.0.0.1:5/t_x", "o", "p").unwrap(),
+            "postgres://o:p@127.0.0.1:5/t_x"
+        );
+        assert_eq!(
+            with_user("postgres://a:b@h/t?sslmode=disable", "s", "q").unwrap(),
+            "postgres://s:q@h/t?sslmode=disable"
+        );
+        assert_eq!(
+            with_user("postgres://h", "s", "q").unwrap(),
+            "postgres://s:q@h"
+        );
+    }
 
     #[test]
     fn replaces_the_database_in_urls() {

@@ -60,7 +60,6 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use async_nats::jetstream;
 use chrono::Utc;
-use secrecy::ExposeSecret;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection as _, PgConnection, PgPool};
 use tokio::sync::broadcast;
@@ -176,16 +175,32 @@ pub async fn run(
     report
 }
 
+/// The schema owner's connection when the configuration names one (a rebuild creates,
+/// renames and drops schemas, which the service's role may not), else the service's.
 fn pg_options(settings: &Settings) -> anyhow::Result<PgConnectOptions> {
-    let options: PgConnectOptions = settings
-        .database
-        .url
-        .expose_secret()
-        .parse()
-        .context("invalid database URL")?;
+    let database = &settings.database;
+    let options = match &database.owner_url {
+        Some(owner) => db::connect_options(owner, "schema owner's connection")?,
+        None => db::connect_options(&database.url, "service connection")?,
+    };
     Ok(options
         .application_name("district-aggregator-rebuild")
         .options([("synchronous_commit", "off")]))
+}
+
+/// The role the live service connects as, when it is not the one rebuilding.
+async fn service_role(settings: &Settings) -> anyhow::Result<Option<String>> {
+    if settings.database.owner_url.is_none() {
+        return Ok(None);
+    }
+    let options = db::connect_options(&settings.database.url, "service connection")?;
+    let mut conn =
+        PgConnection::connect_with(&options.application_name("district-aggregator-rebuild"))
+            .await
+            .context("connecting as the service, to learn its role")?;
+    let role = db::current_role(&mut conn).await?;
+    let _ = conn.close().await;
+    Ok(Some(role))
 }
 
 /// Rebuilds the projections of `settings.district` from its stream and swaps them in. See
@@ -253,6 +268,10 @@ async fn rebuild(
         .execute(pool)
         .await
         .with_context(|| format!("creating the projection schema {schema}"))?;
+    // The service reads the new schema from the moment it is swapped in.
+    if let Some(role) = service_role(settings).await? {
+        db::grant_service_role(pool, &role, &schema).await?;
+    }
     info!(%schema, stream = %stream_name, messages = total, "rebuild started");
 
     let result = build_and_swap(

@@ -3,6 +3,7 @@
 
 mod access;
 mod agent;
+mod database;
 mod dead_letters;
 mod delivery;
 mod enrolment;

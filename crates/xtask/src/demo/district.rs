@@ -20,19 +20,39 @@ use super::processes::Processes;
 const DISTRICT_PLAN: &str =
     include_str!("../../../../deploy/plans/kh-1442-pgddt-tam-nong-2017.toml");
 
-/// The district's database: the one at `DATABASE_URL`, or a throwaway cluster under the demo's
-/// directory (kept alive by the returned handle).
-pub async fn database(dir: &Path) -> anyhow::Result<(String, Option<test_harness::Postgres>)> {
+/// The district's database and the roles the aggregator connects as.
+#[derive(Debug)]
+pub struct Database {
+    /// The service's connection (rights on rows only when `owner_url` is set).
+    pub service_url: String,
+    /// The schema owner's, which migrates and grants; `None` for a server of `DATABASE_URL`.
+    pub owner_url: Option<String>,
+    /// Keeps a throwaway cluster alive.
+    _cluster: Option<test_harness::Postgres>,
+}
+
+/// The database at `DATABASE_URL` (one role, as given), or a throwaway cluster under the
+/// demo's directory with the production layout: a schema owner and a service role with
+/// rights on rows only (`docs/database.md`).
+pub async fn database(dir: &Path) -> anyhow::Result<Database> {
     if let Ok(url) = std::env::var("DATABASE_URL")
         && !url.trim().is_empty()
     {
-        return Ok((url, None));
+        return Ok(Database {
+            service_url: url,
+            owner_url: None,
+            _cluster: None,
+        });
     }
     let postgres = test_harness::Postgres::start_local_in(dir)
         .await
         .context("starting a throwaway PostgreSQL")?;
-    let url = postgres.fresh_database().await?;
-    Ok((url, Some(postgres)))
+    let roles = postgres.fresh_database_with_roles().await?;
+    Ok(Database {
+        service_url: roles.service_url,
+        owner_url: Some(roles.owner_url),
+        _cluster: Some(postgres),
+    })
 }
 
 /// A client of the aggregator signed in as the demo's administrator.
@@ -72,16 +92,22 @@ pub fn start_aggregator(
     program: &Path,
     grpc: SocketAddr,
     nats_section: &str,
-    database_url: &str,
+    database: &Database,
 ) -> anyhow::Result<std::path::PathBuf> {
     let own = dir.join("district");
     std::fs::create_dir_all(&own)?;
     let config = own.join("aggregator.toml");
-    std::fs::write(
+    let service_url = &database.service_url;
+    let owner_line = database
+        .owner_url
+        .as_ref()
+        .map(|url| format!("owner_url = \"{url}\"\n"))
+        .unwrap_or_default();
+    write_secret(
         &config,
-        format!(
+        &format!(
             "[district]\nprovince = \"dong-thap\"\ndistrict = \"tam-nong\"\nname = \"Phòng GD-ĐT Tam Nông\"\n\n\
-             [database]\nurl = \"{database_url}\"\n\n[grpc]\nlisten = \"{grpc}\"\n\n\
+             [database]\nurl = \"{service_url}\"\n{owner_line}\n[grpc]\nlisten = \"{grpc}\"\n\n\
              {nats_section}\n[ingest]\n# The administrator created the stream; the aggregator may not change it.\nensure_stream = false\n"
         ),
     )?;
@@ -232,6 +258,20 @@ pub async fn create_accounts(
         .token;
     write_secret(token_file, &token)?;
     Ok(made)
+}
+
+/// `url` without its password, for printing.
+pub fn redacted(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
 }
 
 /// Writes a secret readable by its owner alone.

@@ -122,8 +122,16 @@ async fn demo(options: Options) -> anyhow::Result<()> {
         nats.config_file().display()
     );
 
-    let (database_url, _postgres) = district::database(dir).await?;
-    eprintln!("demo: PostgreSQL at {database_url}");
+    let database = district::database(dir).await?;
+    eprintln!(
+        "demo: PostgreSQL at {}{}",
+        district::redacted(&database.service_url),
+        if database.owner_url.is_some() {
+            " (the service with rights on rows only; a schema owner migrates)"
+        } else {
+            ""
+        }
+    );
     let aggregator_grpc = SocketAddr::from(([127, 0, 0, 1], options.aggregator_port));
     let aggregator_program = target_dir().join("debug/district-aggregator");
     let aggregator_config = district::start_aggregator(
@@ -132,7 +140,7 @@ async fn demo(options: Options) -> anyhow::Result<()> {
         &aggregator_program,
         aggregator_grpc,
         &nats.section("district-aggregator-tam-nong", &nats.aggregator_seed()),
-        &database_url,
+        &database,
     )?;
     let one_time = district::create_admin(&aggregator_program, &aggregator_config)?;
     let (mut aggregator, mut accounts, admin) = district::sign_in_admin(aggregator_grpc, &one_time)
