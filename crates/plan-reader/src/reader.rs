@@ -21,6 +21,8 @@ use crate::{
 
 /// Longest heading of a content area or a role, in characters.
 const MAX_HEADING: usize = 160;
+/// Most notes kept; a text that is no plan would otherwise get one per paragraph.
+const MAX_NOTES: usize = 200;
 /// How far into the document the "KẾ HOẠCH" line is looked for, in lines.
 const HEADER_LINES: usize = 40;
 
@@ -891,6 +893,14 @@ impl Reader {
         self.add_cited();
         self.generate_codes();
         self.collect_unread();
+        if self.notes.len() > MAX_NOTES {
+            let more = self.notes.len() - MAX_NOTES;
+            self.notes.truncate(MAX_NOTES);
+            self.note(
+                "document",
+                format!("Còn {more} ghi chú khác không được liệt kê."),
+            );
+        }
         let mut unread = std::mem::take(&mut self.unread);
         unread.sort_by_key(|u| field_order(&u.field));
         Reading {

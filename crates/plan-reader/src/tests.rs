@@ -492,6 +492,8 @@ fn nothing_readable_is_all_unread_and_never_a_panic() {
         odd.push('\n');
     }
     let _ = read_text(&odd);
+    let prose = read_text(&"Một đoạn văn không phải kế hoạch.\n".repeat(1000));
+    assert_eq!(prose.notes.len(), 201, "notes are capped");
     let _ = read_text(&"Căn cứ Kế hoạch số ngày của về\n".repeat(50));
     let _ = read_text(&"ngày 99 tháng 99 năm 9999 Số: /// KẾ HOẠCH".repeat(20));
     let binary: Vec<u8> = (0..4096_u32).map(|i| (i * 7919 % 251) as u8).collect();
@@ -653,7 +655,7 @@ fn text_helpers() {
     );
     assert_eq!(
         agency_case("ỦY BAN NHÂN DÂN HUYỆN TAM NÔNG"),
-        "Ủy ban nhân dân Huyện Tam Nông"
+        "Ủy ban nhân dân huyện Tam Nông"
     );
     assert_eq!(
         agency_case("TRƯỜNG THCS TRÀM CHIM"),
@@ -707,4 +709,14 @@ fn topic_codes_stay_unique_and_valid_when_titles_repeat() {
             "chu-de-6"
         ]
     );
+}
+
+#[test]
+fn a_large_upload_is_read_in_reasonable_time() {
+    // Just under the upload cap: the seed's body many times over.
+    let text = SEED.repeat(MAX_UPLOAD / SEED.len());
+    let started = std::time::Instant::now();
+    let reading = read_upload("kh.txt", text.as_bytes()).unwrap();
+    assert_eq!(reading.proposal.number.as_deref(), Some("114/KH-THCSAH"));
+    assert!(started.elapsed().as_secs() < 30, "{:?}", started.elapsed());
 }

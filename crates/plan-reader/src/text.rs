@@ -188,8 +188,8 @@ fn roman_value(s: &str) -> Option<u32> {
     (total > 0 && s.len() <= 6).then_some(total)
 }
 
-/// Splits a line's numbering from its text: `"2. Phó Hiệu trường:"` → `(Arabic(2), "Phó
-/// Hiệu trường:")`. A year (`2017 – 2020`) is not numbering.
+/// Splits a line's numbering from its text: `"2. Phó Hiệu trường:"` → `(Arabic { depth: 1,
+/// last: 2 }, "Phó Hiệu trường:")`. A year (`2017 – 2020`) is not numbering.
 pub(crate) fn split_numbering(line: &str) -> (Numbering, &str) {
     let trimmed = line.trim_start();
     // Bullets.
@@ -305,18 +305,20 @@ pub(crate) fn lowercase_first(text: &str) -> String {
 /// Whether a word in capitals is an acronym to keep as it is: no vowel (`THCS`, `GD-ĐT`,
 /// `PGDĐT`), an ampersand (`GD&ĐT`) or a known one with vowels (`UBND`, `HĐND`).
 fn is_acronym(word: &str) -> bool {
-    const WITH_VOWELS: [&str; 6] = ["ubnd", "hdnd", "ptdtbt", "ptdtnt", "ubmttq", "tu"];
+    const WITH_VOWELS: [&str; 5] = ["ubnd", "hdnd", "ptdtbt", "ptdtnt", "ubmttq"];
     let folded = fold_vietnamese(word);
     let letters: String = folded.chars().filter(char::is_ascii_alphabetic).collect();
-    if letters.is_empty() {
-        return true;
-    }
-    word.contains('&')
+    letters.is_empty()
+        || word.contains('&')
         || !letters
             .chars()
             .any(|c| matches!(c, 'a' | 'e' | 'i' | 'o' | 'u' | 'y'))
-        || WITH_VOWELS.contains(&letters.as_str()) && letters != "tu"
+        || WITH_VOWELS.contains(&letters.as_str())
 }
+
+/// Administrative units, lowercase before the unit's name as running text writes them
+/// ("Ủy ban nhân dân huyện Tam Nông").
+const UNITS: [&str; 4] = ["tinh", "huyen", "xa", "phuong"];
 
 /// Common nouns of agency names and which of their words stay lowercase (by position).
 const AGENCY_PHRASES: [(&[&str], &[usize]); 9] = [
@@ -340,7 +342,8 @@ pub(crate) fn agency_case(upper: &str) -> String {
     let folded: Vec<String> = words.iter().map(|w| fold_vietnamese(w)).collect();
     let mut lower = vec![false; words.len()];
     for (i, f) in folded.iter().enumerate() {
-        if f == "va" {
+        // A unit word only before a name: "TRƯỜNG THCS AN HÒA" has none, "UBND XÃ PHÚ ĐỨC" one.
+        if f == "va" || (i > 0 && i + 1 < words.len() && UNITS.contains(&f.as_str())) {
             lower[i] = true;
         }
     }
