@@ -20,6 +20,8 @@ const PATIENCE: Duration = Duration::from_secs(30);
 #[derive(Debug)]
 pub struct RunningAgent {
     pub grpc: SocketAddr,
+    /// The school app's address, when started with [`RunningAgent::start_with_app`].
+    pub app: Option<SocketAddr>,
     /// The session token of the head the fixture signed in (see [`crate::sessions`]).
     pub head_token: String,
     stop: Option<oneshot::Sender<()>>,
@@ -31,6 +33,15 @@ impl RunningAgent {
     /// waits until it answers, then signs its head in. A school's first start creates its log
     /// first, as the operator does once with `school-agent init`.
     pub async fn start(settings: Settings) -> anyhow::Result<Self> {
+        Self::start_serving(settings, false).await
+    }
+
+    /// [`start`](Self::start), serving the school app too, on a port of its own.
+    pub async fn start_with_app(settings: Settings) -> anyhow::Result<Self> {
+        Self::start_serving(settings, true).await
+    }
+
+    async fn start_serving(settings: Settings, with_app: bool) -> anyhow::Result<Self> {
         if !settings.storage.path.exists() {
             school_agent::init(&settings).await?;
         }
@@ -40,11 +51,30 @@ impl RunningAgent {
             .context("binding 127.0.0.1:0 for the agent")?;
         let grpc = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(school_agent::run(settings, listener, async move {
-            let _ = stopped.await;
-        }));
+        let app_listener = if with_app {
+            Some(
+                tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .context("binding 127.0.0.1:0 for the school app")?,
+            )
+        } else {
+            None
+        };
+        let app = app_listener
+            .as_ref()
+            .map(tokio::net::TcpListener::local_addr)
+            .transpose()?;
+        let task = tokio::spawn(school_agent::run_with_app(
+            settings,
+            listener,
+            app_listener,
+            async move {
+                let _ = stopped.await;
+            },
+        ));
         let mut agent = Self {
             grpc,
+            app,
             head_token: String::new(),
             stop: Some(stop),
             task,

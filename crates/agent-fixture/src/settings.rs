@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use event_bus::connect::{NatsSettings, TlsSettings};
 use school_agent::config::{
-    GrpcSettings, RelaySettings, SchoolSettings, Settings, StorageSettings,
+    AppSettings, GrpcSettings, RelaySettings, SchoolSettings, Settings, StorageSettings,
 };
 use secrecy::ExposeSecret as _;
 use tempfile::TempDir;
@@ -97,6 +97,12 @@ impl SchoolDir {
                 ensure_stream: true,
                 heads_interval_ms: 60_000,
             },
+            // Tests of the app bind their own port (`school_agent::run_with_app`); agents of
+            // other tests serve none, so that no two of them want the default port.
+            app: AppSettings {
+                enabled: false,
+                ..AppSettings::default()
+            },
         }
     }
 
@@ -120,7 +126,12 @@ pub fn to_toml(settings: &Settings) -> String {
         grpc,
         nats,
         relay,
+        app,
     } = settings;
+    let AppSettings {
+        enabled: app_enabled,
+        listen: app_listen,
+    } = app;
     let SchoolSettings {
         province,
         district,
@@ -164,6 +175,13 @@ pub fn to_toml(settings: &Settings) -> String {
             ("max_backoff_ms", integer(*max_backoff_ms)),
             ("ensure_stream", (*ensure_stream).into()),
             ("heads_interval_ms", integer(*heads_interval_ms)),
+        ]),
+    );
+    root.insert(
+        "app".into(),
+        table([
+            ("enabled", (*app_enabled).into()),
+            ("listen", app_listen.to_string().into()),
         ]),
     );
     root.to_string()

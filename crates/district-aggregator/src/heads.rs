@@ -18,7 +18,9 @@
 //!    a restart, a slow batch) and asking would only make the school send it all twice;
 //! 4. otherwise the tail is lost: it is recorded as a gap of its own kind
 //!    ([`crate::gaps::Gaps::lost_tail`]) for `applied_seq + 1 ..= head` and asked for by the
-//!    replayer after the grace period, with its polite backoff.
+//!    replayer after the grace period, with its polite backoff;
+//! 5. answers the announcement's reply subject with the school's receipt
+//!    ([`crate::receipts`]): what the school's staff see as *Phòng đã nhận*.
 //!
 //! Why the stream's last message rather than the consumer's pending count: the count is for
 //! the whole district, so one school's backlog would silence every other school's tail, and a
@@ -126,6 +128,9 @@ impl HeadsListener {
                     continue;
                 }
                 self.heard(&js, &school, head).await;
+                if let Some(reply) = message.reply.clone() {
+                    self.send_receipt(&school, reply).await;
+                }
             }
             tokio::select! {
                 _ = tokio::time::sleep(RESUBSCRIBE) => {}
@@ -175,6 +180,29 @@ impl HeadsListener {
                 self.state.gaps.lost_tail(code, applied_seq, head.seq)
             }
             Verdict::Unknown => {}
+        }
+    }
+
+    /// Answers the announcement with the school's receipt (`crate::receipts`).
+    async fn send_receipt(&self, school: &SchoolAddress, reply: async_nats::Subject) {
+        let code = school.school();
+        match crate::receipts::receipt_of(&self.pool, &self.schema, code).await {
+            Ok(receipt) => {
+                let body = event_bus::receipts::encode(&receipt);
+                if let Err(e) = self.client.publish(reply, body.into()).await {
+                    debug!(school = code, error = %e, "receipt not sent; next head");
+                } else {
+                    debug!(
+                        school = code,
+                        applied_seq = receipt.applied_seq,
+                        refused = receipt.refused.len(),
+                        "receipt sent"
+                    );
+                }
+            }
+            Err(e) => {
+                debug!(school = code, error = %e, "cannot read the school's receipt; next head")
+            }
         }
     }
 

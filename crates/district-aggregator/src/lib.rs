@@ -54,6 +54,7 @@ pub(crate) mod own_tail;
 pub mod projection;
 pub mod queries;
 pub mod rebuild;
+pub(crate) mod receipts;
 pub(crate) mod service;
 pub mod state;
 

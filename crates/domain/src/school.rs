@@ -683,6 +683,7 @@ pub fn decide(
     Ok(Decision::one(event))
 }
 
+pub mod activity_list;
 mod snapshot;
 pub use snapshot::{
     ActivitySnapshot, BudgetYearSnapshot, CaseSnapshot, NominationSnapshot, SchoolStateSnapshot,

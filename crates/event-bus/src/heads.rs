@@ -27,7 +27,9 @@ pub struct Head {
     pub id: Option<Uuid>,
 }
 
-/// Announces `head` for `school` (core NATS publish: no acknowledgement, nothing stored).
+/// Announces `head` for `school` (core NATS publish: no acknowledgement, nothing stored),
+/// asking for the district's receipt on the school's receipts subject
+/// (`crate::receipts`), where the school listens.
 pub async fn announce(
     client: &Client,
     school: &SchoolAddress,
@@ -35,7 +37,11 @@ pub async fn announce(
 ) -> Result<(), async_nats::PublishError> {
     let body = serde_json::to_vec(&head).unwrap_or_default();
     client
-        .publish(subjects::heads_subject(school), body.into())
+        .publish_with_reply(
+            subjects::heads_subject(school),
+            crate::receipts::receipts_subject(school),
+            body.into(),
+        )
         .await
 }
 

@@ -21,6 +21,7 @@ pub mod headers;
 pub mod heads;
 pub mod permissions;
 pub mod publish;
+pub mod receipts;
 pub mod replay;
 pub mod stream;
 pub mod subjects;

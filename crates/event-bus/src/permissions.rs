@@ -12,8 +12,9 @@
 //!   (`allow_responses`). Never `_INBOX.>`: that would let it read other schools' replies.
 //! - The **aggregator** reads the district stream through its durable consumer (and the
 //!   rebuild's ephemeral ones), publishes the district office's own events, sends re-send
-//!   requests to schools, and hears their heads; it cannot create, update, delete or purge
-//!   the stream.
+//!   requests to schools, and hears their heads, answering each with the school's receipt
+//!   (`allow_responses`: only to the reply subject of a message it received); it cannot
+//!   create, update, delete or purge the stream.
 //! - The **administrator** may do anything: it creates and repairs the stream. Its
 //!   credentials stay on the district server, used by set-up commands only.
 //!
@@ -94,7 +95,9 @@ pub fn aggregator(
                 subjects::aggregator_inbox_prefix(province, district)?
             ),
         ],
-        allow_responses: false,
+        // The receipts it answers a school's head announcement with (`crate::receipts`):
+        // only to the reply subject of a message it received, nowhere else.
+        allow_responses: true,
     })
 }
 

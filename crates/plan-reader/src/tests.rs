@@ -1,3 +1,6 @@
+//! The reader against the seed plan and its oracle, a .docx made from it, and plans written
+//! differently: what must match, and what must be reported as unread rather than guessed.
+
 #![allow(clippy::unwrap_used)]
 
 use std::io::{Cursor, Write};

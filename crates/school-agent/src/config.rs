@@ -20,6 +20,36 @@ pub struct Settings {
     pub nats: NatsSettings,
     #[serde(default)]
     pub relay: RelaySettings,
+    #[serde(default)]
+    pub app: AppSettings,
+}
+
+/// The school's web app (`school_app`), served by the agent.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AppSettings {
+    /// Whether the agent serves the app at all.
+    #[serde(default = "default_app_enabled")]
+    pub enabled: bool,
+    /// Where: the office PC's loopback, port 8480, by default. Only a loopback address is
+    /// accepted until the app serves TLS (a LAN address would carry passwords in the clear).
+    #[serde(default = "default_app_listen")]
+    pub listen: std::net::SocketAddr,
+}
+
+impl Default for AppSettings {
+    fn default() -> Self {
+        Self {
+            enabled: default_app_enabled(),
+            listen: default_app_listen(),
+        }
+    }
+}
+
+fn default_app_enabled() -> bool {
+    true
+}
+fn default_app_listen() -> std::net::SocketAddr {
+    std::net::SocketAddr::from(([127, 0, 0, 1], 8480))
 }
 
 /// Which school this agent records for.
@@ -107,6 +137,11 @@ pub enum SettingsError {
     Load(#[from] service_runtime::settings::LoadError),
     #[error("invalid school address in the configuration: {0}")]
     School(String),
+    #[error(
+        "app.listen = {0} is not a loopback address: the school app serves no TLS yet, so it \
+         listens on 127.0.0.1 only (staff on other PCs of the school: see docs/school-app.md)"
+    )]
+    AppNotLoopback(std::net::SocketAddr),
 }
 
 impl Settings {
@@ -114,6 +149,9 @@ impl Settings {
     pub fn load(file: Option<&Path>) -> Result<Self, SettingsError> {
         let settings: Settings = service_runtime::settings::load(file, "TRUYENTHONG_AGENT")?;
         settings.school_ref()?;
+        if settings.app.enabled && !settings.app.listen.ip().is_loopback() {
+            return Err(SettingsError::AppNotLoopback(settings.app.listen));
+        }
         Ok(settings)
     }
 

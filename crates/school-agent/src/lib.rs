@@ -78,6 +78,27 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let app = if settings.app.enabled {
+        let address = settings.app.listen;
+        Some(
+            TcpListener::bind(address)
+                .await
+                .with_context(|| format!("binding the school app to {address}"))?,
+        )
+    } else {
+        None
+    };
+    run_with_app(settings, listener, app, shutdown).await
+}
+
+/// [`run`], with the school app on `app` (already bound; `None`: no app) whatever the
+/// settings say: tests bind port 0.
+pub async fn run_with_app(
+    settings: Settings,
+    listener: TcpListener,
+    app: Option<TcpListener>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let school = settings.school_ref()?;
     let address = settings.school_address()?;
     let store = Store::open(&settings.storage.path)
@@ -108,10 +129,11 @@ pub async fn run(
         jetstream: js.clone(),
         school: address.clone(),
         settings: settings.relay.clone(),
-        wakeup,
+        wakeup: wakeup.clone(),
         complaints,
     };
     tasks.spawn("relay", relay.run(tasks.stop_signal()));
+    let announce_now = Arc::new(Notify::new());
     tasks.spawn(
         "heads",
         heads::announce_periodically(
@@ -119,6 +141,16 @@ pub async fn run(
             store.clone(),
             address.clone(),
             settings.relay.heads_interval(),
+            announce_now.clone(),
+            tasks.stop_signal(),
+        ),
+    );
+    tasks.spawn(
+        "receipts",
+        heads::keep_receipts(
+            client.clone(),
+            store.clone(),
+            address.clone(),
             tasks.stop_signal(),
         ),
     );
@@ -155,9 +187,52 @@ pub async fn run(
         client.clone(),
         school.clone(),
         sessions.clone(),
+        service::SendNow {
+            relay: wakeup,
+            heads: announce_now,
+        },
     );
     let staff_service = staff_service::SchoolStaffService::new(sessions);
-    let serve = service::serve(service, staff_service, listener, shutdown, &settings.grpc).await;
+    // One shutdown for both servers.
+    let (stop_app, app_stopped) = tokio::sync::watch::channel(false);
+    let app_task = app.map(|app_listener| {
+        let routes = tonic::service::Routes::new(
+            wire::pb::school_agent_server::SchoolAgentServer::new(service.clone()),
+        )
+        .add_service(wire::pb::school_staff_server::SchoolStaffServer::new(
+            staff_service.clone(),
+        ));
+        let transport = tower::util::BoxCloneSyncService::new(routes);
+        let name = if settings.school.name.is_empty() {
+            school.school.to_string()
+        } else {
+            settings.school.name.clone()
+        };
+        let state = school_app::AppState::new(transport, &name);
+        let mut stopped = app_stopped.clone();
+        tokio::spawn(async move {
+            let until = async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            };
+            if let Err(e) = school_app::serve(app_listener, state, until).await {
+                warn!(error = %e, "the school app stopped");
+            }
+        })
+    });
+    let serve = service::serve(
+        service,
+        staff_service,
+        listener,
+        async move {
+            shutdown.await;
+            let _ = stop_app.send(true);
+        },
+        &settings.grpc,
+    )
+    .await;
+    if let Some(task) = app_task {
+        let _ = task.await;
+    }
 
     info!("stopping the school agent");
     // The server is done and has dropped its writer handles; the writer finishes its batch.

@@ -8,10 +8,12 @@
 //! and server reflection (`service_runtime::GrpcServer`), which stay open.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use async_nats::connection::State;
 use domain::SchoolRef;
 use domain::school::check_addressed_to;
+use tokio::sync::Notify;
 use tonic::{Request, Response, Status};
 use tracing::{error, info, warn};
 use uuid::Uuid;
@@ -36,6 +38,15 @@ pub struct SchoolAgentService {
     nats: async_nats::Client,
     school: SchoolRef,
     sessions: Sessions,
+    send_now: SendNow,
+}
+
+/// What `SendNow` wakes: the relay (deliver the outbox now) and the head announcer (ask the
+/// district for a fresh receipt).
+#[derive(Debug, Clone)]
+pub struct SendNow {
+    pub relay: Arc<Notify>,
+    pub heads: Arc<Notify>,
 }
 
 impl SchoolAgentService {
@@ -45,6 +56,7 @@ impl SchoolAgentService {
         nats: async_nats::Client,
         school: SchoolRef,
         sessions: Sessions,
+        send_now: SendNow,
     ) -> Self {
         Self {
             writer,
@@ -52,7 +64,51 @@ impl SchoolAgentService {
             nats,
             school,
             sessions,
+            send_now,
         }
+    }
+
+    /// The agent's status: its log, its outbox and the district's latest receipt.
+    async fn status(&self) -> Result<pb::AgentStatus, Status> {
+        let status = self.store.outbox_status().await.map_err(storage_error)?;
+        let receipt = self.store.receipt().await.map_err(storage_error)?;
+        let (district_applied_seq, district_answered_at, district_refusals) = match receipt {
+            None => (0, None, Vec::new()),
+            Some((receipt, _)) => (
+                receipt.applied_seq,
+                Some(timestamp(receipt.at)),
+                receipt
+                    .refused
+                    .iter()
+                    .map(|r| (r, false))
+                    .chain(receipt.held.iter().map(|r| (r, true)))
+                    .map(|(r, held)| pb::DistrictRefusal {
+                        seq: r.seq,
+                        reason: r.reason.clone(),
+                        held,
+                    })
+                    .collect(),
+            ),
+        };
+        Ok(pb::AgentStatus {
+            province: self.school.province.to_string(),
+            district: self.school.district.to_string(),
+            school: self.school.school.to_string(),
+            head_seq: status.head_seq,
+            last_published_seq: status.last_published_seq,
+            backlog: status.backlog,
+            last_publish_at: status.last_publish_at.map(timestamp),
+            connected: self.nats.connection_state() == State::Connected,
+            last_error: status.last_error.unwrap_or_default(),
+            plan_number: self
+                .writer
+                .plan()
+                .map(|p| p.number.clone())
+                .unwrap_or_default(),
+            district_applied_seq,
+            district_answered_at,
+            district_refusals,
+        })
     }
 
     /// The signed-in caller; a session whose password must be changed is refused.
@@ -259,23 +315,18 @@ impl SchoolAgent for SchoolAgentService {
         r: Request<pb::GetStatusRequest>,
     ) -> Result<Response<pb::AgentStatus>, Status> {
         self.caller(&r).await?;
-        let status = self.store.outbox_status().await.map_err(storage_error)?;
-        Ok(Response::new(pb::AgentStatus {
-            province: self.school.province.to_string(),
-            district: self.school.district.to_string(),
-            school: self.school.school.to_string(),
-            head_seq: status.head_seq,
-            last_published_seq: status.last_published_seq,
-            backlog: status.backlog,
-            last_publish_at: status.last_publish_at.map(timestamp),
-            connected: self.nats.connection_state() == State::Connected,
-            last_error: status.last_error.unwrap_or_default(),
-            plan_number: self
-                .writer
-                .plan()
-                .map(|p| p.number.clone())
-                .unwrap_or_default(),
-        }))
+        Ok(Response::new(self.status().await?))
+    }
+
+    async fn send_now(
+        &self,
+        r: Request<pb::SendNowRequest>,
+    ) -> Result<Response<pb::AgentStatus>, Status> {
+        let caller = self.caller(&r).await?;
+        tracing::info!(login = %caller.account.login, "send now asked");
+        self.send_now.relay.notify_one();
+        self.send_now.heads.notify_one();
+        Ok(Response::new(self.status().await?))
     }
 
     async fn get_plan(

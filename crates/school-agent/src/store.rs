@@ -316,6 +316,69 @@ impl Store {
         })
     }
 
+    /// Keeps `receipt` as the district's latest word on this school's log, unless a receipt
+    /// the district wrote later is already kept (answers can cross on a reconnect).
+    pub async fn save_receipt(
+        &self,
+        receipt: &event_bus::receipts::Receipt,
+        received_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let refused = serde_json::to_string(&receipt.refused).unwrap_or_else(|_| "[]".into());
+        let held = serde_json::to_string(&receipt.held).unwrap_or_else(|_| "[]".into());
+        sqlx::query(
+            "INSERT INTO district_receipt \
+               (id, applied_seq, refused_json, held_json, answered_at, received_at) \
+             VALUES (1, ?, ?, ?, ?, ?) \
+             ON CONFLICT (id) DO UPDATE SET \
+               applied_seq = excluded.applied_seq, refused_json = excluded.refused_json, \
+               held_json = excluded.held_json, answered_at = excluded.answered_at, \
+               received_at = excluded.received_at \
+             WHERE excluded.answered_at >= district_receipt.answered_at",
+        )
+        .bind(to_i64(receipt.applied_seq))
+        .bind(refused)
+        .bind(held)
+        .bind(
+            receipt
+                .at
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        )
+        .bind(received_at.to_rfc3339())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The district's latest receipt and when it arrived; `None` before the first.
+    pub async fn receipt(
+        &self,
+    ) -> Result<Option<(event_bus::receipts::Receipt, DateTime<Utc>)>, StoreError> {
+        let row: Option<(i64, String, String, String, String)> = sqlx::query_as(
+            "SELECT applied_seq, refused_json, held_json, answered_at, received_at \
+             FROM district_receipt WHERE id = 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some((applied_seq, refused, held, answered_at, received_at)) = row else {
+            return Ok(None);
+        };
+        let time = |t: &str| {
+            DateTime::parse_from_rfc3339(t)
+                .map(|t| t.with_timezone(&Utc))
+                .ok()
+        };
+        let (Some(at), Some(received_at)) = (time(&answered_at), time(&received_at)) else {
+            return Ok(None);
+        };
+        let receipt = event_bus::receipts::Receipt {
+            applied_seq: from_i64(applied_seq),
+            refused: serde_json::from_str(&refused).unwrap_or_default(),
+            held: serde_json::from_str(&held).unwrap_or_default(),
+            at,
+        };
+        Ok(Some((receipt, received_at)))
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }

@@ -12,5 +12,6 @@ mod gaps;
 mod lost_tail;
 mod queries;
 mod rebuild;
+mod school_app;
 mod seams;
 mod support;

@@ -162,7 +162,9 @@ async fn demo(options: Options) -> anyhow::Result<()> {
     for (i, school) in TAM_NONG_SCHOOLS.iter().enumerate() {
         let port = options.first_agent_port + i as u16;
         let grpc = SocketAddr::from(([127, 0, 0, 1], port));
-        start_agent(&mut processes, dir, school, grpc, &nats).await?;
+        let app = SocketAddr::from(([127, 0, 0, 1], FIRST_APP_PORT + i as u16));
+        start_agent(&mut processes, dir, school, grpc, app, &nats).await?;
+        eprintln!("demo: the school app of {} at http://{app}/", school.code);
         started.push((school, grpc));
     }
     let agent_program = target_dir().join("debug/school-agent");
@@ -277,11 +279,15 @@ async fn demo(options: Options) -> anyhow::Result<()> {
 
 /// Writes the school's configuration (with the key the district issued it), creates its log
 /// (`school-agent init`) and starts its agent.
+/// The school apps listen on consecutive ports from here, one per demo school.
+const FIRST_APP_PORT: u16 = 8480;
+
 async fn start_agent(
     processes: &mut Processes,
     dir: &Path,
     school: &DemoSchool,
     grpc: SocketAddr,
+    app: SocketAddr,
     nats: &nats::DemoNats,
 ) -> anyhow::Result<()> {
     let school_dir = dir.join(school.code);
@@ -293,6 +299,7 @@ async fn start_agent(
         format!(
             "[school]\nprovince = \"dong-thap\"\ndistrict = \"tam-nong\"\ncode = \"{code}\"\nname = \"{name}\"\n\n\
              [storage]\npath = \"{log}\"\n\n[grpc]\nlisten = \"{grpc}\"\n\n\
+             [app]\nlisten = \"{app}\"\n\n\
              {nats}\n[relay]\nmax_backoff_ms = 2000\n",
             code = school.code,
             name = school.name,
