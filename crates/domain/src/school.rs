@@ -684,6 +684,7 @@ pub fn decide(
 }
 
 pub mod activity_list;
+pub mod records;
 mod snapshot;
 pub use snapshot::{
     ActivitySnapshot, BudgetYearSnapshot, CaseSnapshot, NominationSnapshot, SchoolStateSnapshot,
