@@ -6,7 +6,7 @@
 //! its own), so a receipt never says anything about another school.
 
 use chrono::Utc;
-use event_bus::receipts::{MAX_REFUSALS, Receipt, Refusal};
+use event_bus::receipts::{DistrictTerms, MAX_REFUSALS, Receipt, Refusal, Target};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -43,6 +43,7 @@ pub(crate) async fn receipt_of(
     .bind(limit)
     .fetch_all(&mut *tx)
     .await?;
+    let district = district_terms(&mut tx, school).await?;
     tx.commit().await?;
     Ok(Receipt {
         applied_seq: applied.map_or(0, from_i64),
@@ -65,5 +66,42 @@ pub(crate) async fn receipt_of(
             })
             .collect(),
         at: Utc::now(),
+        district,
     })
+}
+
+/// The district plan's deadlines and the targets of the school's level, when adopted.
+async fn district_terms(
+    tx: &mut sqlx::PgConnection,
+    school: &str,
+) -> Result<Option<DistrictTerms>, sqlx::Error> {
+    let plan: Option<(String, i32, i32)> = sqlx::query_as(
+        "SELECT number, answer_feedback_days, answer_press_days FROM district_plan WHERE id = 1",
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((plan_number, feedback, press)) = plan else {
+        return Ok(None);
+    };
+    let targets: Vec<(Option<i16>, String, i32)> = sqlx::query_as(
+        "SELECT t.area, t.per, t.min_activities FROM district_targets t \
+         WHERE t.level IS NULL OR t.level = (SELECT level FROM schools WHERE code = $1) \
+         ORDER BY t.ord",
+    )
+    .bind(school)
+    .fetch_all(&mut *tx)
+    .await?;
+    Ok(Some(DistrictTerms {
+        plan_number,
+        answer_feedback_days: u32::try_from(feedback).unwrap_or(0),
+        answer_press_days: u32::try_from(press).unwrap_or(0),
+        targets: targets
+            .into_iter()
+            .map(|(area, per, min)| Target {
+                area: area.and_then(|a| u8::try_from(a).ok()),
+                per,
+                min_activities: u32::try_from(min).unwrap_or(0),
+            })
+            .collect(),
+    }))
 }

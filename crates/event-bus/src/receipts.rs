@@ -36,6 +36,32 @@ pub struct Receipt {
     pub held: Vec<Refusal>,
     /// When the district answered.
     pub at: DateTime<Utc>,
+    /// The district plan's terms for this school: answer deadlines and activity targets.
+    /// Absent before the district adopted its plan (and from older aggregators).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub district: Option<DistrictTerms>,
+}
+
+/// What the district's plan asks of this school.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DistrictTerms {
+    /// The district plan's number, e.g. `1442/KH-PGDĐT`.
+    pub plan_number: String,
+    /// Days to answer a citizen's feedback, and a press issue.
+    pub answer_feedback_days: u32,
+    pub answer_press_days: u32,
+    /// The targets for the school's level: at least `min_activities` in `area` (every area
+    /// when absent) per `per` (`quarter`, `semester`, `school_year`, `calendar_year`).
+    #[serde(default)]
+    pub targets: Vec<Target>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Target {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub area: Option<u8>,
+    pub per: String,
+    pub min_activities: u32,
 }
 
 /// One event the district did not apply, and why, in the district's words.
@@ -79,6 +105,16 @@ mod tests {
             }],
             held: vec![],
             at: Utc::now(),
+            district: Some(DistrictTerms {
+                plan_number: "1442/KH-PGDĐT".into(),
+                answer_feedback_days: 15,
+                answer_press_days: 7,
+                targets: vec![Target {
+                    area: None,
+                    per: "semester".into(),
+                    min_activities: 2,
+                }],
+            }),
         };
         assert_eq!(parse(&encode(&receipt)), Some(receipt.clone()));
         let mut value = serde_json::to_value(&receipt).unwrap();

@@ -72,6 +72,23 @@ impl SchoolAgentService {
     async fn status(&self) -> Result<pb::AgentStatus, Status> {
         let status = self.store.outbox_status().await.map_err(storage_error)?;
         let receipt = self.store.receipt().await.map_err(storage_error)?;
+        let district_terms = receipt
+            .as_ref()
+            .and_then(|(r, _)| r.district.as_ref())
+            .map(|d| pb::DistrictTerms {
+                plan_number: d.plan_number.clone(),
+                answer_feedback_days: d.answer_feedback_days,
+                answer_press_days: d.answer_press_days,
+                targets: d
+                    .targets
+                    .iter()
+                    .map(|t| pb::DistrictTarget {
+                        area: t.area.map_or(0, u32::from),
+                        per: t.per.clone(),
+                        min_activities: t.min_activities,
+                    })
+                    .collect(),
+            });
         let (district_applied_seq, district_answered_at, district_refusals) = match receipt {
             None => (0, None, Vec::new()),
             Some((receipt, _)) => (
@@ -108,6 +125,7 @@ impl SchoolAgentService {
             district_applied_seq,
             district_answered_at,
             district_refusals,
+            district_terms,
         })
     }
 

@@ -325,14 +325,18 @@ impl Store {
     ) -> Result<(), StoreError> {
         let refused = serde_json::to_string(&receipt.refused).unwrap_or_else(|_| "[]".into());
         let held = serde_json::to_string(&receipt.held).unwrap_or_else(|_| "[]".into());
+        let district = receipt
+            .district
+            .as_ref()
+            .and_then(|d| serde_json::to_string(d).ok());
         sqlx::query(
             "INSERT INTO district_receipt \
-               (id, applied_seq, refused_json, held_json, answered_at, received_at) \
-             VALUES (1, ?, ?, ?, ?, ?) \
+               (id, applied_seq, refused_json, held_json, answered_at, received_at, district_json) \
+             VALUES (1, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT (id) DO UPDATE SET \
                applied_seq = excluded.applied_seq, refused_json = excluded.refused_json, \
                held_json = excluded.held_json, answered_at = excluded.answered_at, \
-               received_at = excluded.received_at \
+               received_at = excluded.received_at, district_json = excluded.district_json \
              WHERE excluded.answered_at >= district_receipt.answered_at",
         )
         .bind(to_i64(receipt.applied_seq))
@@ -344,6 +348,7 @@ impl Store {
                 .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
         )
         .bind(received_at.to_rfc3339())
+        .bind(district)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -353,13 +358,14 @@ impl Store {
     pub async fn receipt(
         &self,
     ) -> Result<Option<(event_bus::receipts::Receipt, DateTime<Utc>)>, StoreError> {
-        let row: Option<(i64, String, String, String, String)> = sqlx::query_as(
-            "SELECT applied_seq, refused_json, held_json, answered_at, received_at \
+        type Row = (i64, String, String, String, String, Option<String>);
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT applied_seq, refused_json, held_json, answered_at, received_at, district_json \
              FROM district_receipt WHERE id = 1",
         )
         .fetch_optional(&self.pool)
         .await?;
-        let Some((applied_seq, refused, held, answered_at, received_at)) = row else {
+        let Some((applied_seq, refused, held, answered_at, received_at, district)) = row else {
             return Ok(None);
         };
         let time = |t: &str| {
@@ -375,6 +381,7 @@ impl Store {
             refused: serde_json::from_str(&refused).unwrap_or_default(),
             held: serde_json::from_str(&held).unwrap_or_default(),
             at,
+            district: district.and_then(|d| serde_json::from_str(&d).ok()),
         };
         Ok(Some((receipt, received_at)))
     }
