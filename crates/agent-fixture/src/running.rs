@@ -16,6 +16,15 @@ use crate::{Client, Settings, connect};
 /// How long an agent may take to answer its first `GetStatus`, or to stop.
 const PATIENCE: Duration = Duration::from_secs(30);
 
+/// A loopback address of its own for each school app a test process starts: a browser keeps
+/// cookies per host, not per port, so two apps on 127.0.0.1 would sign each other's staff
+/// out in a shared browser.
+fn app_host() -> std::net::Ipv4Addr {
+    static NEXT: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::net::Ipv4Addr::new(127, 0, 1, 10 + n % 200)
+}
+
 /// `school_agent::run` in this process, on port 0.
 #[derive(Debug)]
 pub struct RunningAgent {
@@ -52,10 +61,11 @@ impl RunningAgent {
         let grpc = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
         let app_listener = if with_app {
+            let host = app_host();
             Some(
-                tokio::net::TcpListener::bind("127.0.0.1:0")
+                tokio::net::TcpListener::bind((host, 0))
                     .await
-                    .context("binding 127.0.0.1:0 for the school app")?,
+                    .with_context(|| format!("binding {host}:0 for the school app"))?,
             )
         } else {
             None

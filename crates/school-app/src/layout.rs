@@ -13,12 +13,22 @@ use crate::session::Staff;
 pub enum Nav {
     Home,
     Activities,
+    Record,
+    Inbox,
+    Plan,
     None,
 }
 
-const MENU: [(&str, &str, Nav); 2] = [
+const MENU: [(&str, &str, Nav); 5] = [
     ("/", "Trang chính", Nav::Home),
+    ("/ke-hoach", "Kế hoạch", Nav::Plan),
     ("/hoat-dong", "Hoạt động truyền thông", Nav::Activities),
+    (
+        "/hop-thu",
+        "Ý kiến, báo chí, khen thưởng, kinh phí",
+        Nav::Inbox,
+    ),
+    ("/ghi", "Ghi vào sổ", Nav::Record),
 ];
 
 /// A page without a person (sign-in, errors).

@@ -20,6 +20,7 @@
 pub mod agent;
 pub mod delivery;
 pub mod error;
+pub mod forms;
 pub mod layout;
 pub mod pages;
 pub mod session;
@@ -82,6 +83,19 @@ pub fn router(state: AppState) -> Router {
             get(pages::activities::edit_form).post(pages::activities::correct),
         )
         .route("/gui-ngay", post(pages::home::send_now))
+        .route("/ghi", get(pages::commands::menu))
+        .route(
+            "/ghi/{slug}",
+            get(pages::commands::show).post(pages::commands::submit),
+        )
+        .route("/hop-thu", get(pages::inbox::show))
+        .route("/ke-hoach", get(pages::plan::show))
+        .route("/ke-hoach/doc", post(pages::plan::read))
+        .route("/ke-hoach/ban-hanh", post(pages::plan::adopt))
+        // A plan document is at most plan_reader::MAX_UPLOAD; the form's other fields are small.
+        .layer(axum::extract::DefaultBodyLimit::max(
+            plan_reader::MAX_UPLOAD + 64 * 1024,
+        ))
         .route(
             STYLE_PATH,
             get(|| async {

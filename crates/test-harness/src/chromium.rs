@@ -490,6 +490,27 @@ impl LoadedPage {
         Ok(())
     }
 
+    /// Chooses `path` in the file input matching `selector`, as a person picking a file.
+    pub async fn set_file(&self, selector: &str, path: &Path) -> anyhow::Result<()> {
+        use chromiumoxide::cdp::browser_protocol::dom::SetFileInputFilesParams;
+        let element = self
+            .page
+            .find_element(selector)
+            .await
+            .with_context(|| format!("no file input matches {selector} on {}", self.url))?;
+        let params = SetFileInputFilesParams {
+            files: vec![path.display().to_string()],
+            node_id: None,
+            backend_node_id: Some(element.backend_node_id),
+            object_id: None,
+        };
+        self.page
+            .execute(params)
+            .await
+            .with_context(|| format!("choosing {} in {selector}", path.display()))?;
+        Ok(())
+    }
+
     /// Clicks the element matching `selector` (a submit button) and waits until the page it
     /// leads to has loaded; [`Self::location`] then says where the browser is.
     pub async fn click_and_wait(&mut self, selector: &str) -> anyhow::Result<()> {

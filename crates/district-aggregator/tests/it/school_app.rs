@@ -203,3 +203,435 @@ async fn a_new_staff_member_records_an_activity_and_follows_it_to_the_district()
     running.stop().await.unwrap();
     agent.stop().await.unwrap();
 }
+
+/// One form of `/ghi`: what to type, one bad input and the event a good one records.
+struct FormCase {
+    slug: &'static str,
+    good: &'static [(&'static str, &'static str)],
+    bad: (&'static str, &'static str),
+    event: &'static str,
+}
+
+const FORMS: &[FormCase] = &[
+    FormCase {
+        slug: "tiep-nhan-y-kien",
+        good: &[
+            ("received_on", "2018-03-01"),
+            ("channel", "hotline"),
+            ("citizen", "Lê Văn Tám"),
+            ("subject", "Hỏi về tuyển sinh lớp 6"),
+            (
+                "content",
+                "Con tôi ở ấp 3 xã An Hòa có được học ở trường không?",
+            ),
+            ("area", "1"),
+        ],
+        bad: ("subject", ""),
+        event: "feedback.received",
+    },
+    FormCase {
+        slug: "tra-loi-y-kien",
+        good: &[
+            ("answered_on", "2018-03-05"),
+            ("channel", "hotline"),
+            ("answer", "Được, theo tuyến tuyển sinh của xã An Hòa."),
+        ],
+        bad: ("answer", ""),
+        event: "feedback.answered",
+    },
+    FormCase {
+        slug: "bao-chi-neu",
+        good: &[
+            ("raised_on", "2018-03-02"),
+            ("outlet", "Báo Đồng Tháp"),
+            ("title", "Phụ huynh phản ánh khoản thu đầu năm"),
+            ("summary", "Bài báo nêu khoản thu quỹ phụ huynh lớp 6."),
+        ],
+        bad: ("outlet", ""),
+        event: "press_issue.raised",
+    },
+    FormCase {
+        slug: "tra-loi-bao-chi",
+        good: &[
+            ("answered_on", "2018-03-06"),
+            ("channel", "local_press"),
+            (
+                "response",
+                "Nhà trường đã họp phụ huynh và trả lại khoản thu không đúng quy định.",
+            ),
+        ],
+        bad: ("response", ""),
+        event: "press_issue.answered",
+    },
+    FormCase {
+        slug: "don-phong-vien",
+        good: &[
+            ("date", "2018-03-09"),
+            ("outlet", "Đài PT-TH Đồng Tháp"),
+            ("reporter", "Phạm Minh Tâm"),
+            ("purpose", "Phóng sự về mô hình tư vấn hướng nghiệp."),
+        ],
+        bad: ("reporter", ""),
+        event: "reporter_visit.hosted",
+    },
+    FormCase {
+        slug: "de-nghi-khen-thuong",
+        good: &[
+            ("date", "2018-05-10"),
+            ("nominee_kind", "individual"),
+            ("nominee", "Nguyễn Thị Hồng Nhung"),
+            (
+                "achievement",
+                "Phụ trách chuyên mục phát thanh hướng nghiệp suốt năm học.",
+            ),
+            ("proposed_level", "district"),
+        ],
+        bad: ("nominee", ""),
+        event: "nominee.nominated",
+    },
+    FormCase {
+        slug: "ghi-khen-thuong",
+        good: &[
+            ("level", "district"),
+            ("decision_number", "125/QĐ-UBND"),
+            ("decision_date", "2018-05-20"),
+        ],
+        bad: ("decision_date", "hai mươi tháng năm"),
+        event: "commendation.awarded",
+    },
+    FormCase {
+        slug: "tieu-chi-thi-dua",
+        good: &[
+            ("school_year", "2018"),
+            ("adopted_on", "2018-09-10"),
+            (
+                "criteria",
+                "Có tin bài trên cổng thông tin | 10\nTham gia chuyên mục phát thanh | 5",
+            ),
+        ],
+        bad: ("criteria", "Có tin bài trên cổng thông tin 10"),
+        event: "emulation_criteria.adopted",
+    },
+    FormCase {
+        slug: "du-tru-kinh-phi",
+        good: &[
+            ("year", "2018"),
+            ("estimated_on", "2018-01-05"),
+            (
+                "lines",
+                "In tờ rơi tuyển sinh | 2.000.000\nThuê loa phát thanh | 500.000",
+            ),
+        ],
+        bad: ("lines", "In tờ rơi | hai triệu"),
+        event: "budget.estimated",
+    },
+    FormCase {
+        slug: "ghi-chi",
+        good: &[
+            ("spent_on", "2018-04-02"),
+            ("item", "In tờ rơi tuyển sinh lớp 6"),
+            ("amount", "750.000"),
+            ("voucher", "PC-12"),
+        ],
+        bad: ("amount", "bảy trăm nghìn"),
+        event: "expense.recorded",
+    },
+    FormCase {
+        slug: "quyet-toan",
+        good: &[
+            ("year", "2018"),
+            ("settled_on", "2018-12-28"),
+            ("settled_amount", "750.000"),
+        ],
+        bad: ("settled_amount", "x"),
+        event: "budget.settled",
+    },
+    FormCase {
+        slug: "phan-cong",
+        good: &[
+            ("role", "vice_principal"),
+            ("person", "Nguyễn Thị Hồng Nhung"),
+            ("duty", "Phụ trách chuyên mục phát thanh hướng nghiệp."),
+            ("since", "2018-01-02"),
+        ],
+        bad: ("person", ""),
+        event: "duty.assigned",
+    },
+    FormCase {
+        slug: "bo-sung-ke-hoach",
+        good: &[
+            ("number", "120/KH-THCSAH"),
+            ("date", "2018-09-01"),
+            (
+                "reason",
+                "Bổ sung chủ đề tư vấn hướng nghiệp năm học 2018–2019.",
+            ),
+            (
+                "topics",
+                "3 | huong-nghiep-2018 | Tư vấn hướng nghiệp năm học 2018–2019",
+            ),
+        ],
+        bad: ("reason", ""),
+        event: "plan.amended",
+    },
+    FormCase {
+        slug: "rut-hoat-dong",
+        good: &[("reason", "Ghi trùng với hoạt động ngày 08/03/2018.")],
+        bad: ("reason", ""),
+        event: "activity.retracted",
+    },
+];
+
+/// The newest event of the agent's log, read over gRPC.
+async fn newest_event(client: &mut agent_fixture::Client) -> (u64, String) {
+    let status = client
+        .get_status(pb::GetStatusRequest {})
+        .await
+        .expect("the status")
+        .into_inner();
+    let page = client
+        .list_events(pb::ListEventsRequest {
+            from_seq: status.head_seq,
+            limit: 1,
+        })
+        .await
+        .expect("the newest event")
+        .into_inner();
+    let event = page.events.first().expect("an event");
+    (event.seq, event.r#type.clone())
+}
+
+/// Every form of the app submitted once through the browser by the head (who holds every
+/// duty): each bad input refused beside its field with the log unchanged, each good one
+/// recording the right event. Then a teacher is offered only what a teacher's duties allow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_form_records_its_event_and_refuses_a_bad_input_beside_its_field() {
+    let env = Env::start().await.unwrap();
+    let school = agent_fixture::SchoolDir::for_school(AN_HOA, "Trường THCS An Hòa").unwrap();
+    let agent = agent_fixture::RunningAgent::start_with_app(school.settings(&env.nats.url()))
+        .await
+        .unwrap();
+    let mut head = agent.client().await.unwrap();
+    agent_fixture::requests::adopt_seed_plan_for(&mut head, AN_HOA)
+        .await
+        .unwrap();
+    let plan = head
+        .get_plan(pb::GetPlanRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .plan
+        .unwrap();
+    let area = &plan.content_areas[0];
+    head.record_activity(pb::RecordActivityRequest {
+        header: None,
+        activity_id: String::new(),
+        activity: Some(pb::Activity {
+            date: "2018-03-08".into(),
+            area: area.area,
+            topic: area.topics[0].code.clone(),
+            channel: pb::Channel::SchoolPortal as i32,
+            title: "Tin bài về ngày hội tư vấn tuyển sinh".into(),
+            summary: "Đăng tin trên cổng thông tin của trường.".into(),
+            responsible: pb::Role::VicePrincipal as i32,
+            ..Default::default()
+        }),
+    })
+    .await
+    .unwrap();
+
+    let app = format!("http://{}", agent.app.expect("the app is served"));
+    let shots = artefacts_dir("school-app-forms");
+    let browser = Chromium::shared().await.unwrap();
+    browser
+        .set_cookie(&app, "tt_truong", &agent.head_token)
+        .await
+        .unwrap();
+
+    let menu = browser.open(&format!("{app}/ghi")).await.unwrap();
+    let offered: Vec<String> = menu
+        .attributes("[data-form]")
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|a| a.get("data-form").cloned())
+        .collect();
+    assert_eq!(
+        offered.len(),
+        FORMS.len(),
+        "the head is offered every form: {offered:?}"
+    );
+    menu.close().await.unwrap();
+
+    for case in FORMS {
+        let (before, _) = newest_event(&mut head).await;
+        let mut page = browser
+            .open(&format!("{app}/ghi/{}", case.slug))
+            .await
+            .unwrap();
+        for (field, value) in case.good {
+            page.fill(&format!("#{field}"), value).await.unwrap();
+        }
+        page.fill(&format!("#{}", case.bad.0), case.bad.1)
+            .await
+            .unwrap();
+        page.click_and_wait("#luu").await.unwrap();
+        let message = page
+            .text(&format!("p.field-error[data-field={}]", case.bad.0))
+            .await
+            .unwrap_or_else(|e| panic!("{}: no message beside {}: {e}", case.slug, case.bad.0));
+        assert!(!message.trim().is_empty(), "{}", case.slug);
+        assert_eq!(
+            newest_event(&mut head).await.0,
+            before,
+            "{}: refused, nothing recorded",
+            case.slug
+        );
+        if case.slug == "ghi-chi" {
+            page.screenshot(&shots.join("ghi-chi-sai-so-tien.png"))
+                .await
+                .unwrap();
+        }
+        // The refused form kept what was typed; the bad field is fixed and sent again.
+        let good = case
+            .good
+            .iter()
+            .find(|(f, _)| *f == case.bad.0)
+            .map_or("", |(_, v)| *v);
+        page.fill(&format!("#{}", case.bad.0), good).await.unwrap();
+        page.click_and_wait("#luu").await.unwrap();
+        assert!(
+            page.location().await.unwrap().contains("/ghi?da-luu="),
+            "{}: {}",
+            case.slug,
+            page.text("main").await.unwrap_or_default()
+        );
+        let (seq, event) = newest_event(&mut head).await;
+        assert_eq!(
+            (seq, event.as_str()),
+            (before + 1, case.event),
+            "{}",
+            case.slug
+        );
+        page.close().await.unwrap();
+    }
+
+    let page = browser.open(&format!("{app}/hop-thu")).await.unwrap();
+    assert_eq!(page.attributes("tr[data-case]").await.unwrap().len(), 2);
+    assert_eq!(
+        page.attributes("tr[data-nomination]").await.unwrap().len(),
+        1
+    );
+    assert_eq!(
+        page.attributes("tr[data-budget-year]").await.unwrap().len(),
+        1
+    );
+    page.screenshot(&shots.join("hop-thu.png")).await.unwrap();
+    page.close().await.unwrap();
+
+    // A teacher is offered only the forms of a teacher's duties; another form's address is
+    // refused, naming the duty.
+    let (_, teacher) = agent_fixture::sessions::staff_member(
+        agent.grpc,
+        &agent.head_token,
+        "lan.tran",
+        "Trần Thị Lan",
+        domain::Role::Teacher,
+    )
+    .await
+    .unwrap();
+    browser
+        .set_cookie(&app, "tt_truong", &teacher)
+        .await
+        .unwrap();
+    let menu = browser.open(&format!("{app}/ghi")).await.unwrap();
+    let offered: Vec<String> = menu
+        .attributes("[data-form]")
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|a| a.get("data-form").cloned())
+        .collect();
+    assert_eq!(offered, ["rut-hoat-dong"]);
+    menu.close().await.unwrap();
+    let refused = browser
+        .open(&format!("{app}/ghi/quyet-toan"))
+        .await
+        .unwrap();
+    let text = refused.text("main").await.unwrap();
+    assert!(text.contains("Ghi chi và quyết toán kinh phí"), "{text}");
+    refused.close().await.unwrap();
+    agent.stop().await.unwrap();
+}
+
+/// The plan adopted from the document the school wrote: a plan without a date shows what
+/// could not be read beside its field; the seed, uploaded and confirmed unchanged, is adopted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_plan_is_adopted_from_the_document_the_school_wrote() {
+    let env = Env::start().await.unwrap();
+    let school = agent_fixture::SchoolDir::for_school(AN_HOA, "Trường THCS An Hòa").unwrap();
+    let agent = agent_fixture::RunningAgent::start_with_app(school.settings(&env.nats.url()))
+        .await
+        .unwrap();
+    let mut head = agent.client().await.unwrap();
+    let app = format!("http://{}", agent.app.expect("the app is served"));
+    let shots = artefacts_dir("school-app-plan");
+    let browser = Chromium::shared().await.unwrap();
+    browser
+        .set_cookie(&app, "tt_truong", &agent.head_token)
+        .await
+        .unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+
+    // A kindergarten's plan with a blank day: the review says so beside the date.
+    let undated = files.path().join("kh-12-mn-phu-duc-2019.txt");
+    std::fs::copy(
+        manifest.join("../plan-reader/tests/fixtures/kh-12-mn-phu-duc-2019.txt"),
+        &undated,
+    )
+    .unwrap();
+    let mut page = browser.open(&format!("{app}/ke-hoach")).await.unwrap();
+    page.set_file("#tep", &undated).await.unwrap();
+    page.click_and_wait("#doc").await.unwrap();
+    let unread = page.text("p.field-error[data-field=date]").await.unwrap();
+    assert!(!unread.is_empty());
+    let number = page.attributes("#number").await.unwrap();
+    assert_eq!(
+        number[0].get("value").map(String::as_str),
+        Some("12/KH-MNPĐ")
+    );
+    page.screenshot(&shots.join("1-khong-doc-duoc-ngay.png"))
+        .await
+        .unwrap();
+    page.close().await.unwrap();
+
+    // The seed, confirmed as read.
+    let seed = files.path().join("kh-114-thcs-an-hoa-2017.txt");
+    std::fs::copy(
+        manifest.join("../../deploy/plans/kh-114-thcs-an-hoa-2017.txt"),
+        &seed,
+    )
+    .unwrap();
+    let mut page = browser.open(&format!("{app}/ke-hoach")).await.unwrap();
+    page.set_file("#tep", &seed).await.unwrap();
+    page.click_and_wait("#doc").await.unwrap();
+    assert!(page.texts("p.field-error").await.unwrap().is_empty());
+    page.screenshot(&shots.join("2-xem-lai.png")).await.unwrap();
+    page.click_and_wait("#ban-hanh").await.unwrap();
+    assert_eq!(
+        page.text("main h1").await.unwrap(),
+        "Kế hoạch số 114/KH-THCSAH"
+    );
+    page.close().await.unwrap();
+    let plan = head
+        .get_plan(pb::GetPlanRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(plan.adopted);
+    let plan = plan.plan.unwrap();
+    assert_eq!(plan.number, "114/KH-THCSAH");
+    assert_eq!(plan.content_areas.len(), 6);
+    agent.stop().await.unwrap();
+}

@@ -9,6 +9,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
 use domain::event::ActivityDetails;
 use domain::school::activity_list::{ActivityEntry, ActivityList};
+use domain::school::records::Records;
 use domain::{AnyEvent, Channel, ContentArea, EventData, Plan, Role};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -27,15 +28,22 @@ const PAGE: u32 = 1000;
 /// The school's activities, its status and its plan, as one page needs them.
 pub(crate) struct SchoolLog {
     pub activities: ActivityList,
+    pub records: Records,
     pub status: pb::AgentStatus,
     pub plan: Option<Plan>,
 }
 
 impl SchoolLog {
+    /// Every record's delivery, summed: activities and the other records alike.
     pub fn tally(&self) -> Tally {
         let mut tally = Tally::default();
-        for entry in self.activities.newest_first() {
-            tally.add(&Delivery::of(entry.last_seq, &self.status));
+        let seqs = self
+            .activities
+            .newest_first()
+            .map(|e| e.last_seq)
+            .chain(self.records.latest_seqs());
+        for seq in seqs {
+            tally.add(&Delivery::of(seq, &self.status));
         }
         tally
     }
@@ -58,6 +66,7 @@ pub(crate) async fn load(staff: &Staff) -> Result<SchoolLog, PageError> {
         .plan
         .and_then(|p| wire::convert::plan_from_pb(p).ok());
     let mut activities = ActivityList::default();
+    let mut records = Records::default();
     let mut from_seq = 1;
     loop {
         let page = agent
@@ -86,6 +95,7 @@ pub(crate) async fn load(staff: &Staff) -> Result<SchoolLog, PageError> {
                 .unwrap_or_default();
             let actor = record.actor.as_ref().map_or("", |a| a.person.as_str());
             activities.apply(record.seq, at, actor, &event);
+            records.apply(record.seq, &event);
         }
         if page.events.is_empty() || page.next_seq > page.head_seq {
             break;
@@ -94,6 +104,7 @@ pub(crate) async fn load(staff: &Staff) -> Result<SchoolLog, PageError> {
     }
     Ok(SchoolLog {
         activities,
+        records,
         status,
         plan,
     })

@@ -34,6 +34,33 @@ fn quarter_and_school_year(today: NaiveDate) -> ((NaiveDate, NaiveDate), (NaiveD
     ((start, end), (sy_start, sy_end))
 }
 
+/// The window of a target's period (`quarter`, `semester`, `school_year`, `calendar_year`)
+/// containing `today`, and its name: the semesters of the district's plan are HK I (1 Sep –
+/// 15 Jan) and HK II (16 Jan – 31 May); in the summer the HK II just ended counts.
+fn window(per: &str, today: NaiveDate) -> Option<(NaiveDate, NaiveDate, String)> {
+    let ymd = |y: i32, m: u32, d: u32| NaiveDate::from_ymd_opt(y, m, d);
+    let ((q_start, q_end), (y_start, y_end)) = quarter_and_school_year(today);
+    match per {
+        "quarter" => Some((q_start, q_end, "quý này".into())),
+        "school_year" => Some((y_start, y_end, "năm học này".into())),
+        "calendar_year" => Some((
+            ymd(today.year(), 1, 1)?,
+            ymd(today.year(), 12, 31)?,
+            format!("năm {}", today.year()),
+        )),
+        "semester" => {
+            let start_year = y_start.year();
+            let hk2_start = ymd(start_year + 1, 1, 16)?;
+            if today < hk2_start {
+                Some((y_start, ymd(start_year + 1, 1, 15)?, "học kỳ I".into()))
+            } else {
+                Some((hk2_start, ymd(start_year + 1, 5, 31)?, "học kỳ II".into()))
+            }
+        }
+        _ => None,
+    }
+}
+
 pub async fn show(State(state): State<AppState>, staff: Staff) -> Result<Response, PageError> {
     let log = load(&staff).await?;
     let tally = log.tally();
@@ -48,6 +75,8 @@ pub async fn show(State(state): State<AppState>, staff: Staff) -> Result<Respons
             .filter(|e| e.details.date >= from && e.details.date <= to)
             .count()
     };
+    let terms = log.status.district_terms.as_ref();
+    let targets = terms.map(|t| t.targets.clone()).unwrap_or_default();
     let body = html! {
         h1 { "Trang chính" }
         section.card {
@@ -62,16 +91,31 @@ pub async fn show(State(state): State<AppState>, staff: Staff) -> Result<Respons
             p.muted {
                 "Quý này: " (domain::vi::date(q_start)) " – " (domain::vi::date(q_end))
                 "; năm học " (y_start.year()) "–" (y_end.year()) "."
-                " Chỉ tiêu của Phòng chưa được gửi về máy này."
+                @match terms {
+                    Some(t) => { " Chỉ tiêu theo kế hoạch " (t.plan_number) " của Phòng." }
+                    None => { " Phòng chưa gửi chỉ tiêu về máy này." }
+                }
             }
             table {
-                thead { tr { th { "Lĩnh vực" } th.num { "Quý này" } th.num { "Năm học" } } }
+                thead { tr { th { "Lĩnh vực" } th.num { "Quý này" } th.num { "Năm học" } th { "Chỉ tiêu của Phòng" } } }
                 tbody {
                     @for area in ContentArea::ALL {
                         tr data-area=(area.number()) {
                             td { (area.number()) ". " (area.label_vi()) }
                             td.num { (count(area, q_start, q_end)) }
                             td.num { (count(area, y_start, y_end)) }
+                            td {
+                                @for target in targets.iter().filter(|t| t.area == 0 || t.area == u32::from(area.number())) {
+                                    @if let Some((from, to, label)) = window(&target.per, today) {
+                                        @let done = count(area, from, to);
+                                        @let met = done >= target.min_activities as usize;
+                                        span data-target-met=(met) class=@if met { "" } @else { "reason" } {
+                                            (done) "/" (target.min_activities) " trong " (label)
+                                        }
+                                        br;
+                                    }
+                                }
+                            }
                         }
                     }
                 }
@@ -120,6 +164,19 @@ mod tests {
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).expect("valid date")
+    }
+
+    #[test]
+    fn a_target_s_window_is_the_period_containing_today() {
+        assert_eq!(
+            window("semester", d(2018, 1, 10)),
+            Some((d(2017, 9, 1), d(2018, 1, 15), "học kỳ I".to_owned()))
+        );
+        assert_eq!(
+            window("semester", d(2018, 7, 1)).map(|w| w.2),
+            Some("học kỳ II".to_owned())
+        );
+        assert_eq!(window("week", d(2018, 7, 1)), None);
     }
 
     #[test]

@@ -2,5 +2,8 @@
 
 pub mod account;
 pub mod activities;
+pub mod commands;
 pub mod home;
+pub mod inbox;
+pub mod plan;
 pub mod sign_in;
