@@ -131,6 +131,7 @@ pub fn to_toml(settings: &Settings) -> String {
     let AppSettings {
         enabled: app_enabled,
         listen: app_listen,
+        tls: app_tls,
     } = app;
     let SchoolSettings {
         province,
@@ -177,13 +178,20 @@ pub fn to_toml(settings: &Settings) -> String {
             ("heads_interval_ms", integer(*heads_interval_ms)),
         ]),
     );
-    root.insert(
-        "app".into(),
-        table([
-            ("enabled", (*app_enabled).into()),
-            ("listen", app_listen.to_string().into()),
-        ]),
-    );
+    let mut app = table([
+        ("enabled", (*app_enabled).into()),
+        ("listen", app_listen.to_string().into()),
+    ]);
+    if let (Value::Table(app), Some(tls)) = (&mut app, app_tls) {
+        app.insert(
+            "tls".into(),
+            table([
+                ("certificate", tls.certificate.to_string_lossy().as_ref().into()),
+                ("key", tls.key.to_string_lossy().as_ref().into()),
+            ]),
+        );
+    }
+    root.insert("app".into(), app);
     root.to_string()
 }
 

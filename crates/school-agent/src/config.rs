@@ -30,10 +30,13 @@ pub struct AppSettings {
     /// Whether the agent serves the app at all.
     #[serde(default = "default_app_enabled")]
     pub enabled: bool,
-    /// Where: the office PC's loopback, port 8480, by default. Only a loopback address is
-    /// accepted until the app serves TLS (a LAN address would carry passwords in the clear).
+    /// Where: the office PC's loopback, port 8480, by default. Another address (the school's
+    /// LAN) needs `tls`: passwords and session cookies must not cross the LAN in the clear.
     #[serde(default = "default_app_listen")]
     pub listen: std::net::SocketAddr,
+    /// The certificate (signed by the district CA for this PC) and key the app serves with.
+    #[serde(default)]
+    pub tls: Option<service_runtime::tls::ServerTlsFiles>,
 }
 
 impl Default for AppSettings {
@@ -41,6 +44,7 @@ impl Default for AppSettings {
         Self {
             enabled: default_app_enabled(),
             listen: default_app_listen(),
+            tls: None,
         }
     }
 }
@@ -138,8 +142,9 @@ pub enum SettingsError {
     #[error("invalid school address in the configuration: {0}")]
     School(String),
     #[error(
-        "app.listen = {0} is not a loopback address: the school app serves no TLS yet, so it \
-         listens on 127.0.0.1 only (staff on other PCs of the school: see docs/school-app.md)"
+        "app.listen = {0} is not a loopback address, and the app has no [app.tls]: on the \
+         school's LAN it must serve TLS with a certificate the district CA signed \
+         (`district-admin cap-tls <school> --ten-may-chu <this PC>`; docs/school-app.md)"
     )]
     AppNotLoopback(std::net::SocketAddr),
 }
@@ -149,7 +154,10 @@ impl Settings {
     pub fn load(file: Option<&Path>) -> Result<Self, SettingsError> {
         let settings: Settings = service_runtime::settings::load(file, "TRUYENTHONG_AGENT")?;
         settings.school_ref()?;
-        if settings.app.enabled && !settings.app.listen.ip().is_loopback() {
+        if settings.app.enabled
+            && !settings.app.listen.ip().is_loopback()
+            && settings.app.tls.is_none()
+        {
             return Err(SettingsError::AppNotLoopback(settings.app.listen));
         }
         Ok(settings)
@@ -184,5 +192,27 @@ mod tests {
         assert!(!settings.relay.ensure_stream);
         assert!(!settings.nats.insecure);
         assert!(settings.nats.check_secure().is_ok());
+        assert_eq!(settings.app.listen.to_string(), "127.0.0.1:8480");
+    }
+
+    #[test]
+    fn the_app_on_the_lan_needs_tls() {
+        let example = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/agent.example.toml"),
+        )
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("agent.toml");
+        let lan = example.replace("listen = \"127.0.0.1:8480\"", "listen = \"192.168.1.10:8480\"");
+        assert_ne!(lan, example);
+        std::fs::write(&path, &lan).unwrap();
+        let refused = Settings::load(Some(&path)).unwrap_err().to_string();
+        assert!(refused.contains("[app.tls]"), "{refused}");
+        let with_tls = lan.replace(
+            "listen = \"192.168.1.10:8480\"",
+            "listen = \"192.168.1.10:8480\"\ntls = { certificate = \"/etc/truyenthong/app.pem\", key = \"/etc/truyenthong/app.key\" }",
+        );
+        std::fs::write(&path, &with_tls).unwrap();
+        assert!(Settings::load(Some(&path)).unwrap().app.tls.is_some());
     }
 }

@@ -31,7 +31,7 @@ use event_bus::subjects::inbox_prefix;
 use service_runtime::BackgroundTasks;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use crate::config::Settings;
 use crate::relay::Relay;
@@ -210,11 +210,24 @@ pub async fn run_with_app(
         };
         let state = school_app::AppState::new(transport, &name);
         let mut stopped = app_stopped.clone();
+        let tls = settings.app.tls.clone();
         tokio::spawn(async move {
             let until = async move {
                 let _ = stopped.wait_for(|stop| *stop).await;
             };
-            if let Err(e) = school_app::serve(app_listener, state, until).await {
+            let served = match tls {
+                None => school_app::serve(app_listener, state, until).await,
+                Some(files) => match school_app::tls::acceptor(&files.certificate, &files.key) {
+                    Ok(acceptor) => {
+                        school_app::serve_tls(app_listener, state, acceptor, until).await
+                    }
+                    Err(e) => {
+                        error!(error = %e, "the school app cannot serve TLS; it is not served");
+                        return;
+                    }
+                },
+            };
+            if let Err(e) = served {
                 warn!(error = %e, "the school app stopped");
             }
         })

@@ -24,6 +24,7 @@ pub mod forms;
 pub mod layout;
 pub mod pages;
 pub mod session;
+pub mod tls;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -106,6 +107,16 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .with_state(state)
+}
+
+/// Serves the app over TLS (`tls::acceptor`) on `listener` until `shutdown` resolves.
+pub async fn serve_tls(
+    listener: TcpListener,
+    state: AppState,
+    acceptor: tokio_rustls::TlsAcceptor,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    tls::serve(listener, acceptor, router(state), shutdown).await
 }
 
 /// Serves the app on `listener` until `shutdown` resolves.

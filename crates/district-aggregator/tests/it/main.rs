@@ -12,6 +12,7 @@ mod gaps;
 mod lost_tail;
 mod queries;
 mod rebuild;
+mod receipts;
 mod school_app;
 mod seams;
 mod support;

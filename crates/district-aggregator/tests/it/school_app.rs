@@ -169,6 +169,18 @@ async fn a_new_staff_member_records_an_activity_and_follows_it_to_the_district()
     page.screenshot(&shots.join("2-chua-gui.png"))
         .await
         .unwrap();
+    // "Gửi ngay" without a line: the relay tries, the page comes back, the record stays here.
+    let mut page = page;
+    page.click_and_wait("#gui-ngay").await.unwrap();
+    assert_eq!(page.text("main h1").await.unwrap(), "Hoạt động truyền thông");
+    let still = page
+        .attributes("tr[data-activity] [data-delivery]")
+        .await
+        .unwrap();
+    assert_eq!(
+        still[0].get("data-delivery").map(String::as_str),
+        Some("chua-gui")
+    );
     page.close().await.unwrap();
 
     // NATS back, the aggregator stopped: in the district's stream, "đã gửi".
@@ -633,5 +645,89 @@ async fn the_plan_is_adopted_from_the_document_the_school_wrote() {
     let plan = plan.plan.unwrap();
     assert_eq!(plan.number, "114/KH-THCSAH");
     assert_eq!(plan.content_areas.len(), 6);
+    agent.stop().await.unwrap();
+}
+
+/// On the school's LAN the app serves TLS with a certificate the district CA signed: a client
+/// that trusts the CA reads the sign-in page; a plain-HTTP client gets no page; a client that
+/// trusts another CA cannot connect.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_the_school_lan_the_app_speaks_tls_with_the_district_ca() {
+    use std::sync::Arc;
+
+    use rustls_pki_types::pem::PemObject as _;
+    use rustls_pki_types::{CertificateDer, ServerName};
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    use tokio_rustls::rustls::{ClientConfig, RootCertStore};
+
+    let env = Env::start().await.unwrap();
+    let today = chrono::Utc::now().date_naive();
+    let district = tempfile::tempdir().unwrap();
+    district_admin::pki::ensure_ca(district.path(), "Phòng GD-ĐT Tam Nông", today).unwrap();
+    let files = district_admin::pki::issue_service_certificate(
+        district.path(),
+        AN_HOA,
+        &["localhost".to_owned()],
+        today,
+    )
+    .unwrap();
+    let stranger = tempfile::tempdir().unwrap();
+    district_admin::pki::ensure_ca(stranger.path(), "Ai đó", today).unwrap();
+
+    let school = agent_fixture::SchoolDir::for_school(AN_HOA, "Trường THCS An Hòa").unwrap();
+    let mut settings = school.settings(&env.nats.url());
+    settings.app.tls = Some(service_runtime::ServerTlsFiles {
+        certificate: files.certificate.clone(),
+        key: files.key.clone(),
+    });
+    let agent = agent_fixture::RunningAgent::start_with_app(settings)
+        .await
+        .unwrap();
+    let address = agent.app.expect("the app is served");
+
+    let get = "GET /dang-nhap HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+    let over_tls = |ca: std::path::PathBuf| async move {
+        let mut roots = RootCertStore::empty();
+        for cert in CertificateDer::pem_file_iter(&ca).unwrap() {
+            roots.add(cert.unwrap()).unwrap();
+        }
+        let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+        let config = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+        let tcp = tokio::net::TcpStream::connect(address).await.unwrap();
+        let mut tls = connector
+            .connect(ServerName::try_from("localhost").unwrap(), tcp)
+            .await?;
+        tls.write_all(get.as_bytes()).await?;
+        let mut page = Vec::new();
+        tls.read_to_end(&mut page).await?;
+        Ok::<String, std::io::Error>(String::from_utf8_lossy(&page).into_owned())
+    };
+
+    let page = over_tls(district.path().join(district_admin::pki::CA_CERT))
+        .await
+        .unwrap();
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(page.contains("Đăng nhập"));
+
+    assert!(
+        over_tls(stranger.path().join(district_admin::pki::CA_CERT))
+            .await
+            .is_err(),
+        "a certificate another CA would have to sign is refused"
+    );
+
+    let mut plain = tokio::net::TcpStream::connect(address).await.unwrap();
+    plain.write_all(get.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), plain.read_to_end(&mut answer)).await;
+    assert!(
+        !String::from_utf8_lossy(&answer).starts_with("HTTP/"),
+        "no page over plain HTTP"
+    );
     agent.stop().await.unwrap();
 }

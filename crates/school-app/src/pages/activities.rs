@@ -123,6 +123,14 @@ pub struct Filters {
     /// A delivery state code (`chua-gui`, …).
     #[serde(default)]
     trang_thai: String,
+    /// The period: from and to (`YYYY-MM-DD`, from the date pickers), either may be empty.
+    #[serde(default)]
+    tu: String,
+    #[serde(default)]
+    den: String,
+    /// Who recorded it (the account's full name).
+    #[serde(default)]
+    nguoi: String,
 }
 
 impl Filters {
@@ -142,7 +150,11 @@ impl Filters {
             .iter()
             .any(|t| domain::district::folding::fold_vietnamese(t).contains(word))
         });
-        area_ok && channel_ok && state_ok && text_ok
+        let day = |typed: &str| NaiveDate::parse_from_str(typed, "%Y-%m-%d").ok();
+        let from_ok = day(&self.tu).is_none_or(|from| entry.details.date >= from);
+        let to_ok = day(&self.den).is_none_or(|to| entry.details.date <= to);
+        let person_ok = self.nguoi.is_empty() || entry.recorded_by == self.nguoi;
+        area_ok && channel_ok && state_ok && text_ok && from_ok && to_ok && person_ok
     }
 }
 
@@ -158,6 +170,12 @@ pub async fn list(
         .newest_first()
         .map(|e| (e, Delivery::of(e.last_seq, &log.status)))
         .filter(|(e, d)| filters.keeps(e, d))
+        .collect();
+    let people: std::collections::BTreeSet<&str> = log
+        .activities
+        .newest_first()
+        .map(|e| e.recorded_by.as_str())
+        .filter(|p| !p.is_empty())
         .collect();
     let body = html! {
         h1 { "Hoạt động truyền thông" }
@@ -179,6 +197,14 @@ pub async fn list(
                 option value="" { "Tất cả" }
                 @for d in [Delivery::NotSent, Delivery::Sent, Delivery::Received, Delivery::Refused(String::new())] {
                     option value=(d.code()) selected[filters.trang_thai == d.code()] { (d.label()) }
+                }
+            } }
+            label { "Từ ngày " input type="date" name="tu" value=(filters.tu); }
+            label { "đến ngày " input type="date" name="den" value=(filters.den); }
+            label { "Người ghi " select name="nguoi" {
+                option value="" { "Tất cả" }
+                @for person in &people {
+                    option value=(person) selected[filters.nguoi == *person] { (person) }
                 }
             } }
             label { "Tìm " input type="text" name="tim" value=(filters.tim); }
