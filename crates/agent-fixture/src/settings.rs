@@ -186,7 +186,10 @@ pub fn to_toml(settings: &Settings) -> String {
         app.insert(
             "tls".into(),
             table([
-                ("certificate", tls.certificate.to_string_lossy().as_ref().into()),
+                (
+                    "certificate",
+                    tls.certificate.to_string_lossy().as_ref().into(),
+                ),
                 ("key", tls.key.to_string_lossy().as_ref().into()),
             ]),
         );

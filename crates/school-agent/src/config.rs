@@ -198,12 +198,16 @@ mod tests {
     #[test]
     fn the_app_on_the_lan_needs_tls() {
         let example = std::fs::read_to_string(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/agent.example.toml"),
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../deploy/agent.example.toml"),
         )
         .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("agent.toml");
-        let lan = example.replace("listen = \"127.0.0.1:8480\"", "listen = \"192.168.1.10:8480\"");
+        let lan = example.replace(
+            "listen = \"127.0.0.1:8480\"",
+            "listen = \"192.168.1.10:8480\"",
+        );
         assert_ne!(lan, example);
         std::fs::write(&path, &lan).unwrap();
         let refused = Settings::load(Some(&path)).unwrap_err().to_string();

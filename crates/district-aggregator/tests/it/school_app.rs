@@ -172,7 +172,10 @@ async fn a_new_staff_member_records_an_activity_and_follows_it_to_the_district()
     // "Gửi ngay" without a line: the relay tries, the page comes back, the record stays here.
     let mut page = page;
     page.click_and_wait("#gui-ngay").await.unwrap();
-    assert_eq!(page.text("main h1").await.unwrap(), "Hoạt động truyền thông");
+    assert_eq!(
+        page.text("main h1").await.unwrap(),
+        "Hoạt động truyền thông"
+    );
     let still = page
         .attributes("tr[data-activity] [data-delivery]")
         .await
