@@ -456,13 +456,15 @@ fn print_summary(agents: &[Agent], all: &[pb::AgentStatus], nats: &nats::DemoNat
     println!(
         "\nWhere to look:\n\
          - NATS JetStream: {nats_url} (TLS, district CA {ca}), stream TRUYENTHONG_DONG-THAP_TAM-NONG, subjects truyenthong.events.dong-thap.tam-nong.<school>; each school connects with its own key (var/demo/<school>/nats.nk), the district's identities: cargo run -q -p district-admin -- --thu-muc {nats_dir} danh-sach\n\
-         - A school's log as staff see it (sign in first with an account below; the first sign-in asks to change its one-time password):\n    TRUYENTHONG_AGENT_URL=http://{an_hoa_grpc} cargo run -q -p truyenthong -- dang-nhap\n    \
+         - The school's own app, in a browser: http://127.0.0.1:{FIRST_APP_PORT}/ for {} (one app per school, from port {FIRST_APP_PORT}, listed above); sign in with an account below\n\
+         - A school's log from the command line (sign in first with an account below; the first sign-in asks to change its one-time password):\n    TRUYENTHONG_AGENT_URL=http://{an_hoa_grpc} cargo run -q -p truyenthong -- dang-nhap\n    \
            TRUYENTHONG_AGENT_URL=http://{an_hoa_grpc} cargo run -q -p truyenthong -- doi-mat-khau\n    \
            TRUYENTHONG_AGENT_URL=http://{an_hoa_grpc} cargo run -q -p truyenthong -- trang-thai\n    \
            TRUYENTHONG_AGENT_URL=http://{an_hoa_grpc} cargo run -q -p truyenthong -- ke-hoach xem\n    \
            TRUYENTHONG_AGENT_URL=http://{an_hoa_grpc} cargo run -q -p truyenthong -- nhat-ky --so-luong 20\n\
          - gRPC with reflection: grpcurl -plaintext {an_hoa_grpc} list\n\
          - Logs and data of {}: {}",
+        an_hoa.name,
         an_hoa.name,
         dir.join(an_hoa.code).display()
     );
@@ -471,7 +473,7 @@ fn print_summary(agents: &[Agent], all: &[pb::AgentStatus], nats: &nats::DemoNat
 /// Gives every demo account a fresh one-time password and prints them, school by school.
 async fn print_accounts(agents: Vec<Agent>, agent_program: &Path) -> anyhow::Result<()> {
     println!(
-        "\nThe schools' staff accounts (one-time passwords: the first sign-in with `truyenthong dang-nhap` must change them):"
+        "\nThe schools' staff accounts (one-time passwords: the first sign-in, in the school app or with `truyenthong dang-nhap`, must change them):"
     );
     for agent in agents {
         let (school, grpc) = (agent.school, agent.grpc);
