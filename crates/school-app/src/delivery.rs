@@ -27,7 +27,7 @@ impl Delivery {
     pub fn of(seq: u64, status: &pb::AgentStatus) -> Self {
         if let Some(refusal) = status.district_refusals.iter().find(|r| r.seq == seq) {
             return if refusal.held {
-                Delivery::Held(refusal.reason.clone())
+                Delivery::Held(held_reason(&refusal.reason))
             } else {
                 Delivery::Refused(refusal.reason.clone())
             };
@@ -69,9 +69,26 @@ impl Delivery {
             Delivery::NotSent => "Mới lưu trên máy này; sẽ gửi khi có mạng.".into(),
             Delivery::Sent => "Đã đến máy chủ của Phòng; Phòng chưa xử lý.".into(),
             Delivery::Received => "Phòng GD-ĐT đã nhận và ghi vào số liệu của huyện.".into(),
-            Delivery::Refused(reason) => format!("Phòng không nhận: {reason}"),
+            Delivery::Refused(reason) => format!("Phòng không nhận (lý do của Phòng: {reason})"),
             Delivery::Held(reason) => format!("Phòng tạm giữ: {reason}"),
         }
+    }
+}
+
+/// Why the district holds a record, in the staff's words (the aggregator sends its codes).
+fn held_reason(code: &str) -> String {
+    match code {
+        "gap" => {
+            "Phòng còn thiếu bản ghi trước bản ghi này; máy sẽ gửi bù khi Phòng yêu cầu.".into()
+        }
+        "not_enrolled" => {
+            "Trường chưa có trong danh sách của Phòng; Phòng sẽ nhận khi thêm trường.".into()
+        }
+        "diverged" => "Sổ của trường khác với bản Phòng đã nhận; cần Phòng đối chiếu.".into(),
+        "unknown_version" => {
+            "Máy của Phòng chưa đọc được loại bản ghi này; sẽ nhận sau khi Phòng nâng cấp.".into()
+        }
+        other => other.to_owned(),
     }
 }
 
@@ -82,6 +99,7 @@ pub struct Tally {
     pub sent: usize,
     pub received: usize,
     pub refused: usize,
+    pub held: usize,
 }
 
 impl Tally {
@@ -90,7 +108,8 @@ impl Tally {
             Delivery::NotSent => self.not_sent += 1,
             Delivery::Sent => self.sent += 1,
             Delivery::Received => self.received += 1,
-            Delivery::Refused(_) | Delivery::Held(_) => self.refused += 1,
+            Delivery::Refused(_) => self.refused += 1,
+            Delivery::Held(_) => self.held += 1,
         }
     }
 }
@@ -136,9 +155,27 @@ mod tests {
                 not_sent: 2,
                 sent: 2,
                 received: 4,
-                refused: 1
+                refused: 1,
+                held: 0,
             }
         );
+    }
+
+    #[test]
+    fn a_held_record_says_why_in_words() {
+        let s = status(
+            2,
+            1,
+            vec![pb::DistrictRefusal {
+                seq: 2,
+                reason: "not_enrolled".into(),
+                held: true,
+            }],
+        );
+        match Delivery::of(2, &s) {
+            Delivery::Held(why) => assert!(why.contains("chưa có trong danh sách"), "{why}"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

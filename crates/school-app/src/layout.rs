@@ -124,6 +124,9 @@ fn delivery_bar(status: &pb::AgentStatus, tally: Tally, staff: &Staff) -> Markup
                 span.state.chua-gui { "chưa gửi" } " " span data-tally="chua-gui" { (tally.not_sent) } " · "
                 span.state.da-gui { "đã gửi" } " " span data-tally="da-gui" { (tally.sent) } " · "
                 span.state.phong-da-nhan { "Phòng đã nhận" } " " span data-tally="phong-da-nhan" { (tally.received) }
+                @if tally.held > 0 {
+                    " · " span.state.phong-giu-lai { "Phòng giữ lại" } " " span data-tally="phong-giu-lai" { (tally.held) }
+                }
                 @if tally.refused > 0 {
                     " · " span.state.phong-tu-choi { "Phòng từ chối" } " " span data-tally="phong-tu-choi" { (tally.refused) }
                 }

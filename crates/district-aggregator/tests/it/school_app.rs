@@ -580,7 +580,8 @@ async fn every_form_records_its_event_and_refuses_a_bad_input_beside_its_field()
 }
 
 /// The plan adopted from the document the school wrote: a plan without a date shows what
-/// could not be read beside its field; the seed, uploaded and confirmed unchanged, is adopted.
+/// could not be read beside its field; the seed as a .docx, uploaded and confirmed unchanged,
+/// is adopted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_plan_is_adopted_from_the_document_the_school_wrote() {
     let env = Env::start().await.unwrap();
@@ -621,13 +622,20 @@ async fn the_plan_is_adopted_from_the_document_the_school_wrote() {
         .unwrap();
     page.close().await.unwrap();
 
-    // The seed, confirmed as read.
-    let seed = files.path().join("kh-114-thcs-an-hoa-2017.txt");
-    std::fs::copy(
-        manifest.join("../../deploy/plans/kh-114-thcs-an-hoa-2017.txt"),
-        &seed,
-    )
-    .unwrap();
+    // The seed as a Word file (one paragraph per line of the text), confirmed as read.
+    let text =
+        std::fs::read_to_string(manifest.join("../../deploy/plans/kh-114-thcs-an-hoa-2017.txt"))
+            .unwrap();
+    let mut doc = docx_rs::Docx::new();
+    for line in text.lines() {
+        doc = doc.add_paragraph(
+            docx_rs::Paragraph::new().add_run(docx_rs::Run::new().add_text(line.trim())),
+        );
+    }
+    let seed = files.path().join("kh-114-thcs-an-hoa-2017.docx");
+    doc.build()
+        .pack(std::fs::File::create(&seed).unwrap())
+        .unwrap();
     let mut page = browser.open(&format!("{app}/ke-hoach")).await.unwrap();
     page.set_file("#tep", &seed).await.unwrap();
     page.click_and_wait("#doc").await.unwrap();
@@ -732,5 +740,73 @@ async fn on_the_school_lan_the_app_speaks_tls_with_the_district_ca() {
         !String::from_utf8_lossy(&answer).starts_with("HTTP/"),
         "no page over plain HTTP"
     );
+    agent.stop().await.unwrap();
+}
+
+/// A school that records before the district enrolled it: the district holds its events, and
+/// the school's page says *Phòng giữ lại* with the district's reason — until it is enrolled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_the_district_holds_says_so_with_the_district_s_reason() {
+    let env = Env::start().await.unwrap();
+    let running = Running::start(env.settings()).await.unwrap();
+    let school = agent_fixture::SchoolDir::for_school(AN_HOA, "Trường THCS An Hòa").unwrap();
+    let mut settings = school.settings(&env.nats.url());
+    settings.relay.heads_interval_ms = 300;
+    let agent = agent_fixture::RunningAgent::start_with_app(settings)
+        .await
+        .unwrap();
+    let mut head = agent.client().await.unwrap();
+    agent_fixture::requests::adopt_seed_plan_for(&mut head, AN_HOA)
+        .await
+        .unwrap();
+    let plan = head
+        .get_plan(pb::GetPlanRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .plan
+        .unwrap();
+    let area = &plan.content_areas[0];
+    head.record_activity(pb::RecordActivityRequest {
+        header: None,
+        activity_id: String::new(),
+        activity: Some(pb::Activity {
+            date: "2018-03-08".into(),
+            area: area.area,
+            topic: area.topics[0].code.clone(),
+            channel: pb::Channel::SchoolPortal as i32,
+            title: "Tin bài về ngày hội tư vấn tuyển sinh".into(),
+            summary: "Đăng tin trên cổng thông tin của trường.".into(),
+            responsible: pb::Role::VicePrincipal as i32,
+            ..Default::default()
+        }),
+    })
+    .await
+    .unwrap();
+
+    let app = format!("http://{}", agent.app.expect("the app is served"));
+    let browser = Chromium::shared().await.unwrap();
+    browser
+        .set_cookie(&app, "tt_truong", &agent.head_token)
+        .await
+        .unwrap();
+    let page = wait_for_state(
+        browser,
+        &format!("{app}/hoat-dong"),
+        "phong-giu-lai",
+        Duration::from_secs(60),
+    )
+    .await;
+    let reason = page.text("tr[data-activity] .reason").await.unwrap();
+    assert!(
+        reason.contains("chưa có trong danh sách của Phòng"),
+        "the district's reason, in words: {reason}"
+    );
+    assert_eq!(page.text("[data-tally=phong-giu-lai]").await.unwrap(), "1");
+    page.screenshot(&artefacts_dir("school-app").join("5-phong-giu-lai.png"))
+        .await
+        .unwrap();
+    page.close().await.unwrap();
+    running.stop().await.unwrap();
     agent.stop().await.unwrap();
 }

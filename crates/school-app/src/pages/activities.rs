@@ -195,7 +195,7 @@ pub async fn list(
             } }
             label { "Tình trạng " select name="trang_thai" {
                 option value="" { "Tất cả" }
-                @for d in [Delivery::NotSent, Delivery::Sent, Delivery::Received, Delivery::Refused(String::new())] {
+                @for d in [Delivery::NotSent, Delivery::Sent, Delivery::Received, Delivery::Held(String::new()), Delivery::Refused(String::new())] {
                     option value=(d.code()) selected[filters.trang_thai == d.code()] { (d.label()) }
                 }
             } }
