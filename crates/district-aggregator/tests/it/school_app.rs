@@ -219,6 +219,57 @@ async fn a_new_staff_member_records_an_activity_and_follows_it_to_the_district()
     agent.stop().await.unwrap();
 }
 
+/// An Hòa's agent serving its app (its heads announced every `heads_interval_ms` when given),
+/// the seed plan adopted and one activity recorded by the head: its directory (kept while the
+/// agent runs), the agent and the head's client.
+async fn school_with_an_activity(
+    env: &Env,
+    heads_interval_ms: Option<u64>,
+) -> (
+    agent_fixture::SchoolDir,
+    agent_fixture::RunningAgent,
+    agent_fixture::Client,
+) {
+    let school = agent_fixture::SchoolDir::for_school(AN_HOA, "Trường THCS An Hòa")
+        .expect("a school directory");
+    let mut settings = school.settings(&env.nats.url());
+    if let Some(ms) = heads_interval_ms {
+        settings.relay.heads_interval_ms = ms;
+    }
+    let agent = agent_fixture::RunningAgent::start_with_app(settings)
+        .await
+        .expect("the agent starts");
+    let mut head = agent.client().await.expect("the head's client");
+    agent_fixture::requests::adopt_seed_plan_for(&mut head, AN_HOA)
+        .await
+        .expect("the seed plan is adopted");
+    let plan = head
+        .get_plan(pb::GetPlanRequest {})
+        .await
+        .expect("the plan")
+        .into_inner()
+        .plan
+        .expect("adopted");
+    let area = &plan.content_areas[0];
+    head.record_activity(pb::RecordActivityRequest {
+        header: None,
+        activity_id: String::new(),
+        activity: Some(pb::Activity {
+            date: "2018-03-08".into(),
+            area: area.area,
+            topic: area.topics[0].code.clone(),
+            channel: pb::Channel::SchoolPortal as i32,
+            title: "Tin bài về ngày hội tư vấn tuyển sinh".into(),
+            summary: "Đăng tin trên cổng thông tin của trường.".into(),
+            responsible: pb::Role::VicePrincipal as i32,
+            ..Default::default()
+        }),
+    })
+    .await
+    .expect("the activity is recorded");
+    (school, agent, head)
+}
+
 /// One form of `/ghi`: what to type, one bad input and the event a good one records.
 struct FormCase {
     slug: &'static str,
@@ -422,38 +473,7 @@ async fn newest_event(client: &mut agent_fixture::Client) -> (u64, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_form_records_its_event_and_refuses_a_bad_input_beside_its_field() {
     let env = Env::start().await.unwrap();
-    let school = agent_fixture::SchoolDir::for_school(AN_HOA, "Trường THCS An Hòa").unwrap();
-    let agent = agent_fixture::RunningAgent::start_with_app(school.settings(&env.nats.url()))
-        .await
-        .unwrap();
-    let mut head = agent.client().await.unwrap();
-    agent_fixture::requests::adopt_seed_plan_for(&mut head, AN_HOA)
-        .await
-        .unwrap();
-    let plan = head
-        .get_plan(pb::GetPlanRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .plan
-        .unwrap();
-    let area = &plan.content_areas[0];
-    head.record_activity(pb::RecordActivityRequest {
-        header: None,
-        activity_id: String::new(),
-        activity: Some(pb::Activity {
-            date: "2018-03-08".into(),
-            area: area.area,
-            topic: area.topics[0].code.clone(),
-            channel: pb::Channel::SchoolPortal as i32,
-            title: "Tin bài về ngày hội tư vấn tuyển sinh".into(),
-            summary: "Đăng tin trên cổng thông tin của trường.".into(),
-            responsible: pb::Role::VicePrincipal as i32,
-            ..Default::default()
-        }),
-    })
-    .await
-    .unwrap();
+    let (_school, agent, mut head) = school_with_an_activity(&env, None).await;
 
     let app = format!("http://{}", agent.app.expect("the app is served"));
     let shots = artefacts_dir("school-app-forms");
@@ -749,40 +769,7 @@ async fn on_the_school_lan_the_app_speaks_tls_with_the_district_ca() {
 async fn a_record_the_district_holds_says_so_with_the_district_s_reason() {
     let env = Env::start().await.unwrap();
     let running = Running::start(env.settings()).await.unwrap();
-    let school = agent_fixture::SchoolDir::for_school(AN_HOA, "Trường THCS An Hòa").unwrap();
-    let mut settings = school.settings(&env.nats.url());
-    settings.relay.heads_interval_ms = 300;
-    let agent = agent_fixture::RunningAgent::start_with_app(settings)
-        .await
-        .unwrap();
-    let mut head = agent.client().await.unwrap();
-    agent_fixture::requests::adopt_seed_plan_for(&mut head, AN_HOA)
-        .await
-        .unwrap();
-    let plan = head
-        .get_plan(pb::GetPlanRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .plan
-        .unwrap();
-    let area = &plan.content_areas[0];
-    head.record_activity(pb::RecordActivityRequest {
-        header: None,
-        activity_id: String::new(),
-        activity: Some(pb::Activity {
-            date: "2018-03-08".into(),
-            area: area.area,
-            topic: area.topics[0].code.clone(),
-            channel: pb::Channel::SchoolPortal as i32,
-            title: "Tin bài về ngày hội tư vấn tuyển sinh".into(),
-            summary: "Đăng tin trên cổng thông tin của trường.".into(),
-            responsible: pb::Role::VicePrincipal as i32,
-            ..Default::default()
-        }),
-    })
-    .await
-    .unwrap();
+    let (_school, agent, _head) = school_with_an_activity(&env, Some(300)).await;
 
     let app = format!("http://{}", agent.app.expect("the app is served"));
     let browser = Chromium::shared().await.unwrap();
