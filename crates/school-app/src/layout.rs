@@ -31,17 +31,24 @@ const MENU: [(&str, &str, Nav); 5] = [
     ("/ghi", "Ghi vào sổ", Nav::Record),
 ];
 
+/// The document head every page shares: its title, a phone's viewport, the one stylesheet.
+fn head(title: &str) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            title { (title) }
+            link rel="stylesheet" href=(STYLE_PATH);
+        }
+    }
+}
+
 /// A page without a person (sign-in, errors).
 pub fn bare(title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="vi" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " – Truyền thông giáo dục" }
-                link rel="stylesheet" href=(STYLE_PATH);
-            }
+            (head(&format!("{title} – Truyền thông giáo dục")))
             body {
                 header.site { span.school { "Truyền thông giáo dục – sổ của trường" } }
                 main { (body) }
@@ -65,12 +72,7 @@ pub fn page(
     html! {
         (DOCTYPE)
         html lang="vi" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " – " (school) }
-                link rel="stylesheet" href=(STYLE_PATH);
-            }
+            (head(&format!("{title} – {school}")))
             body {
                 header.site {
                     span.school { (school) }

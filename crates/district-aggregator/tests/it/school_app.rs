@@ -270,6 +270,16 @@ async fn school_with_an_activity(
     (school, agent, head)
 }
 
+/// The forms `/ghi` offers on `menu`, by slug.
+async fn offered_forms(menu: &LoadedPage) -> Vec<String> {
+    menu.attributes("[data-form]")
+        .await
+        .expect("the menu's forms")
+        .into_iter()
+        .filter_map(|a| a.get("data-form").cloned())
+        .collect()
+}
+
 /// One form of `/ghi`: what to type, one bad input and the event a good one records.
 struct FormCase {
     slug: &'static str,
@@ -484,13 +494,7 @@ async fn every_form_records_its_event_and_refuses_a_bad_input_beside_its_field()
         .unwrap();
 
     let menu = browser.open(&format!("{app}/ghi")).await.unwrap();
-    let offered: Vec<String> = menu
-        .attributes("[data-form]")
-        .await
-        .unwrap()
-        .into_iter()
-        .filter_map(|a| a.get("data-form").cloned())
-        .collect();
+    let offered = offered_forms(&menu).await;
     assert_eq!(
         offered.len(),
         FORMS.len(),
@@ -580,13 +584,7 @@ async fn every_form_records_its_event_and_refuses_a_bad_input_beside_its_field()
         .await
         .unwrap();
     let menu = browser.open(&format!("{app}/ghi")).await.unwrap();
-    let offered: Vec<String> = menu
-        .attributes("[data-form]")
-        .await
-        .unwrap()
-        .into_iter()
-        .filter_map(|a| a.get("data-form").cloned())
-        .collect();
+    let offered = offered_forms(&menu).await;
     assert_eq!(offered, ["rut-hoat-dong"]);
     menu.close().await.unwrap();
     let refused = browser
