@@ -216,6 +216,13 @@ impl GrpcServer {
             .add_service(v1.build_v1()?)
             .add_service(v1alpha.build_v1alpha()?);
         debug!(services = ?names, tls = tls.is_some(), ?limits, "gRPC server starting");
+        // The listener is bound and the service's state loaded before this point: from here
+        // on it answers, so a `Type=notify` unit may count it as started.
+        crate::notify::ready();
+        let shutdown = async move {
+            shutdown.await;
+            crate::notify::stopping();
+        };
         builder
             .timeout(Duration::from_secs(limits.request_timeout_secs))
             .max_concurrent_streams(limits.max_streams_per_connection)

@@ -15,6 +15,7 @@ pub mod client;
 pub mod credential;
 pub mod grpc;
 pub mod logging;
+pub mod notify;
 pub mod settings;
 pub mod shutdown;
 pub mod tls;
