@@ -4,6 +4,7 @@
 //! command line; each command lives in its own module.
 
 mod demo;
+mod dist;
 mod install;
 mod test;
 #[cfg(test)]
@@ -55,6 +56,16 @@ enum Command {
         #[arg(long)]
         exit_when_loaded: bool,
     },
+    /// Build the Debian packages of the district server and of a school PC into
+    /// `target/dist/` (release binaries of this checkout; see crates/xtask/src/dist.rs).
+    Dist {
+        /// Where the packages go.
+        #[arg(long, default_value = "target/dist")]
+        out: PathBuf,
+        /// The cargo profile of the binaries (`dev` checks the packaging quickly).
+        #[arg(long, default_value = "release")]
+        profile: String,
+    },
     /// Install the external programs the tests use (nats-server, PostgreSQL) when missing,
     /// then run `cargo test --workspace` with any extra arguments.
     Test {
@@ -80,6 +91,7 @@ fn main() -> ExitCode {
         // clap swallows a leading `--` (`cargo xtask test -- --nocapture`), which cargo needs
         // to tell its own options from the test binary's; so pass the raw arguments on.
         Command::Test { cargo_args: _ } => test::run(&args_after_subcommand("test")),
+        Command::Dist { out, profile } => dist::run(&dist::Options { out, profile }),
         Command::Demo {
             dir,
             nats_port,
