@@ -4,7 +4,9 @@
 //! views equal the reference model of what the school recorded. The same bundle imported
 //! again changes nothing; one byte changed, a truncated copy and a copy re-signed with another
 //! school's key are refused with their Vietnamese messages, the district unchanged; the reply
-//! bundle carried back turns the school's delivery state to received.
+//! bundle carried back turns the school's delivery state to received. The officer's dashboard
+//! page and the school app's page are driven in headless Chromium; screenshots under
+//! `target/test-artefacts/bundles/`.
 
 #![allow(clippy::unwrap_used)] // test helpers: a failure is the test's failure.
 
@@ -23,6 +25,8 @@ use event_bus::subjects::SchoolAddress;
 use nkeys::KeyPair;
 use school_agent::bundle_export::{self, NoFiles};
 use school_agent::store::Store;
+use service_runtime::Credential;
+use test_harness::chromium::{Chromium, artefacts_dir};
 
 use crate::support::*;
 
@@ -102,6 +106,29 @@ async fn snapshot(env: &Env, views: &Views) -> Snapshot {
     }
 }
 
+/// The district dashboard over `running`, as `reporting` serves it, on a loopback address of
+/// its own; its base URL.
+async fn serve_dashboard(running: &Running) -> String {
+    let channel = tonic::transport::Endpoint::from_shared(running.url())
+        .unwrap()
+        .connect_lazy();
+    let state = dashboard::DashboardState::new(
+        channel,
+        Credential::bearer(&running.credentials.reporting).unwrap(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.7:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = dashboard::router(state);
+    tokio::spawn(async move {
+        let _ = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await;
+    });
+    format!("http://{addr}")
+}
+
 fn refusal(result: Result<ImportOutcome, BundleImportError>) -> String {
     match result {
         Err(BundleImportError::Refused(e)) => e.to_string(),
@@ -141,7 +168,7 @@ async fn an_offline_school_s_bundle_is_applied_once_and_its_reply_marks_the_reco
     let mut agent_settings = dir.settings(DEAD_NATS);
     agent_settings.nats.nkey_file = Some(write_seed(dir.path(), "thcs-an-hoa", &an_hoa_key));
     agent_settings.bundles.district_public_key = Some(aggregator_key.public_key());
-    let agent = agent_fixture::RunningAgent::start(agent_settings.clone())
+    let agent = agent_fixture::RunningAgent::start_with_app(agent_settings.clone())
         .await
         .unwrap();
     let mut client = agent.client().await.unwrap();
@@ -314,15 +341,75 @@ async fn an_offline_school_s_bundle_is_applied_once_and_its_reply_marks_the_reco
         "refused bundles change nothing"
     );
 
-    // The reply, carried back: the school's receipt, signed by the aggregator.
+    // The officer's dashboard page: the same bundle uploaded again (nothing new), a tampered
+    // copy refused with its reason, and the reply bundle downloaded onto the stick.
+    let browser = Chromium::shared().await.unwrap();
+    let shots = artefacts_dir("bundles");
+    let site = serve_dashboard(&running).await;
+    browser
+        .set_cookie(&site, dashboard::session::COOKIE, &running.credentials.admin)
+        .await
+        .unwrap();
+    let mut page = browser.open(&format!("{site}/nhap-goi")).await.unwrap();
+    page.set_file("#nhap-goi input[name=goi]", &on_usb)
+        .await
+        .unwrap();
+    page.click_and_wait("#nhap-goi button[type=submit]")
+        .await
+        .unwrap();
+    let result = page.text("#ket-qua-nhap-goi").await.unwrap();
+    assert!(
+        result.contains(&format!("Mới ghi: 0; Phòng đã có từ trước: {head}; từ chối: 0")),
+        "{result}"
+    );
+    page.screenshot(&shots.join("1-phong-nhap-goi.png"))
+        .await
+        .unwrap();
+    let replies = tempfile::tempdir().unwrap();
+    let download = browser
+        .download(
+            &page,
+            "#tai-phan-hoi",
+            replies.path(),
+            std::time::Duration::from_secs(30),
+        )
+        .await
+        .unwrap();
+    assert!(
+        download.suggested_file_name.starts_with("phan-hoi-thcs-an-hoa-"),
+        "{}",
+        download.suggested_file_name
+    );
+    let reply_on_usb = usb.path().join(&download.suggested_file_name);
+    std::fs::copy(&download.path, &reply_on_usb).unwrap();
+    page.close().await.unwrap();
+    let tampered_on_usb = usb.path().join("sua-doi.ttgoi");
+    std::fs::write(&tampered_on_usb, &tampered).unwrap();
+    let mut page = browser.open(&format!("{site}/nhap-goi")).await.unwrap();
+    page.set_file("#nhap-goi input[name=goi]", &tampered_on_usb)
+        .await
+        .unwrap();
+    page.click_and_wait("#nhap-goi button[type=submit]")
+        .await
+        .unwrap();
+    assert_eq!(
+        page.text("#goi-bi-tu-choi").await.unwrap(),
+        "Không nhận gói: chữ ký của gói không hợp lệ: gói đã bị sửa đổi sau khi ký, không nhận"
+    );
+    page.screenshot(&shots.join("2-phong-tu-choi-goi-bi-sua.png"))
+        .await
+        .unwrap();
+    page.close().await.unwrap();
+    env.wait_consumed().await.unwrap();
+    assert_eq!(snapshot(&env, &views).await, before);
+
+    // The reply, as the aggregator writes it: the school's receipt, signed by it.
     let (reply, reply_name) = running
         .bundles
         .reply(AN_HOA, chrono::Utc::now())
         .await
         .unwrap();
     assert!(reply_name.starts_with("phan-hoi-thcs-an-hoa-"), "{reply_name}");
-    let reply_on_usb = usb.path().join(&reply_name);
-    std::fs::write(&reply_on_usb, &reply).unwrap();
     // A reply the district did not sign is refused.
     let forged = {
         let mut h = read.header.clone();
@@ -350,6 +437,54 @@ async fn an_offline_school_s_bundle_is_applied_once_and_its_reply_marks_the_reco
     let status = agent_fixture::status(&mut client).await.unwrap();
     assert_eq!(status.district_applied_seq, 0, "nothing from the district yet");
 
+    // At the school, in its app: what the file would hold, then the reply from the stick.
+    let app = format!("http://{}", agent.app.expect("the app is served"));
+    browser
+        .set_cookie(&app, "tt_truong", &agent.head_token)
+        .await
+        .unwrap();
+    let mut page = browser.open(&format!("{app}/xuat-du-lieu")).await.unwrap();
+    let range = page.text("#pham-vi").await.unwrap();
+    assert!(
+        range.contains(&format!("{head} sự kiện, từ số 1 đến số {head}")),
+        "{range}"
+    );
+    page.screenshot(&shots.join("3-truong-xuat-du-lieu.png"))
+        .await
+        .unwrap();
+    page.set_file("#nhap-phan-hoi input[name=goi]", &reply_on_usb)
+        .await
+        .unwrap();
+    page.click_and_wait("#nhap-phan-hoi button[type=submit]")
+        .await
+        .unwrap();
+    let imported = page.text("#da-nhap-phan-hoi").await.unwrap();
+    assert!(
+        imported.contains(&format!("Phòng đã nhận đến số {head}")),
+        "{imported}"
+    );
+    assert!(page.text("#khong-co-gi").await.unwrap().contains("Phòng đã nhận hết"));
+    page.close().await.unwrap();
+    let list = browser.open(&format!("{app}/hoat-dong")).await.unwrap();
+    let states: Vec<String> = list
+        .attributes("tr[data-activity] [data-delivery]")
+        .await
+        .unwrap()
+        .iter()
+        .filter_map(|a| a.get("data-delivery").cloned())
+        .collect();
+    assert!(!states.is_empty());
+    assert!(
+        states.iter().all(|s| s == "phong-da-nhan"),
+        "every record received: {states:?}"
+    );
+    assert!(list.text("main").await.unwrap().contains("Phòng đã nhận"));
+    list.screenshot(&shots.join("4-truong-phong-da-nhan.png"))
+        .await
+        .unwrap();
+    list.close().await.unwrap();
+
+    // The reply's receipt was kept as a NATS one would be; importing it again changes nothing.
     let receipt = bundle_export::import_reply(
         &store,
         &school,
