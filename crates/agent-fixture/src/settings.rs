@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use event_bus::connect::{NatsSettings, TlsSettings};
 use school_agent::config::{
-    AppSettings, BundleSettings, GrpcSettings, RelaySettings, SchoolSettings, Settings, StorageSettings,
+    AppSettings, BundleSettings, GrpcSettings, RelaySettings, SchoolSettings, Settings,
+    StorageSettings,
 };
 use secrecy::ExposeSecret as _;
 use tempfile::TempDir;

@@ -190,9 +190,7 @@ pub enum BundleError {
         "gói được ký bằng khóa của {owner}, không phải khóa đã đăng ký của trường {school}; không nhận"
     )]
     SignedByOther { school: String, owner: String },
-    #[error(
-        "gói được ký bằng một khóa không phải khóa đã đăng ký của trường {school}; không nhận"
-    )]
+    #[error("gói được ký bằng một khóa không phải khóa đã đăng ký của trường {school}; không nhận")]
     SignedByUnknown { school: String },
     #[error("trường {school} chưa có khóa đăng ký tại Phòng; không kiểm tra được gói")]
     NotRegistered { school: String },
@@ -500,7 +498,8 @@ pub fn read(input: impl Read, expect: &Expect<'_>, limits: &Limits) -> Result<Bu
         serde_json::from_slice(&header_bytes).map_err(|e| BundleError::Malformed {
             reason: format!("phần đầu gói không đọc được: {e}"),
         })?;
-    let signer = KeyPair::from_public_key(&header.signer).map_err(|_| BundleError::SignatureInvalid)?;
+    let signer =
+        KeyPair::from_public_key(&header.signer).map_err(|_| BundleError::SignatureInvalid)?;
     signer
         .verify(&digest, &signature)
         .map_err(|_| BundleError::SignatureInvalid)?;
@@ -561,10 +560,16 @@ pub fn read(input: impl Read, expect: &Expect<'_>, limits: &Limits) -> Result<Bu
             frame::EVENT if bundle.header.kind == Kind::Events => {
                 let head: EnvelopeHead =
                     serde_json::from_slice(&bytes).map_err(|e| BundleError::Malformed {
-                        reason: format!("sự kiện thứ {} không đọc được: {e}", bundle.events.len() + 1),
+                        reason: format!(
+                            "sự kiện thứ {} không đọc được: {e}",
+                            bundle.events.len() + 1
+                        ),
                     })?;
                 let h = &bundle.header;
-                if head.province != h.province || head.district != h.district || head.school != h.school {
+                if head.province != h.province
+                    || head.district != h.district
+                    || head.school != h.school
+                {
                     return Err(BundleError::WrongPlace {
                         expected: place(&h.province, &h.district, &h.school),
                         found: place(&head.province, &head.district, &head.school),

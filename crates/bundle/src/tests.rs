@@ -118,10 +118,7 @@ fn a_bundle_reads_back_as_it_was_written() {
     assert_eq!(first["data"]["title"], "Họp phụ huynh 3");
     assert_eq!(bundle.files[0].content, PHOTO);
     assert_eq!(bundle.files[1].sha256, sha256_hex(MINUTE));
-    assert_eq!(
-        file_name(&bundle.header),
-        "thcs-an-hoa-3-6-20261204.ttgoi"
-    );
+    assert_eq!(file_name(&bundle.header), "thcs-an-hoa-3-6-20261204.ttgoi");
 }
 
 #[test]
@@ -134,10 +131,7 @@ fn one_byte_changed_anywhere_is_refused() {
         let err = read_bytes(&changed, &f.registry).unwrap_err();
         // Whatever the byte, the bundle is refused; in the signed part past the magic and the
         // frame lengths, it is the signature that says so.
-        assert!(
-            !matches!(err, BundleError::Io(_)),
-            "byte {at}: {err:?}"
-        );
+        assert!(!matches!(err, BundleError::Io(_)), "byte {at}: {err:?}");
     }
     // A byte inside the first event's text: the signature, in Vietnamese.
     let mut changed = bytes.clone();
@@ -232,10 +226,7 @@ fn the_contents_must_be_what_the_header_says() {
         ),
         "{err:?}"
     );
-    assert_eq!(
-        err.to_string(),
-        "thứ tự sự kiện bị đứt: cần số 2, gặp số 3"
-    );
+    assert_eq!(err.to_string(), "thứ tự sự kiện bị đứt: cần số 2, gặp số 3");
     let err = read_bytes(&write(1, 2, &[1, 2], "thcs-phu-cuong"), &f.registry).unwrap_err();
     assert!(matches!(err, BundleError::WrongPlace { .. }), "{err:?}");
 

@@ -207,7 +207,10 @@ impl Aggregator {
 
     /// Imports a school's bundle: sent in chunks, answered once the ingest has its events (up
     /// to [`IMPORT_TIMEOUT`]). The status is kept: the page shows the refusal's Vietnamese.
-    pub async fn import_bundle(&self, bytes: Vec<u8>) -> Result<pb::ImportBundleReply, tonic::Status> {
+    pub async fn import_bundle(
+        &self,
+        bytes: Vec<u8>,
+    ) -> Result<pb::ImportBundleReply, tonic::Status> {
         let chunks: Vec<pb::BundleChunk> = bytes
             .chunks(BUNDLE_CHUNK)
             .map(|data| pb::BundleChunk {
@@ -236,7 +239,9 @@ impl Aggregator {
             school: school.to_owned(),
         };
         let mut stream = self
-            .call("ExportReply", |mut c| async move { c.export_reply(request).await })
+            .call("ExportReply", |mut c| async move {
+                c.export_reply(request).await
+            })
             .await?;
         let mut bytes = Vec::new();
         let mut name = String::new();

@@ -99,15 +99,29 @@ impl BundleImportError {
         use BundleImportError as E;
         match self {
             E::Refused(e) => format!("the bundle is refused: {e:?}"),
-            E::NoRegistry => "bundles.identities_file is not set: a bundle cannot be verified".into(),
+            E::NoRegistry => {
+                "bundles.identities_file is not set: a bundle cannot be verified".into()
+            }
             E::Registry(reason) => format!("the identity registry cannot be read: {reason}"),
-            E::NoSigningKey => "no seed to sign replies with (bundles.signing_key_file or nats.nkey_file)".into(),
-            E::SigningKey { path, reason } => format!("the signing seed {path} cannot be read: {reason}"),
-            E::Event { seq, reason } => format!("event seq {seq} of the bundle is unreadable: {reason}"),
+            E::NoSigningKey => {
+                "no seed to sign replies with (bundles.signing_key_file or nats.nkey_file)".into()
+            }
+            E::SigningKey { path, reason } => {
+                format!("the signing seed {path} cannot be read: {reason}")
+            }
+            E::Event { seq, reason } => {
+                format!("event seq {seq} of the bundle is unreadable: {reason}")
+            }
             E::School(code) => format!("school {code:?} is not a valid school code"),
             E::File { name, reason } => format!("evidence file {name} could not be kept: {reason}"),
             E::Publish(reason) => format!("the bundle's events could not be published: {reason}"),
-            E::Timeout { seconds, applied, to_seq } => format!("after {seconds} s the ingest had applied up to seq {applied} of {to_seq}"),
+            E::Timeout {
+                seconds,
+                applied,
+                to_seq,
+            } => {
+                format!("after {seconds} s the ingest had applied up to seq {applied} of {to_seq}")
+            }
             E::Database(e) => format!("database: {e}"),
         }
     }
@@ -383,11 +397,10 @@ impl Bundles {
             .signing_key_file
             .as_ref()
             .ok_or(BundleImportError::NoSigningKey)?;
-        let text =
-            std::fs::read_to_string(path).map_err(|e| BundleImportError::SigningKey {
-                path: path.display().to_string(),
-                reason: e.to_string(),
-            })?;
+        let text = std::fs::read_to_string(path).map_err(|e| BundleImportError::SigningKey {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
         bundle::key_from_seed_text(&text).ok_or_else(|| BundleImportError::SigningKey {
             path: path.display().to_string(),
             reason: "không có khóa bí mật (SU…)".into(),
@@ -422,7 +435,11 @@ impl Bundles {
         let mut writer = bundle::Writer::new(Vec::new(), header)?;
         writer.body(&event_bus::receipts::encode(&receipt))?;
         let bytes = writer.finish(&key)?;
-        info!(school, applied_seq = receipt.applied_seq, "reply bundle written");
+        info!(
+            school,
+            applied_seq = receipt.applied_seq,
+            "reply bundle written"
+        );
         Ok((bytes, name))
     }
 }

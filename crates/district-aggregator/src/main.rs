@@ -205,7 +205,10 @@ async fn export_reply(
         .map_err(|e| anyhow::anyhow!("Không xuất được gói phản hồi cho {school}: {e}"))?;
     let path = into.join(name);
     std::fs::write(&path, &bytes).with_context(|| format!("writing {}", path.display()))?;
-    println!("Đã ghi gói phản hồi cho trường {school}: {}", path.display());
+    println!(
+        "Đã ghi gói phản hồi cho trường {school}: {}",
+        path.display()
+    );
     Ok(())
 }
 

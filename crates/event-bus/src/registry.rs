@@ -14,8 +14,8 @@
 
 use std::path::Path;
 
-use chrono::{DateTime, Utc};
 use crate::subjects::{SchoolAddress, validate_slug};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// The file name of the registry inside the district's NATS directory.

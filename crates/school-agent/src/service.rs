@@ -228,9 +228,7 @@ fn bundle_status(e: BundleExportError) -> Status {
             error!(error = %e, "a bundle could not be read or written");
             return Status::unavailable("the school's log cannot be read right now");
         }
-        BundleExportError::Bundle(_) | BundleExportError::Reply(_) => {
-            tonic::Code::InvalidArgument
-        }
+        BundleExportError::Bundle(_) | BundleExportError::Reply(_) => tonic::Code::InvalidArgument,
         _ => tonic::Code::FailedPrecondition,
     };
     wire::status::refusal(code, "bundle", e.english(), e.to_string())

@@ -78,15 +78,17 @@ pub async fn upload(
     viewer.check_csrf(&state, &csrf)?;
     let outcome = match bytes.filter(|b| !b.is_empty()) {
         None => Outcome::Refused("Chưa chọn tệp gói dữ liệu (.ttgoi).".into()),
-        Some(bytes) => match viewer.aggregator.import_bundle(bytes).await {
-            Ok(reply) => Outcome::Imported(reply),
-            Err(status) => {
-                tracing::warn!(code = ?status.code(), message = status.message(), "bundle import refused");
-                Outcome::Refused(wire::status::vietnamese_message(&status).unwrap_or_else(|| {
-                    "Máy chủ tổng hợp không trả lời; hãy thử lại sau.".to_owned()
-                }))
+        Some(bytes) => {
+            match viewer.aggregator.import_bundle(bytes).await {
+                Ok(reply) => Outcome::Imported(reply),
+                Err(status) => {
+                    tracing::warn!(code = ?status.code(), message = status.message(), "bundle import refused");
+                    Outcome::Refused(wire::status::vietnamese_message(&status).unwrap_or_else(
+                        || "Máy chủ tổng hợp không trả lời; hãy thử lại sau.".to_owned(),
+                    ))
+                }
             }
-        },
+        }
     };
     let schools = viewer.aggregator.schools().await?;
     Ok(render(&viewer, Some(outcome), &schools))

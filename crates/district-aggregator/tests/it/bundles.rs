@@ -217,7 +217,9 @@ async fn an_offline_school_s_bundle_is_applied_once_and_its_reply_marks_the_reco
     // A school in insecure development mode has no key and cannot export.
     let no_key = bundle_export::signing_key(&dir.settings(DEAD_NATS)).unwrap_err();
     assert!(
-        no_key.to_string().starts_with("máy này chưa có khóa của trường"),
+        no_key
+            .to_string()
+            .starts_with("máy này chưa có khóa của trường"),
         "{no_key}"
     );
 
@@ -236,9 +238,9 @@ async fn an_offline_school_s_bundle_is_applied_once_and_its_reply_marks_the_reco
         "{outcome:?}"
     );
     assert!(
-        outcome
-            .vietnamese()
-            .starts_with(&format!("Đã nhận gói của trường thcs-an-hoa: {head} sự kiện")),
+        outcome.vietnamese().starts_with(&format!(
+            "Đã nhận gói của trường thcs-an-hoa: {head} sự kiện"
+        )),
         "{}",
         outcome.vietnamese()
     );
@@ -260,7 +262,11 @@ async fn an_offline_school_s_bundle_is_applied_once_and_its_reply_marks_the_reco
     );
     let everything: Vec<Envelope> = office.envelopes().iter().cloned().chain(recorded).collect();
     model.apply_all(&everything);
-    assert!(model.dead_letters().is_empty(), "{:?}", model.dead_letters());
+    assert!(
+        model.dead_letters().is_empty(),
+        "{:?}",
+        model.dead_letters()
+    );
     let views = Views::new(env.db.clone(), LIVE_SCHEMA);
     assert_eq!(views.schools().await.unwrap(), model.schools());
     for period in ["plan", "2017-2018", "2018-Q1", "2019"] {
@@ -305,10 +311,7 @@ async fn an_offline_school_s_bundle_is_applied_once_and_its_reply_marks_the_reco
     // Cut short, as a copy interrupted when the stick was pulled out.
     let truncated = &carried[..carried.len() * 2 / 3];
     let message = refusal(running.bundles.import(truncated).await);
-    assert!(
-        message.starts_with("gói dữ liệu bị cắt cụt"),
-        "{message}"
-    );
+    assert!(message.starts_with("gói dữ liệu bị cắt cụt"), "{message}");
     // Re-signed with Phú Cường's key: every byte of An Hòa's events, another school's
     // signature.
     let read = bundle::read(
@@ -347,7 +350,11 @@ async fn an_offline_school_s_bundle_is_applied_once_and_its_reply_marks_the_reco
     let shots = artefacts_dir("bundles");
     let site = serve_dashboard(&running).await;
     browser
-        .set_cookie(&site, dashboard::session::COOKIE, &running.credentials.admin)
+        .set_cookie(
+            &site,
+            dashboard::session::COOKIE,
+            &running.credentials.admin,
+        )
         .await
         .unwrap();
     let mut page = browser.open(&format!("{site}/nhap-goi")).await.unwrap();
@@ -359,7 +366,9 @@ async fn an_offline_school_s_bundle_is_applied_once_and_its_reply_marks_the_reco
         .unwrap();
     let result = page.text("#ket-qua-nhap-goi").await.unwrap();
     assert!(
-        result.contains(&format!("Mới ghi: 0; Phòng đã có từ trước: {head}; từ chối: 0")),
+        result.contains(&format!(
+            "Mới ghi: 0; Phòng đã có từ trước: {head}; từ chối: 0"
+        )),
         "{result}"
     );
     page.screenshot(&shots.join("1-phong-nhap-goi.png"))
@@ -376,7 +385,9 @@ async fn an_offline_school_s_bundle_is_applied_once_and_its_reply_marks_the_reco
         .await
         .unwrap();
     assert!(
-        download.suggested_file_name.starts_with("phan-hoi-thcs-an-hoa-"),
+        download
+            .suggested_file_name
+            .starts_with("phan-hoi-thcs-an-hoa-"),
         "{}",
         download.suggested_file_name
     );
@@ -409,7 +420,10 @@ async fn an_offline_school_s_bundle_is_applied_once_and_its_reply_marks_the_reco
         .reply(AN_HOA, chrono::Utc::now())
         .await
         .unwrap();
-    assert!(reply_name.starts_with("phan-hoi-thcs-an-hoa-"), "{reply_name}");
+    assert!(
+        reply_name.starts_with("phan-hoi-thcs-an-hoa-"),
+        "{reply_name}"
+    );
     // A reply the district did not sign is refused.
     let forged = {
         let mut h = read.header.clone();
@@ -435,7 +449,10 @@ async fn an_offline_school_s_bundle_is_applied_once_and_its_reply_marks_the_reco
         "gói phản hồi không được ký bằng khóa của Phòng; không nhận"
     );
     let status = agent_fixture::status(&mut client).await.unwrap();
-    assert_eq!(status.district_applied_seq, 0, "nothing from the district yet");
+    assert_eq!(
+        status.district_applied_seq, 0,
+        "nothing from the district yet"
+    );
 
     // At the school, in its app: what the file would hold, then the reply from the stick.
     let app = format!("http://{}", agent.app.expect("the app is served"));
@@ -463,7 +480,12 @@ async fn an_offline_school_s_bundle_is_applied_once_and_its_reply_marks_the_reco
         imported.contains(&format!("Phòng đã nhận đến số {head}")),
         "{imported}"
     );
-    assert!(page.text("#khong-co-gi").await.unwrap().contains("Phòng đã nhận hết"));
+    assert!(
+        page.text("#khong-co-gi")
+            .await
+            .unwrap()
+            .contains("Phòng đã nhận hết")
+    );
     page.close().await.unwrap();
     let list = browser.open(&format!("{app}/hoat-dong")).await.unwrap();
     let states: Vec<String> = list
@@ -503,7 +525,10 @@ async fn an_offline_school_s_bundle_is_applied_once_and_its_reply_marks_the_reco
         Some("1442/KH-PGDĐT".to_owned())
     );
     // The next export starts after what the district confirmed: nothing left.
-    assert_eq!(bundle_export::default_from_seq(&store).await.unwrap(), head + 1);
+    assert_eq!(
+        bundle_export::default_from_seq(&store).await.unwrap(),
+        head + 1
+    );
     let nothing = bundle_export::write_bundle(
         &store,
         &school,
@@ -517,7 +542,10 @@ async fn an_offline_school_s_bundle_is_applied_once_and_its_reply_marks_the_reco
     .unwrap_err();
     assert_eq!(
         nothing.to_string(),
-        format!("không có sự kiện nào từ số {} để xuất (sổ của trường mới đến số {head})", head + 1)
+        format!(
+            "không có sự kiện nào từ số {} để xuất (sổ của trường mới đến số {head})",
+            head + 1
+        )
     );
     // Without the district's key configured, a reply is refused.
     let no_district_key =

@@ -172,8 +172,9 @@ pub async fn import_reply(
             let notice = Notice::Imported(after.into_inner());
             page(&state, &staff, Some(notice), StatusCode::OK).await
         }
-        Err(status) if status.code() == tonic::Code::InvalidArgument
-            || status.code() == tonic::Code::FailedPrecondition =>
+        Err(status)
+            if status.code() == tonic::Code::InvalidArgument
+                || status.code() == tonic::Code::FailedPrecondition =>
         {
             let message = wire::status::vietnamese_message(&status).unwrap_or_default();
             page(
