@@ -26,7 +26,12 @@ pub const REPLY: &str = "/xuat-du-lieu/phan-hoi";
 pub const MAX_REPLY_UPLOAD: usize = 4 << 20;
 
 enum Notice {
-    Imported(pb::AgentStatus),
+    /// The reply's receipt was kept: how far the district applied, and how many it refused or
+    /// holds.
+    Imported {
+        applied_seq: u64,
+        refusals: usize,
+    },
     Refused(String),
 }
 
@@ -48,11 +53,11 @@ async fn page(
     let body = html! {
         h1 { "Xuất dữ liệu gửi Phòng" }
         @match &notice {
-            Some(Notice::Imported(after)) => {
+            Some(Notice::Imported { applied_seq, refusals }) => {
                 p.notice role="status" id="da-nhap-phan-hoi" {
-                    "Đã nhập phản hồi của Phòng: Phòng đã nhận đến số " (after.district_applied_seq) "."
-                    @if !after.district_refusals.is_empty() {
-                        " Có " (after.district_refusals.len()) " sự kiện Phòng từ chối hoặc giữ lại; xem ở trang Hoạt động."
+                    "Đã nhập phản hồi của Phòng: Phòng đã nhận đến số " (applied_seq) "."
+                    @if *refusals > 0 {
+                        " Có " (refusals) " sự kiện Phòng từ chối hoặc giữ lại; xem ở trang Hoạt động."
                     }
                 }
             }
@@ -169,7 +174,11 @@ pub async fn import_reply(
         .await
     {
         Ok(after) => {
-            let notice = Notice::Imported(after.into_inner());
+            let after = after.into_inner();
+            let notice = Notice::Imported {
+                applied_seq: after.district_applied_seq,
+                refusals: after.district_refusals.len(),
+            };
             page(&state, &staff, Some(notice), StatusCode::OK).await
         }
         Err(status)
