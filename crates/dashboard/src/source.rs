@@ -21,8 +21,9 @@ use crate::error::PageError;
 
 /// How long a page waits for one answer of the aggregator.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long an import may take: the aggregator waits for its ingest (2 minutes by default).
-pub const IMPORT_TIMEOUT: Duration = Duration::from_secs(180);
+/// How long an import may take: the aggregator waits for its ingest (50 s by default) within
+/// its 60 s request timeout.
+pub const IMPORT_TIMEOUT: Duration = Duration::from_secs(90);
 /// A bundle goes to the aggregator in chunks of this many bytes.
 const BUNDLE_CHUNK: usize = 1 << 20;
 

@@ -37,7 +37,8 @@ pub struct BundleSettings {
     /// (the aggregator's own NATS identity).
     #[serde(default)]
     pub signing_key_file: Option<PathBuf>,
-    /// How long an import waits for the ingest to reach the bundle's last seq.
+    /// How long an import waits for the ingest to reach the bundle's last seq. Below
+    /// `grpc.limits.request_timeout_secs` (60 s by default), which bounds an `ImportBundle`.
     #[serde(default = "default_import_wait_ms")]
     pub import_wait_ms: u64,
 }
@@ -53,7 +54,7 @@ impl Default for BundleSettings {
 }
 
 fn default_import_wait_ms() -> u64 {
-    120_000
+    50_000
 }
 
 /// Which district this aggregator serves: it consumes that district's stream only.
