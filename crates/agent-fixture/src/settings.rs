@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use event_bus::connect::{NatsSettings, TlsSettings};
 use school_agent::config::{
-    AppSettings, GrpcSettings, RelaySettings, SchoolSettings, Settings, StorageSettings,
+    AppSettings, BundleSettings, GrpcSettings, RelaySettings, SchoolSettings, Settings,
+    StorageSettings,
 };
 use secrecy::ExposeSecret as _;
 use tempfile::TempDir;
@@ -103,6 +104,7 @@ impl SchoolDir {
                 enabled: false,
                 ..AppSettings::default()
             },
+            bundles: BundleSettings::default(),
         }
     }
 
@@ -127,7 +129,11 @@ pub fn to_toml(settings: &Settings) -> String {
         nats,
         relay,
         app,
+        bundles,
     } = settings;
+    let BundleSettings {
+        district_public_key,
+    } = bundles;
     let AppSettings {
         enabled: app_enabled,
         listen: app_listen,
@@ -195,6 +201,11 @@ pub fn to_toml(settings: &Settings) -> String {
         );
     }
     root.insert("app".into(), app);
+    let mut bundles = Table::new();
+    if let Some(key) = district_public_key {
+        bundles.insert("district_public_key".into(), key.as_str().into());
+    }
+    root.insert("bundles".into(), Value::Table(bundles));
     root.to_string()
 }
 

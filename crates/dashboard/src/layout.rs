@@ -21,6 +21,8 @@ pub enum Nav {
     DeadLetters,
     Ingest,
     Reports,
+    /// Importing a school's bundle (`/nhap-goi`).
+    Bundles,
     /// The administrator's pages (accounts, audit trail).
     Admin,
     /// A school's page or an error page: no menu entry is current.
@@ -29,13 +31,14 @@ pub enum Nav {
 
 /// The menu: where, what it is called, which entry; the period travels along where it
 /// matters (`?ky=`), so moving between views keeps the period chosen.
-const MENU: [(&str, &str, Nav, bool); 6] = [
+const MENU: [(&str, &str, Nav, bool); 7] = [
     ("/", "Kế hoạch", Nav::Plan, true),
     ("/day-du", "Đầy đủ, kịp thời", Nav::Completeness, true),
     ("/phan-hoi", "Phản hồi", Nav::Responsiveness, true),
     ("/thu-loi", "Thư lỗi", Nav::DeadLetters, false),
     ("/tiep-nhan", "Tiếp nhận", Nav::Ingest, false),
     ("/bao-cao", "Báo cáo", Nav::Reports, true),
+    ("/nhap-goi", "Nhập gói", Nav::Bundles, false),
 ];
 
 /// A whole page for `viewer` (`None`: the sign-in and error pages, which show no menu).
@@ -45,7 +48,7 @@ pub fn page(title: &str, nav: Nav, viewer: Option<&Viewer>, body: Markup) -> Mar
 
 /// Whether `viewer` sees menu entry `entry`: the dead letters are the district's.
 fn shown(viewer: &Viewer, entry: Nav) -> bool {
-    !(entry == Nav::DeadLetters && viewer.own_school().is_some())
+    !(matches!(entry, Nav::DeadLetters | Nav::Bundles) && viewer.own_school().is_some())
 }
 
 /// What a total row is called: the district's, or for a school head (whose answers hold

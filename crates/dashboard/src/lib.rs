@@ -14,6 +14,7 @@
 //! | `/thu-loi` | dead letters | `ListDeadLetters` |
 //! | `/tiep-nhan` | ingest state per author | `GetIngestState` |
 //! | `/bao-cao` | report downloads | `GetDistrictPlan`, `ListSchools` |
+//! | `/nhap-goi` | import a school's signed bundle, download its reply | `ImportBundle`, `ExportReply` |
 //!
 //! Pages are rendered with `maud` (templates checked at compile time), use one cached
 //! stylesheet and no JavaScript. Every period page first checks the period against the
@@ -34,6 +35,7 @@ mod source;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::Request;
 use axum::routing::{get, post};
 use credentials::csrf::CsrfKey;
@@ -108,6 +110,13 @@ pub fn router(state: DashboardState) -> Router {
         .route("/thu-loi", get(pages::dead_letters::show))
         .route("/tiep-nhan", get(pages::ingest::show))
         .route("/bao-cao", get(pages::reports::show))
+        .route(
+            pages::bundles::ROUTE,
+            get(pages::bundles::show)
+                .post(pages::bundles::upload)
+                .layer(DefaultBodyLimit::max(pages::bundles::MAX_UPLOAD_BYTES)),
+        )
+        .route("/nhap-goi/phan-hoi/{code}", get(pages::bundles::reply))
         .route(assets::ROUTE, get(assets::serve))
         .fallback(not_found)
         .layer(

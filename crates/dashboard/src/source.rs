@@ -21,6 +21,11 @@ use crate::error::PageError;
 
 /// How long a page waits for one answer of the aggregator.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long an import may take: the aggregator waits for its ingest (50 s by default) within
+/// its 60 s request timeout.
+pub const IMPORT_TIMEOUT: Duration = Duration::from_secs(90);
+/// A bundle goes to the aggregator in chunks of this many bytes.
+const BUNDLE_CHUNK: usize = 1 << 20;
 
 /// A handle on the district aggregator, for one caller: the service itself, or a signed-in
 /// person on whose behalf the dashboard asks (so the aggregator scopes and refuses as it
@@ -199,6 +204,68 @@ impl Aggregator {
             c.list_dead_letters(request).await
         })
         .await
+    }
+
+    /// Imports a school's bundle: sent in chunks, answered once the ingest has its events (up
+    /// to [`IMPORT_TIMEOUT`]). The status is kept: the page shows the refusal's Vietnamese.
+    pub async fn import_bundle(
+        &self,
+        bytes: Vec<u8>,
+    ) -> Result<pb::ImportBundleReply, tonic::Status> {
+        let chunks: Vec<pb::BundleChunk> = bytes
+            .chunks(BUNDLE_CHUNK)
+            .map(|data| pb::BundleChunk {
+                data: data.to_vec(),
+                ..Default::default()
+            })
+            .collect();
+        let mut client = self.client.clone();
+        match tokio::time::timeout(
+            IMPORT_TIMEOUT,
+            client.import_bundle(futures::stream::iter(chunks)),
+        )
+        .await
+        {
+            Ok(result) => result.map(tonic::Response::into_inner),
+            Err(_) => Err(tonic::Status::deadline_exceeded(format!(
+                "ImportBundle: no answer within {} s",
+                IMPORT_TIMEOUT.as_secs()
+            ))),
+        }
+    }
+
+    /// The signed reply bundle for `school`: its bytes and file name.
+    pub async fn export_reply(&self, school: &str) -> Result<(Vec<u8>, String), PageError> {
+        let request = pb::ExportReplyRequest {
+            school: school.to_owned(),
+        };
+        let mut stream = self
+            .call("ExportReply", |mut c| async move {
+                c.export_reply(request).await
+            })
+            .await?;
+        let mut bytes = Vec::new();
+        let mut name = String::new();
+        loop {
+            let next = tokio::time::timeout(CALL_TIMEOUT, stream.message()).await;
+            match next {
+                Ok(Ok(Some(chunk))) => {
+                    if name.is_empty() {
+                        name = chunk.file_name;
+                    }
+                    bytes.extend_from_slice(&chunk.data);
+                }
+                Ok(Ok(None)) => break,
+                Ok(Err(status)) => return Err(PageError::from_status("ExportReply", &status)),
+                Err(_) => {
+                    return Err(PageError::Unavailable {
+                        call: "ExportReply",
+                        reason: format!("no answer within {} s", CALL_TIMEOUT.as_secs()),
+                    });
+                }
+            }
+        }
+        Ok((bytes, name))
     }
 
     pub async fn ingest_state(&self) -> Result<pb::IngestState, PageError> {

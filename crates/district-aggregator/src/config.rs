@@ -4,7 +4,7 @@
 //!
 //! See `aggregator.example.toml` in this crate for every setting with its default.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use event_bus::connect::NatsSettings;
@@ -21,6 +21,40 @@ pub struct Settings {
     pub nats: NatsSettings,
     #[serde(default)]
     pub ingest: IngestSettings,
+    #[serde(default)]
+    pub bundles: BundleSettings,
+}
+
+/// Signed bundles from schools with no connection (`crate::bundles`, `docs/bundles.md`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct BundleSettings {
+    /// The district's identity registry (`identities.toml`, written by `district-admin`): the
+    /// schools' registered public keys a bundle is verified against. Absent: bundles are
+    /// refused.
+    #[serde(default)]
+    pub identities_file: Option<PathBuf>,
+    /// The nkey seed file the aggregator signs reply bundles with; absent, `nats.nkey_file`
+    /// (the aggregator's own NATS identity).
+    #[serde(default)]
+    pub signing_key_file: Option<PathBuf>,
+    /// How long an import waits for the ingest to reach the bundle's last seq. Below
+    /// `grpc.limits.request_timeout_secs` (60 s by default), which bounds an `ImportBundle`.
+    #[serde(default = "default_import_wait_ms")]
+    pub import_wait_ms: u64,
+}
+
+impl Default for BundleSettings {
+    fn default() -> Self {
+        Self {
+            identities_file: None,
+            signing_key_file: None,
+            import_wait_ms: default_import_wait_ms(),
+        }
+    }
+}
+
+fn default_import_wait_ms() -> u64 {
+    50_000
 }
 
 /// Which district this aggregator serves: it consumes that district's stream only.

@@ -37,11 +37,14 @@
 //! - [`db`]: the live schema's name, the database [`db::connect`]ed and migrated, and
 //!   [`db::use_projection`], for tests and the bench that read the tables;
 //! - [`decode`]: the ingest's decoder, for the bench's read-and-decode ceiling;
+//! - [`bundles`]: importing a school's signed bundle and writing the reply
+//!   ([`Aggregator::bundles`]; the command `nhap-goi`, the bundle tests, the bench);
 //! - [`queries`]: the district views as the gRPC service answers them (tests compare them
 //!   with `domain::district::DistrictModel`; the bench times them).
 
 pub mod accounts;
 pub(crate) mod accounts_service;
+pub mod bundles;
 pub mod config;
 pub mod db;
 pub mod decode;
@@ -125,6 +128,12 @@ impl Aggregator {
         &self.pool
     }
 
+    /// Imports school bundles and writes replies over this aggregator's projection and NATS
+    /// connection (`docs/bundles.md`). Take it before [`Aggregator::run`].
+    pub fn bundles(&self) -> bundles::Bundles {
+        bundles::Bundles::new(self.pool.clone(), self.client.clone(), &self.settings)
+    }
+
     /// What the gRPC service needs of this aggregator: the live projection's views and the
     /// district commands, the ingest's state, the post-commit activity broadcast.
     fn service_context(&self) -> anyhow::Result<service::Context> {
@@ -140,6 +149,7 @@ impl Aggregator {
             state: self.state.clone(),
             activities: self.activities.clone(),
             accounts: accounts::Accounts::new(self.pool.clone()),
+            bundles: self.bundles(),
         })
     }
 

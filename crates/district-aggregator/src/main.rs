@@ -59,6 +59,24 @@ enum Command {
     /// read the configuration and the database anyway).
     #[command(subcommand, name = "account", visible_alias = "tai-khoan")]
     Account(AccountCommand),
+    /// Import a school's signed bundle (.ttgoi) carried from a school with no connection:
+    /// verified against the school's registered key, then its events go into the district
+    /// stream as if the school had sent them (docs/bundles.md).
+    #[command(name = "nhap-goi", visible_alias = "import-bundle")]
+    ImportBundle {
+        /// The bundle file.
+        file: PathBuf,
+    },
+    /// Write the signed reply bundle for a school (what the district applied, refused and
+    /// holds, and the district plan's terms), to carry back to it.
+    #[command(name = "xuat-phan-hoi", visible_alias = "export-reply")]
+    ExportReply {
+        /// The school's code: `thcs-an-hoa`.
+        school: String,
+        /// The folder to write it into (the USB stick).
+        #[arg(long = "vao", visible_alias = "into", default_value = ".")]
+        into: PathBuf,
+    },
     /// Service tokens (reporting's credential), on the server itself.
     #[command(subcommand, name = "token", visible_alias = "khoa-dich-vu")]
     Token(TokenCommand),
@@ -140,6 +158,10 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     match args.command {
+        Some(Command::ImportBundle { file }) => return import_bundle(settings, &file).await,
+        Some(Command::ExportReply { school, into }) => {
+            return export_reply(settings, &school, &into).await;
+        }
         Some(Command::Account(command)) => return accounts_command(&settings, command).await,
         Some(Command::Token(command)) => return token_command(&settings, command).await,
         _ => {}
@@ -148,6 +170,46 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding gRPC on {}", settings.grpc.listen))?;
     district_aggregator::run(settings, listener, shutdown_signal()).await
+}
+
+/// `nhap-goi FILE`: reads, verifies and imports one school bundle, saying each step.
+async fn import_bundle(settings: Settings, file: &std::path::Path) -> anyhow::Result<()> {
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    eprintln!(
+        "Đang đọc gói {} ({} byte)…",
+        file.display(),
+        district_aggregator::rebuild::thousands(bytes.len() as u64)
+    );
+    let aggregator = district_aggregator::Aggregator::connect(settings).await?;
+    eprintln!("Đang kiểm tra chữ ký và gửi các sự kiện vào luồng dữ liệu của Phòng…");
+    match aggregator.bundles().import(&bytes).await {
+        Ok(outcome) => {
+            println!("{}", outcome.vietnamese());
+            Ok(())
+        }
+        Err(e) => anyhow::bail!("Không nhận gói {}: {e}", file.display()),
+    }
+}
+
+/// `xuat-phan-hoi SCHOOL --vao DIR`: writes the school's signed reply bundle.
+async fn export_reply(
+    settings: Settings,
+    school: &str,
+    into: &std::path::Path,
+) -> anyhow::Result<()> {
+    let aggregator = district_aggregator::Aggregator::connect(settings).await?;
+    let (bytes, name) = aggregator
+        .bundles()
+        .reply(school, chrono::Utc::now())
+        .await
+        .map_err(|e| anyhow::anyhow!("Không xuất được gói phản hồi cho {school}: {e}"))?;
+    let path = into.join(name);
+    std::fs::write(&path, &bytes).with_context(|| format!("writing {}", path.display()))?;
+    println!(
+        "Đã ghi gói phản hồi cho trường {school}: {}",
+        path.display()
+    );
+    Ok(())
 }
 
 /// The accounts of the configured database (migrated first, so this works before the first

@@ -49,6 +49,8 @@ pub struct Context {
     pub activities: broadcast::Sender<ActivityUpdate>,
     /// Who may call.
     pub accounts: Accounts,
+    /// School bundles imported, replies written.
+    pub bundles: crate::bundles::Bundles,
 }
 
 /// The most `WatchActivities` streams open at once: each holds a broadcast receiver and a
@@ -182,8 +184,114 @@ fn non_negative(v: i64) -> u64 {
 
 type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::ActivityChange, Status>> + Send + 'static>>;
 
+/// A bundle file in gRPC chunks of at most this many bytes.
+const BUNDLE_CHUNK: usize = 1 << 20;
+/// The largest school bundle accepted over gRPC (a month of a school's events is a few MiB;
+/// its photos more). Larger ones are imported with `district-aggregator nhap-goi`.
+const MAX_BUNDLE_BYTES: usize = 512 << 20;
+
+type BundleStream = Pin<Box<dyn Stream<Item = Result<pb::BundleChunk, Status>> + Send + 'static>>;
+
+/// An import's or a reply's failure as a status: field `bundle`, the officer's Vietnamese.
+fn bundle_status(e: crate::bundles::BundleImportError) -> Status {
+    use crate::bundles::BundleImportError as E;
+    let code = match &e {
+        E::Refused(_) | E::Event { .. } | E::School(_) => tonic::Code::InvalidArgument,
+        E::NoRegistry | E::Registry(_) | E::NoSigningKey | E::SigningKey { .. } => {
+            tonic::Code::FailedPrecondition
+        }
+        E::File { .. } | E::Publish(_) | E::Timeout { .. } => tonic::Code::Unavailable,
+        E::Database(db) => {
+            warn!(error = %db, "a bundle could not be imported");
+            return wire::status::refusal(
+                tonic::Code::Unavailable,
+                "",
+                "the district's projection database is unavailable; try again".to_owned(),
+                "Cơ sở dữ liệu của Phòng tạm thời không dùng được; hãy thử lại sau.".to_owned(),
+            );
+        }
+    };
+    warn!(error = %e, "bundle refused");
+    wire::status::refusal(code, "bundle", e.english(), e.to_string())
+}
+
 #[tonic::async_trait]
 impl DistrictAggregator for DistrictAggregatorService {
+    async fn import_bundle(
+        &self,
+        r: Request<tonic::Streaming<pb::BundleChunk>>,
+    ) -> Result<Response<pb::ImportBundleReply>, Status> {
+        let caller = self.authorize(&r, Permission::ImportBundles).await?;
+        let mut chunks = r.into_inner();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = chunks.message().await? {
+            bytes.extend_from_slice(&chunk.data);
+            if bytes.len() > MAX_BUNDLE_BYTES {
+                return Err(wire::status::refusal(
+                    tonic::Code::InvalidArgument,
+                    "bundle",
+                    format!("a bundle over gRPC is at most {MAX_BUNDLE_BYTES} bytes"),
+                    "Gói quá lớn để tải lên; hãy nhập bằng lệnh `district-aggregator nhap-goi`."
+                        .to_owned(),
+                ));
+            }
+        }
+        let outcome = self
+            .context
+            .bundles
+            .import(&bytes)
+            .await
+            .map_err(bundle_status)?;
+        tracing::info!(
+            login = caller.origin.login,
+            school = %outcome.school,
+            new = outcome.new,
+            "bundle imported"
+        );
+        Ok(Response::new(pb::ImportBundleReply {
+            message_vi: outcome.vietnamese(),
+            school: outcome.school,
+            from_seq: outcome.from_seq,
+            to_seq: outcome.to_seq,
+            events: outcome.events,
+            files: outcome.files,
+            new_events: outcome.new,
+            already: outcome.already,
+            refused: outcome.refused,
+            held: outcome.held,
+        }))
+    }
+
+    type ExportReplyStream = BundleStream;
+
+    async fn export_reply(
+        &self,
+        r: Request<pb::ExportReplyRequest>,
+    ) -> Result<Response<Self::ExportReplyStream>, Status> {
+        let caller = self.authorize(&r, Permission::ImportBundles).await?;
+        let school = r.into_inner().school;
+        Self::check_school(&caller, "school", &school)?;
+        let (bytes, name) = self
+            .context
+            .bundles
+            .reply(&school, chrono::Utc::now())
+            .await
+            .map_err(bundle_status)?;
+        let mut chunks: Vec<pb::BundleChunk> = bytes
+            .chunks(BUNDLE_CHUNK)
+            .map(|data| pb::BundleChunk {
+                data: data.to_vec(),
+                ..Default::default()
+            })
+            .collect();
+        if let Some(first) = chunks.first_mut() {
+            first.file_name = name;
+        }
+        Ok(Response::new(Box::pin(tokio_stream::iter(
+            chunks.into_iter().map(Ok),
+        ))))
+    }
+
     async fn enroll_school(
         &self,
         r: Request<pb::EnrollSchoolRequest>,

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use district_aggregator::config::{
-    DatabaseSettings, DistrictSettings, GrpcSettings, IngestSettings, Settings,
+    BundleSettings, DatabaseSettings, DistrictSettings, GrpcSettings, IngestSettings, Settings,
 };
 use district_aggregator::projection::ActivityUpdate;
 use district_aggregator::state::IngestState;
@@ -63,6 +63,10 @@ pub fn settings(db_url: &str, nats_url: &str) -> Settings {
             replay_timeout_ms: 2_000,
             ..IngestSettings::default()
         },
+        bundles: BundleSettings {
+            import_wait_ms: 60_000,
+            ..BundleSettings::default()
+        },
     }
 }
 
@@ -76,6 +80,8 @@ pub struct RunningAggregator {
     pub activities: broadcast::Receiver<ActivityUpdate>,
     /// The administrator's session and reporting's token on its database.
     pub credentials: OfficeCredentials,
+    /// School bundles imported and replies written over this aggregator (`docs/bundles.md`).
+    pub bundles: district_aggregator::bundles::Bundles,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
@@ -91,6 +97,7 @@ impl RunningAggregator {
         let credentials = office_credentials(&accounts, &db_url).await?;
         let state = aggregator.state();
         let activities = aggregator.subscribe_activities();
+        let bundles = aggregator.bundles();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .context("binding 127.0.0.1:0 for the aggregator")?;
@@ -104,6 +111,7 @@ impl RunningAggregator {
             state,
             activities,
             credentials,
+            bundles,
             stop: Some(stop),
             task,
         })
@@ -181,7 +189,13 @@ pub fn to_toml(settings: &Settings) -> String {
         grpc,
         nats,
         ingest,
+        bundles,
     } = settings;
+    let BundleSettings {
+        identities_file,
+        signing_key_file,
+        import_wait_ms,
+    } = bundles;
     let DistrictSettings {
         province,
         district,
@@ -266,6 +280,18 @@ pub fn to_toml(settings: &Settings) -> String {
             ),
         ]),
     );
+    let mut bundles = table([("import_wait_ms", integer(*import_wait_ms))]);
+    if let Value::Table(bundles) = &mut bundles {
+        for (key, path) in [
+            ("identities_file", identities_file),
+            ("signing_key_file", signing_key_file),
+        ] {
+            if let Some(path) = path {
+                bundles.insert(key.into(), path.to_string_lossy().as_ref().into());
+            }
+        }
+    }
+    root.insert("bundles".into(), bundles);
     root.to_string()
 }
 

@@ -15,6 +15,8 @@
 //!   of what it acknowledged notices.
 //! * [`permissions`]: what each identity (school, aggregator, administrator) may publish and
 //!   subscribe to on the district's server.
+//! * [`registry`]: the district's identity registry (`identities.toml`, public keys only),
+//!   written by `district-admin`, read by the aggregator to verify a school's bundle.
 
 pub mod connect;
 pub mod headers;
@@ -22,6 +24,7 @@ pub mod heads;
 pub mod permissions;
 pub mod publish;
 pub mod receipts;
+pub mod registry;
 pub mod replay;
 pub mod stream;
 pub mod subjects;

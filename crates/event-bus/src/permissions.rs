@@ -14,7 +14,14 @@
 //!   rebuild's ephemeral ones), publishes the district office's own events, sends re-send
 //!   requests to schools, and hears their heads, answering each with the school's receipt
 //!   (`allow_responses`: only to the reply subject of a message it received); it cannot
-//!   create, update, delete or purge the stream.
+//!   create, update, delete or purge the stream. It may also publish on the schools' events
+//!   subjects: it does so only to put a school's **signed bundle** (carried on a USB stick,
+//!   `docs/bundles.md`) into the stream, and only the events of a bundle whose signature
+//!   checked against that school's registered key (`district_aggregator::bundles`), with
+//!   the envelopes' bytes and `Nats-Msg-Id` unchanged — so the stream keeps holding every
+//!   event the district applied. What the server cannot check here, the aggregator's code
+//!   does: this right widens what a stolen aggregator seed could do (write events as a
+//!   school), which is why that seed stays in a 0600 file on the district server.
 //! - The **administrator** may do anything: it creates and repairs the stream. Its
 //!   credentials stay on the district server, used by set-up commands only.
 //!
@@ -84,8 +91,9 @@ pub fn aggregator(
             format!("{api}.CONSUMER.INFO.{stream}.*"),
             format!("{api}.CONSUMER.MSG.NEXT.{stream}.*"),
             format!("{api}.CONSUMER.DELETE.{stream}.*"),
-            // The district office's own facts, and re-send requests to schools.
-            subjects::district_own_subject(province, district)?,
+            // The district office's own facts (`._district`) and — only for the events of a
+            // school's verified bundle — the schools' events subjects; re-send requests.
+            subjects::district_events_filter(province, district)?,
             format!("{}.{province}.{district}.*", subjects::REPLAY_PREFIX),
         ],
         subscribe: vec![
@@ -152,15 +160,19 @@ mod tests {
                 "{forbidden}"
             );
         }
-        assert!(
-            p.publish
-                .contains(&"truyenthong.events.dong-thap.tam-nong._district".to_string())
-        );
-        assert!(
-            !p.publish
-                .iter()
-                .any(|s| s.starts_with("truyenthong.events.") && !s.ends_with("._district")),
-            "the aggregator never publishes as a school"
+        // The office's own events, and a school's events from a verified bundle only
+        // (`district_aggregator::bundles`): the district's events subjects, nothing wider.
+        let events: Vec<&String> = p
+            .publish
+            .iter()
+            .filter(|s| s.starts_with("truyenthong."))
+            .collect();
+        assert_eq!(
+            events,
+            [
+                "truyenthong.events.dong-thap.tam-nong.>",
+                "truyenthong.replay.dong-thap.tam-nong.*",
+            ]
         );
         assert_eq!(
             p.subscribe,

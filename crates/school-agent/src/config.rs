@@ -22,6 +22,17 @@ pub struct Settings {
     pub relay: RelaySettings,
     #[serde(default)]
     pub app: AppSettings,
+    #[serde(default)]
+    pub bundles: BundleSettings,
+}
+
+/// Signed bundles (`crate::bundle_export`, `docs/bundles.md`).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct BundleSettings {
+    /// The district aggregator's nkey public key (`U…`), which signs the reply bundles this
+    /// school imports. Absent: replies are refused.
+    #[serde(default)]
+    pub district_public_key: Option<String>,
 }
 
 /// The school's web app (`school_app`), served by the agent.

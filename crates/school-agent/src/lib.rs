@@ -6,12 +6,15 @@
 //! publishes its events to NATS JetStream through an outbox ([`relay`]), answering the
 //! district's re-send requests over the same outbound connection ([`resend`]). Staff sign in
 //! with accounts kept beside the log ([`staff`], served by [`staff_service`]); every call
-//! needs a session ([`auth`]) and every command the duty of the caller's role.
+//! needs a session ([`auth`]) and every command the duty of the caller's role. With no line
+//! at all, the school carries its events to the district in a signed bundle
+//! ([`bundle_export`]) and brings the district's signed reply back.
 //!
 //! [`run`] wires these together on an already-bound listener, so tests start the real agent
 //! on port 0; `main.rs` only reads the configuration and sets up tracing.
 
 pub mod auth;
+pub mod bundle_export;
 pub mod config;
 pub mod heads;
 pub mod relay;
@@ -191,7 +194,8 @@ pub async fn run_with_app(
             relay: wakeup,
             heads: announce_now,
         },
-    );
+    )
+    .with_bundles(bundle_export::BundleKeys::from_settings(&settings));
     let staff_service = staff_service::SchoolStaffService::new(sessions);
     // One shutdown for both servers.
     let (stop_app, app_stopped) = tokio::sync::watch::channel(false);

@@ -23,6 +23,7 @@ use wire::pb::school_staff_server::SchoolStaffServer;
 use wire::pb::{self};
 
 use crate::auth::{Caller, MustChange, Sessions};
+use crate::bundle_export::{self, BundleExportError, BundleKeys, FileSource, NoFiles};
 use crate::staff_service::SchoolStaffService;
 use crate::store::Store;
 use crate::writer::{WriteError, Writer};
@@ -39,6 +40,8 @@ pub struct SchoolAgentService {
     school: SchoolRef,
     sessions: Sessions,
     send_now: SendNow,
+    bundles: BundleKeys,
+    files: Arc<dyn FileSource>,
 }
 
 /// What `SendNow` wakes: the relay (deliver the outbox now) and the head announcer (ask the
@@ -65,7 +68,30 @@ impl SchoolAgentService {
             school,
             sessions,
             send_now,
+            bundles: BundleKeys::default(),
+            files: Arc::new(NoFiles),
         }
+    }
+
+    /// The same, exporting bundles signed with the keys of `bundles` (`docs/bundles.md`).
+    pub fn with_bundles(mut self, bundles: BundleKeys) -> Self {
+        self.bundles = bundles;
+        self
+    }
+
+    /// The same, carrying the evidence files of `files` in exported bundles.
+    pub fn with_file_source(mut self, files: Arc<dyn FileSource>) -> Self {
+        self.files = files;
+        self
+    }
+
+    fn address(&self) -> Result<event_bus::subjects::SchoolAddress, Status> {
+        event_bus::subjects::SchoolAddress::parse(
+            self.school.province.as_str(),
+            self.school.district.as_str(),
+            self.school.school.as_str(),
+        )
+        .map_err(|e| Status::internal(format!("the agent's own school address: {e}")))
     }
 
     /// The agent's status: its log, its outbox and the district's latest receipt.
@@ -194,8 +220,117 @@ fn storage_error(e: crate::store::StoreError) -> Status {
     Status::unavailable("the school's log cannot be read right now")
 }
 
+/// A bundle refusal as a status: what the school must fix first is `FAILED_PRECONDITION`, a
+/// refused file `INVALID_ARGUMENT`; field `bundle`, the Vietnamese for staff.
+fn bundle_status(e: BundleExportError) -> Status {
+    let code = match &e {
+        BundleExportError::Store(_) => {
+            error!(error = %e, "a bundle could not be read or written");
+            return Status::unavailable("the school's log cannot be read right now");
+        }
+        BundleExportError::Bundle(_) | BundleExportError::Reply(_) => tonic::Code::InvalidArgument,
+        _ => tonic::Code::FailedPrecondition,
+    };
+    wire::status::refusal(code, "bundle", e.english(), e.to_string())
+}
+
+/// A bundle file in gRPC chunks of at most this many bytes.
+pub const BUNDLE_CHUNK: usize = 1 << 20;
+/// The largest reply bundle accepted (a receipt is a few kilobytes).
+const MAX_REPLY_BYTES: usize = 4 << 20;
+
+type BundleStream =
+    std::pin::Pin<Box<dyn futures::Stream<Item = Result<pb::BundleChunk, Status>> + Send>>;
+
 #[tonic::async_trait]
 impl SchoolAgent for SchoolAgentService {
+    type ExportBundleStream = BundleStream;
+
+    async fn export_bundle(
+        &self,
+        r: Request<pb::ExportBundleRequest>,
+    ) -> Result<Response<Self::ExportBundleStream>, Status> {
+        let caller = self.caller(&r).await?;
+        let from_seq = match r.into_inner().from_seq {
+            Some(seq) => seq,
+            None => bundle_export::default_from_seq(&self.store)
+                .await
+                .map_err(storage_error)?,
+        };
+        let key = self.bundles.signing_key().map_err(bundle_status)?;
+        let mut bytes = Vec::new();
+        let exported = bundle_export::write_bundle(
+            &self.store,
+            &self.address()?,
+            from_seq,
+            &key,
+            self.files.as_ref(),
+            chrono::Utc::now(),
+            &mut bytes,
+        )
+        .await
+        .map_err(bundle_status)?;
+        info!(
+            login = %caller.account.login,
+            from_seq = exported.header.from_seq,
+            to_seq = exported.header.to_seq,
+            bytes = bytes.len(),
+            "bundle exported"
+        );
+        let h = &exported.header;
+        let mut chunks: Vec<pb::BundleChunk> = bytes
+            .chunks(BUNDLE_CHUNK)
+            .map(|data| pb::BundleChunk {
+                data: data.to_vec(),
+                ..Default::default()
+            })
+            .collect();
+        if let Some(first) = chunks.first_mut() {
+            first.file_name = exported.file_name.clone();
+            first.from_seq = h.from_seq;
+            first.to_seq = h.to_seq;
+            first.event_count = h.event_count;
+        }
+        Ok(Response::new(Box::pin(tokio_stream::iter(
+            chunks.into_iter().map(Ok),
+        ))))
+    }
+
+    async fn import_reply(
+        &self,
+        r: Request<tonic::Streaming<pb::BundleChunk>>,
+    ) -> Result<Response<pb::AgentStatus>, Status> {
+        let caller = self.caller(&r).await?;
+        let mut chunks = r.into_inner();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = chunks.message().await? {
+            bytes.extend_from_slice(&chunk.data);
+            if bytes.len() > MAX_REPLY_BYTES {
+                return Err(wire::status::refusal(
+                    tonic::Code::InvalidArgument,
+                    "bundle",
+                    format!("a reply bundle is at most {MAX_REPLY_BYTES} bytes"),
+                    "Tệp quá lớn, không phải gói phản hồi của Phòng.".to_owned(),
+                ));
+            }
+        }
+        let receipt = bundle_export::import_reply(
+            &self.store,
+            &self.address()?,
+            self.bundles.district_public_key.as_deref(),
+            &bytes,
+            chrono::Utc::now(),
+        )
+        .await
+        .map_err(bundle_status)?;
+        info!(
+            login = %caller.account.login,
+            applied_seq = receipt.applied_seq,
+            "district's reply imported"
+        );
+        Ok(Response::new(self.status().await?))
+    }
+
     async fn adopt_plan(
         &self,
         r: Request<pb::AdoptPlanRequest>,

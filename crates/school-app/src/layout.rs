@@ -16,10 +16,12 @@ pub enum Nav {
     Record,
     Inbox,
     Plan,
+    /// *Xuất dữ liệu gửi Phòng* (`pages::bundles`).
+    Bundles,
     None,
 }
 
-const MENU: [(&str, &str, Nav); 5] = [
+const MENU: [(&str, &str, Nav); 6] = [
     ("/", "Trang chính", Nav::Home),
     ("/ke-hoach", "Kế hoạch", Nav::Plan),
     ("/hoat-dong", "Hoạt động truyền thông", Nav::Activities),
@@ -29,6 +31,7 @@ const MENU: [(&str, &str, Nav); 5] = [
         Nav::Inbox,
     ),
     ("/ghi", "Ghi vào sổ", Nav::Record),
+    ("/xuat-du-lieu", "Xuất dữ liệu gửi Phòng", Nav::Bundles),
 ];
 
 /// The document head every page shares: its title, a phone's viewport, the one stylesheet.

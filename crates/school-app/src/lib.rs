@@ -15,7 +15,9 @@
 //! - [`agent`]: the in-process transport and the clients on it.
 //! - [`session`]: the staff session cookie, the signed-in [`session::Staff`], CSRF.
 //! - [`delivery`]: the delivery state of a record from the agent's status (pure).
-//! - [`pages`]: one module per page; [`layout`] the frame they share.
+//! - [`pages`]: one module per page; [`layout`] the frame they share. With no line, the
+//!   school's events go to the district on a USB stick (`pages::bundles`, *Xuất dữ liệu gửi
+//!   Phòng*, and the district's reply back).
 
 pub mod agent;
 pub mod delivery;
@@ -93,6 +95,9 @@ pub fn router(state: AppState) -> Router {
         .route("/ke-hoach", get(pages::plan::show))
         .route("/ke-hoach/doc", post(pages::plan::read))
         .route("/ke-hoach/ban-hanh", post(pages::plan::adopt))
+        .route(pages::bundles::ROUTE, get(pages::bundles::show))
+        .route(pages::bundles::DOWNLOAD, get(pages::bundles::download))
+        .route(pages::bundles::REPLY, post(pages::bundles::import_reply))
         // A plan document is at most plan_reader::MAX_UPLOAD; the form's other fields are small.
         .layer(axum::extract::DefaultBodyLimit::max(
             plan_reader::MAX_UPLOAD + 64 * 1024,

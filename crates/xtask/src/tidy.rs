@@ -17,6 +17,8 @@
 //! 5. Every crate inherits `[workspace.lints]`.
 //! 6. Every Rust module opens with a `//!` comment that says what it is for.
 //! 7. Code and docs refer to documents inside the repository only.
+//! 8. `bundle` (the signed bundle format) is pure like `domain` and knows neither the domain
+//!    nor NATS: no I/O crate, no `domain`, no `event-bus`.
 
 use std::path::{Path, PathBuf};
 
@@ -153,7 +155,7 @@ const PROTOBUF_CRATES: &[&str] = &[
     "protox",
 ];
 
-/// Rules 1–5, over every member's manifest.
+/// Rules 1–5 and 8, over every member's manifest.
 pub fn check_manifests(manifests: &[Manifest]) -> Vec<Violation> {
     let mut found = Vec::new();
     for m in manifests {
@@ -176,6 +178,18 @@ pub fn check_manifests(manifests: &[Manifest]) -> Vec<Violation> {
                         format!(
                             "only `wire` knows protobuf, but `{}` depends on `{pb}`",
                             m.package
+                        ),
+                    ));
+                }
+            }
+        }
+        if m.package == "bundle" {
+            for forbidden in IO_CRATES.iter().chain(&["domain", "event-bus"]) {
+                if m.depends_on(forbidden, &shipped) {
+                    found.push(violation(
+                        &m.path,
+                        format!(
+                            "bundle is bytes in, bytes out (no I/O, no domain, no NATS), but depends on `{forbidden}`"
                         ),
                     ));
                 }
@@ -341,6 +355,15 @@ mod tests {
         ));
         let found = check_manifests(&[bus, reporting]);
         assert_eq!(found.len(), 3, "{found:?}");
+    }
+
+    #[test]
+    fn the_bundle_format_on_tokio_or_the_domain_is_refused() {
+        let bundle = manifest(&format!(
+            "[package]\nname = \"bundle\"\n[dependencies]\ntokio.workspace = true\ndomain.workspace = true\nnkeys.workspace = true\n{LINTS}"
+        ));
+        let found = check_manifests(&[bundle]);
+        assert_eq!(found.len(), 2, "{found:?}");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod bundles;
 pub mod completeness;
 pub mod dead_letters;
 pub mod ingest;

@@ -205,10 +205,17 @@ pub async fn the_first_sign_in_changes_the_password_and_a_school_head_sees_their
         "the header does not name the head"
     );
     let menu = plan.texts("nav.main a").await?;
-    ensure!(!menu.iter().any(|m| m == "Thư lỗi"), "menu {menu:?}");
+    ensure!(
+        !menu.iter().any(|m| m == "Thư lỗi" || m == "Nhập gói"),
+        "menu {menu:?}"
+    );
     screenshot(&plan, "hieu-truong-ke-hoach").await?;
     plan.close().await?;
-    for path in [format!("/truong/{other}"), "/thu-loi".to_owned()] {
+    for path in [
+        format!("/truong/{other}"),
+        "/thu-loi".to_owned(),
+        "/nhap-goi".to_owned(),
+    ] {
         let page = browser.open(&site.url(&path)).await?;
         ensure!(page.status == Some(403), "{path}: HTTP {:?}", page.status);
         ensure!(page.text("h1").await? == "Không có quyền xem trang này");

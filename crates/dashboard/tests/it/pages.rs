@@ -41,6 +41,7 @@ pub async fn every_page_loads_cleanly(browser: &Chromium, site: &Site) -> anyhow
             "bao-cao",
             Some("/bao-cao?ky=2018-Q1"),
         ),
+        ("/nhap-goi", "nhap-goi", Some("/nhap-goi")),
     ];
     for (path, name, current) in pages {
         let page = browser.open(&site.url(path)).await?;

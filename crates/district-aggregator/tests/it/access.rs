@@ -1,5 +1,5 @@
 //! Who may call the aggregator: every method refuses a call without a credential, a service
-//! token reads but never changes, a school head sees their own school alone, five wrong
+//! token reads but never changes (nor imports a school's bundle), a school head sees their own school alone, five wrong
 //! passwords lock an account, a one-time password must be changed first, and the district's
 //! commands carry the signed-in administrator as their actor.
 
@@ -133,6 +133,24 @@ where
             "GetIngestState",
             code(client.get_ingest_state(pb::GetIngestStateRequest {}).await),
         ),
+        (
+            "ImportBundle",
+            code(
+                client
+                    .import_bundle(futures::stream::iter(Vec::<pb::BundleChunk>::new()))
+                    .await,
+            ),
+        ),
+        (
+            "ExportReply",
+            code(
+                client
+                    .export_reply(pb::ExportReplyRequest {
+                        school: AN_HOA.into(),
+                    })
+                    .await,
+            ),
+        ),
     ]
 }
 
@@ -255,7 +273,9 @@ async fn every_method_needs_a_credential_and_the_right_role() {
         .unwrap();
     for (method, code) in every_method(&mut service).await {
         let expected = match method {
-            "EnrollSchool" | "AdoptDistrictPlan" => Code::PermissionDenied,
+            "EnrollSchool" | "AdoptDistrictPlan" | "ImportBundle" | "ExportReply" => {
+                Code::PermissionDenied
+            }
             _ => Code::Ok,
         };
         assert_eq!(code, expected, "{method} with reporting's token");
@@ -310,6 +330,8 @@ async fn every_method_needs_a_credential_and_the_right_role() {
     for (method, code) in every_method(&mut officer_client).await {
         let expected = match method {
             "EnrollSchool" | "AdoptDistrictPlan" => Code::PermissionDenied,
+            // Allowed; this district has no identity registry or signing key configured.
+            "ImportBundle" | "ExportReply" => Code::FailedPrecondition,
             _ => Code::Ok,
         };
         assert_eq!(code, expected, "{method} as an officer");

@@ -3,6 +3,7 @@
 
 mod access;
 mod agent;
+mod bundles;
 mod database;
 mod dead_letters;
 mod delivery;

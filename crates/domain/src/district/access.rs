@@ -84,10 +84,13 @@ pub enum Permission {
     RecordAudit,
     /// Sign a report as the head of the office.
     SignReports,
+    /// ImportBundle and ExportReply: a school's signed bundle carried on a USB stick, and the
+    /// reply carried back — the officers' work, like the dead letters.
+    ImportBundles,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 9] = [
+    pub const ALL: [Permission; 10] = [
         Permission::ReadViews,
         Permission::ReadDeadLetters,
         Permission::EnrollSchools,
@@ -97,6 +100,7 @@ impl Permission {
         Permission::ReadAudit,
         Permission::RecordAudit,
         Permission::SignReports,
+        Permission::ImportBundles,
     ];
 
     /// What the permission lets one do, in English, for status messages.
@@ -111,6 +115,7 @@ impl Permission {
             Permission::ReadAudit => "read the audit trail",
             Permission::RecordAudit => "record audit entries",
             Permission::SignReports => "sign reports",
+            Permission::ImportBundles => "import school bundles",
         }
     }
 
@@ -126,6 +131,7 @@ impl Permission {
             Permission::ReadAudit => "xem nhật ký truy cập",
             Permission::RecordAudit => "ghi nhật ký thay cho dịch vụ",
             Permission::SignReports => "ký báo cáo",
+            Permission::ImportBundles => "nhập gói dữ liệu của trường",
         }
     }
 }
@@ -137,6 +143,7 @@ pub fn role_allows(role: AccountRole, permission: Permission) -> bool {
     match permission {
         P::ReadViews => true,
         P::ReadDeadLetters => matches!(role, R::Administrator | R::Officer | R::HeadOfOffice),
+        P::ImportBundles => matches!(role, R::Administrator | R::Officer),
         P::EnrollSchools
         | P::AdoptDistrictPlan
         | P::ManageAccounts
@@ -302,6 +309,7 @@ mod tests {
             (P::ReadAudit, true, false, false, false, false),
             (P::RecordAudit, false, false, false, false, true),
             (P::SignReports, false, false, true, false, false),
+            (P::ImportBundles, true, true, false, false, false),
         ];
         assert_eq!(table.len(), Permission::ALL.len());
         for (permission, admin, officer, head, school_head, service) in table {

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod activities;
+pub mod bundles;
 pub mod commands;
 pub mod home;
 pub mod inbox;

@@ -139,7 +139,11 @@ async fn demo(options: Options) -> anyhow::Result<()> {
         dir,
         &aggregator_program,
         aggregator_grpc,
-        &nats.section("district-aggregator-tam-nong", &nats.aggregator_seed()),
+        &format!(
+            "{}\n{}",
+            nats.section("district-aggregator-tam-nong", &nats.aggregator_seed()),
+            nats.aggregator_bundles_section()
+        ),
         &database,
     )?;
     let one_time = district::create_admin(&aggregator_program, &aggregator_config)?;
@@ -300,7 +304,8 @@ async fn start_agent(
             "[school]\nprovince = \"dong-thap\"\ndistrict = \"tam-nong\"\ncode = \"{code}\"\nname = \"{name}\"\n\n\
              [storage]\npath = \"{log}\"\n\n[grpc]\nlisten = \"{grpc}\"\n\n\
              [app]\nlisten = \"{app}\"\n\n\
-             {nats}\n[relay]\nmax_backoff_ms = 2000\n",
+             {nats}\n[relay]\nmax_backoff_ms = 2000\n\n{bundles}",
+            bundles = nats.agent_bundles_section()?,
             code = school.code,
             name = school.name,
             log = school_dir.join("log.sqlite").display(),

@@ -97,6 +97,30 @@ impl DemoNats {
         )
     }
 
+    /// The `[bundles]` section of the aggregator's configuration: the registry that school
+    /// bundles are verified against (docs/bundles.md).
+    pub fn aggregator_bundles_section(&self) -> String {
+        format!(
+            "[bundles]\nidentities_file = \"{}\"\n",
+            self.dir
+                .path()
+                .join(district_admin::registry::FILE_NAME)
+                .display()
+        )
+    }
+
+    /// The `[bundles]` section of a school agent's configuration: the aggregator's public key,
+    /// which signs the reply bundles the school imports.
+    pub fn agent_bundles_section(&self) -> anyhow::Result<String> {
+        let registry = district_admin::registry::Registry::load(self.dir.path())
+            .context("reading the district's identities")?;
+        let key = registry
+            .get(district_admin::registry::AGGREGATOR)
+            .map(|i| i.public_key.clone())
+            .context("the aggregator has no identity yet")?;
+        Ok(format!("[bundles]\ndistrict_public_key = \"{key}\"\n"))
+    }
+
     pub fn aggregator_seed(&self) -> PathBuf {
         self.dir.service_seed(district_admin::registry::AGGREGATOR)
     }
