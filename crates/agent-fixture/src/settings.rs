@@ -103,6 +103,7 @@ impl SchoolDir {
                 enabled: false,
                 ..AppSettings::default()
             },
+            backup: school_agent::backup::BackupSettings::default(),
         }
     }
 
@@ -127,7 +128,13 @@ pub fn to_toml(settings: &Settings) -> String {
         nats,
         relay,
         app,
+        backup,
     } = settings;
+    let school_agent::backup::BackupSettings {
+        folder: backup_folder,
+        keep: backup_keep,
+        every_hours: backup_every_hours,
+    } = backup;
     let AppSettings {
         enabled: app_enabled,
         listen: app_listen,
@@ -195,6 +202,17 @@ pub fn to_toml(settings: &Settings) -> String {
         );
     }
     root.insert("app".into(), app);
+    let mut backup = table([
+        ("keep", i64::from(*backup_keep).into()),
+        ("every_hours", i64::from(*backup_every_hours).into()),
+    ]);
+    if let (Value::Table(backup), Some(folder)) = (&mut backup, backup_folder) {
+        backup.insert(
+            "folder".into(),
+            folder.to_string_lossy().as_ref().into(),
+        );
+    }
+    root.insert("backup".into(), backup);
     root.to_string()
 }
 

@@ -16,10 +16,11 @@ pub enum Nav {
     Record,
     Inbox,
     Plan,
+    Backup,
     None,
 }
 
-const MENU: [(&str, &str, Nav); 5] = [
+const MENU: [(&str, &str, Nav); 6] = [
     ("/", "Trang chính", Nav::Home),
     ("/ke-hoach", "Kế hoạch", Nav::Plan),
     ("/hoat-dong", "Hoạt động truyền thông", Nav::Activities),
@@ -29,6 +30,7 @@ const MENU: [(&str, &str, Nav); 5] = [
         Nav::Inbox,
     ),
     ("/ghi", "Ghi vào sổ", Nav::Record),
+    ("/sao-luu", "Sao lưu", Nav::Backup),
 ];
 
 /// The document head every page shares: its title, a phone's viewport, the one stylesheet.
