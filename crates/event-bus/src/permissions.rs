@@ -148,7 +148,8 @@ mod tests {
             !p.publish
                 .iter()
                 .chain(&p.subscribe)
-                .any(|s| s.contains('*') || s.contains('>') && !s.starts_with("_INBOX.dong-thap")
+                .any(|s| s.contains('*')
+                    || (s.contains('>') && !s.starts_with("_INBOX.dong-thap"))
                     || s == "_INBOX.>")
         );
         // Its only JetStream API rights are its own recovery consumer's.

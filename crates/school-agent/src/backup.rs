@@ -85,10 +85,34 @@ pub enum BackupError {
     },
 }
 
+impl BackupError {
+    /// What the head reads in the app and in a refusal: Vietnamese, with what to check.
+    pub fn vietnamese(&self) -> String {
+        match self {
+            BackupError::NoFolder => "Chưa chọn thư mục sao lưu.".to_owned(),
+            BackupError::Folder { path, source }
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                format!("Không thấy thư mục sao lưu {path} (ổ USB đã rút ra?).")
+            }
+            BackupError::Folder { path, .. } => {
+                format!("Không dùng được thư mục sao lưu {path} (không có quyền ghi?).")
+            }
+            BackupError::Write { path, .. } => {
+                format!("Không ghi được bản sao {path} (ổ đầy, hoặc ổ USB đã rút ra?).")
+            }
+            BackupError::Evidence { path, .. } => {
+                format!("Không chép được các tệp minh chứng vào {path} (ổ đầy?).")
+            }
+        }
+    }
+}
+
 /// What the status shows of backups.
 #[derive(Debug, Clone, Default)]
 pub struct BackupState {
     pub last_backup: Option<BackupFile>,
+    /// The last failure, in Vietnamese (the English is logged).
     pub last_error: Option<String>,
     pub last_error_at: Option<DateTime<Utc>>,
 }
@@ -162,7 +186,7 @@ impl Backups {
             }
             Err(e) => {
                 warn!(error = %e, "backup failed");
-                state.last_error = Some(e.to_string());
+                state.last_error = Some(e.vietnamese());
                 state.last_error_at = Some(Utc::now());
             }
         }

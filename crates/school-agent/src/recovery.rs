@@ -292,14 +292,25 @@ pub struct CatchUpState {
 /// The service's view of [`CatchUpState`].
 pub type CatchUpWatch = tokio::sync::watch::Receiver<CatchUpState>;
 
-/// The Vietnamese status line of a failed catch-up attempt.
+/// The Vietnamese status line of a failed catch-up attempt (the English is logged).
 fn catch_up_status(e: &RecoveryError) -> String {
-    if e.is_transient() {
-        format!(
-            "Chưa đọc được sổ của trường ở Phòng GD-ĐT (mất kết nối?); đang thử lại. Chi tiết: {e}"
-        )
-    } else {
-        format!("Không bổ sung được sổ từ Phòng GD-ĐT: {e}. Cần cán bộ kỹ thuật kiểm tra.")
+    match e {
+        RecoveryError::Bus(RecoverError::Unavailable(_)) | RecoveryError::Store(_) => {
+            "Chưa đọc được sổ của trường ở Phòng GD-ĐT (chưa có mạng?); đang thử lại.".to_owned()
+        }
+        RecoveryError::Bus(RecoverError::Refused(_)) => {
+            "Phòng GD-ĐT không cho đọc lại sổ của trường (quyền NATS của trường?); đang thử lại. \
+             Cần cán bộ kỹ thuật kiểm tra."
+                .to_owned()
+        }
+        RecoveryError::Gap { expected, .. } => format!(
+            "Phòng GD-ĐT thiếu sự kiện số {expected} của trường nên chưa bổ sung tiếp được; \
+             đang thử lại. Cần cán bộ kỹ thuật kiểm tra."
+        ),
+        RecoveryError::LocalDiffers { seq, .. } => format!(
+            "Sổ ở máy này khác sổ Phòng GD-ĐT đã nhận ở số {seq}. Cần cán bộ kỹ thuật kiểm tra \
+             trước khi ghi tiếp."
+        ),
     }
 }
 

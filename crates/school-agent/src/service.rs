@@ -470,10 +470,7 @@ impl SchoolAgent for SchoolAgentService {
                 tonic::Code::FailedPrecondition,
                 "backup.folder",
                 format!("the backup failed: {e}"),
-                format!(
-                    "Không sao lưu được vào thư mục đã chọn (ổ USB đã rút ra, hết chỗ hoặc \
-                     không có quyền ghi?). Chi tiết: {e}"
-                ),
+                format!("Không sao lưu được. {}", e.vietnamese()),
             )),
         }
     }

@@ -127,6 +127,7 @@ async fn a_week_old_backup_catches_up_from_the_district_and_ends_equal() {
     let (mut env, running) = district().await;
     let school = agent_fixture::SchoolDir::for_school(AN_HOA, "Trường THCS An Hòa").unwrap();
     let usb = tempfile::tempdir().unwrap();
+    std::fs::create_dir(usb.path().join("sao-luu")).unwrap();
     let mut settings = school.settings(&env.nats.url());
     settings.backup.folder = Some(usb.path().join("sao-luu"));
     let agent = agent_fixture::RunningAgent::start(settings.clone())

@@ -148,7 +148,10 @@ async fn a_usb_disk_pulled_out_is_an_error_in_the_status_and_the_agent_carries_o
     let message = wire::status::vietnamese_message(&refused).unwrap_or_default();
     assert!(message.contains("ổ USB"), "{message}");
     let status = backups(&mut client).await;
-    assert!(status.last_error.contains("does not exist"), "{status:?}");
+    assert!(
+        status.last_error.contains("Không thấy thư mục sao lưu"),
+        "{status:?}"
+    );
     assert!(status.last_error_at.is_some());
     assert!(!folder.exists(), "the folder is never created on the PC's own disk");
     // The agent carries on recording.
