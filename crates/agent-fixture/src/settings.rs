@@ -207,10 +207,7 @@ pub fn to_toml(settings: &Settings) -> String {
         ("every_hours", i64::from(*backup_every_hours).into()),
     ]);
     if let (Value::Table(backup), Some(folder)) = (&mut backup, backup_folder) {
-        backup.insert(
-            "folder".into(),
-            folder.to_string_lossy().as_ref().into(),
-        );
+        backup.insert("folder".into(), folder.to_string_lossy().as_ref().into());
     }
     root.insert("backup".into(), backup);
     root.to_string()

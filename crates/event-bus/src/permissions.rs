@@ -145,12 +145,9 @@ mod tests {
         );
         assert!(p.allow_responses);
         assert!(
-            !p.publish
-                .iter()
-                .chain(&p.subscribe)
-                .any(|s| s.contains('*')
-                    || (s.contains('>') && !s.starts_with("_INBOX.dong-thap"))
-                    || s == "_INBOX.>")
+            !p.publish.iter().chain(&p.subscribe).any(|s| s.contains('*')
+                || (s.contains('>') && !s.starts_with("_INBOX.dong-thap"))
+                || s == "_INBOX.>")
         );
         // Its only JetStream API rights are its own recovery consumer's.
         assert!(

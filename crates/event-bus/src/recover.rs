@@ -101,7 +101,10 @@ async fn open(
 ) -> Result<(jetstream::stream::Stream<()>, consumer::PullConsumer), RecoverError> {
     let stream_name = subjects::stream_name(school.province(), school.district())
         .map_err(|e| RecoverError::Refused(e.to_string()))?;
-    let stream = js.get_stream_no_info(&stream_name).await.map_err(classify)?;
+    let stream = js
+        .get_stream_no_info(&stream_name)
+        .await
+        .map_err(classify)?;
     let name = consumer_name(school);
     // A consumer left by a recovery that was killed: start afresh. Not found is fine.
     if let Err(e) = stream.delete_consumer(&name).await {
@@ -152,7 +155,10 @@ impl std::fmt::Debug for SchoolReader {
 
 impl SchoolReader {
     /// Opens a read of every message of `school`'s events subject, from the first.
-    pub async fn open(js: &jetstream::Context, school: &SchoolAddress) -> Result<Self, RecoverError> {
+    pub async fn open(
+        js: &jetstream::Context,
+        school: &SchoolAddress,
+    ) -> Result<Self, RecoverError> {
         Self::open_with(js, school, consumer::DeliverPolicy::All).await
     }
 

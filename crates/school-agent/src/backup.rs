@@ -196,7 +196,11 @@ impl Backups {
     async fn take_inner(&self) -> Result<BackupFile, BackupError> {
         let folder = self.settings.folder.as_ref().ok_or(BackupError::NoFolder)?;
         let file = take(&self.store, folder, self.school.school(), Utc::now()).await?;
-        prune(folder, self.school.school(), self.settings.keep.max(1) as usize);
+        prune(
+            folder,
+            self.school.school(),
+            self.settings.keep.max(1) as usize,
+        );
         if let Some(evidence) = &self.evidence_dir
             && evidence.is_dir()
         {
@@ -333,7 +337,11 @@ pub fn list(folder: &Path, school: &str) -> Vec<BackupFile> {
             })
         })
         .collect();
-    files.sort_by(|a, b| b.taken_at.cmp(&a.taken_at).then(b.head_seq.cmp(&a.head_seq)));
+    files.sort_by(|a, b| {
+        b.taken_at
+            .cmp(&a.taken_at)
+            .then(b.head_seq.cmp(&a.head_seq))
+    });
     files
 }
 

@@ -118,7 +118,9 @@ pub async fn restore(settings: &Settings, file: &std::path::Path) -> anyhow::Res
     let temp = std::path::PathBuf::from(format!("{}.dang-khoi-phuc", path.display()));
     std::fs::copy(file, &temp).with_context(|| format!("copying {}", file.display()))?;
     std::fs::rename(&temp, path).with_context(|| format!("putting {} in place", path.display()))?;
-    let store = Store::open(path).await.context("opening the restored log")?;
+    let store = Store::open(path)
+        .await
+        .context("opening the restored log")?;
     let marked = store
         .mark_needs_catch_up(
             &format!(
@@ -165,7 +167,9 @@ pub async fn recover(
     let path = &settings.storage.path;
     refuse_if_running(settings).await?;
     let store = if path.exists() {
-        let store = Store::open(path).await.context("opening the school's log")?;
+        let store = Store::open(path)
+            .await
+            .context("opening the school's log")?;
         let head = store.head_seq().await?;
         if head > 0 {
             store.close().await;
@@ -177,7 +181,9 @@ pub async fn recover(
         }
         store
     } else {
-        Store::create(path).await.context("creating the school's log")?
+        Store::create(path)
+            .await
+            .context("creating the school's log")?
     };
     let (client, _complaints) =
         event_bus::connect::connect_observed(&settings.nats, Some(inbox_prefix(&address)))
@@ -197,10 +203,14 @@ pub async fn recover(
     };
     let done = match outcome {
         Ok(report) => {
-            store.mark_caught_up(report.head_seq, chrono::Utc::now()).await?;
+            store
+                .mark_caught_up(report.head_seq, chrono::Utc::now())
+                .await?;
             Ok(report)
         }
-        Err(e) => Err(anyhow::Error::from(e).context("recovering the school's log from the district")),
+        Err(e) => {
+            Err(anyhow::Error::from(e).context("recovering the school's log from the district"))
+        }
     };
     store.close().await;
     client.flush().await.ok();

@@ -120,7 +120,8 @@ async fn main() -> anyhow::Result<()> {
             );
             let mut last_line = std::time::Instant::now();
             let report = school_agent::recover(&settings, |p| {
-                if last_line.elapsed() >= std::time::Duration::from_secs(1) || p.received == p.total {
+                if last_line.elapsed() >= std::time::Duration::from_secs(1) || p.received == p.total
+                {
                     last_line = std::time::Instant::now();
                     let secs = p.elapsed.as_secs_f64().max(0.001);
                     eprintln!(
@@ -141,7 +142,10 @@ async fn main() -> anyhow::Result<()> {
                 domain::vi::count(report.events_per_second() as u64)
             );
             if report.duplicates > 0 {
-                println!("Bỏ qua {} bản gửi lặp.", domain::vi::count(report.duplicates));
+                println!(
+                    "Bỏ qua {} bản gửi lặp.",
+                    domain::vi::count(report.duplicates)
+                );
             }
             for d in &report.divergences {
                 println!(

@@ -335,7 +335,11 @@ pub async fn catch_up(
                     warn!(error = %e, "the catch-up's mark could not be cleared; it runs again at the next start");
                 }
                 writer.log_changed();
-                info!(head_seq = report.head_seq, events = report.events, "caught up from the district; commands are accepted");
+                info!(
+                    head_seq = report.head_seq,
+                    events = report.events,
+                    "caught up from the district; commands are accepted"
+                );
                 let status = if report.divergences.is_empty() {
                     String::new()
                 } else {
@@ -413,11 +417,18 @@ pub async fn check_district_head(
         }
     };
     if district_seq <= local {
-        tracing::debug!(district_seq, local, "the district holds nothing beyond the local head");
+        tracing::debug!(
+            district_seq,
+            local,
+            "the district holds nothing beyond the local head"
+        );
         return;
     }
     if local == 0 {
-        warn!(district_seq, "the local log is empty but the district holds this school's events: catching up");
+        warn!(
+            district_seq,
+            "the local log is empty but the district holds this school's events: catching up"
+        );
         state.send_replace(CatchUpState {
             catching_up: true,
             status: "Sổ ở máy này trống nhưng Phòng GD-ĐT đã có sổ của trường: đang bổ sung."

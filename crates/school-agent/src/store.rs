@@ -393,7 +393,9 @@ impl Store {
             sqlx::query_as("SELECT needs_catch_up, reason FROM recovery_state WHERE id = 1")
                 .fetch_optional(&self.pool)
                 .await?;
-        Ok(row.filter(|(needs, _)| *needs != 0).map(|(_, reason)| reason))
+        Ok(row
+            .filter(|(needs, _)| *needs != 0)
+            .map(|(_, reason)| reason))
     }
 
     /// Marks the log as needing to catch up from the district, with the reason.

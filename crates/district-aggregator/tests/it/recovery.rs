@@ -11,6 +11,8 @@
 //! secured district (it reads its own subject only) are probed in `district-admin`'s
 //! permission tests.
 
+#![allow(clippy::unwrap_used)] // test helpers: a failure is the test's failure.
+
 use std::path::Path;
 
 use tonic::Code;
@@ -94,13 +96,21 @@ async fn a_school_whose_data_folder_is_lost_gets_its_log_back_from_the_district(
     assert!(report.divergences.is_empty(), "{report:?}");
     assert_eq!(report.behind_receipt, None);
     assert!(
-        seen.last().is_some_and(|p| p.received == p.total && p.appended == 150),
+        seen.last()
+            .is_some_and(|p| p.received == p.total && p.appended == 150),
         "{seen:?}"
     );
-    assert_eq!(rows(&school.log_path()).await, before, "equal byte for byte");
+    assert_eq!(
+        rows(&school.log_path()).await,
+        before,
+        "equal byte for byte"
+    );
     // A second recover refuses: the log is no longer empty.
     let refused = school_agent::recover(&settings, |_| {}).await.unwrap_err();
-    assert!(format!("{refused:#}").contains("đã có 150 sự kiện"), "{refused:#}");
+    assert!(
+        format!("{refused:#}").contains("đã có 150 sự kiện"),
+        "{refused:#}"
+    );
 
     // The agent starts on the recovered log: nothing to re-send, the next seq is 151.
     let agent = agent_fixture::RunningAgent::start(settings).await.unwrap();
@@ -161,7 +171,9 @@ async fn a_week_old_backup_catches_up_from_the_district_and_ends_equal() {
 
     let restored = school_agent::restore(&settings, &backup).await.unwrap();
     assert_eq!(restored.checked.head_seq, 40);
-    let aside = restored.moved_aside.expect("the log in place was moved aside");
+    let aside = restored
+        .moved_aside
+        .expect("the log in place was moved aside");
     assert!(aside.exists(), "never deleted");
     assert_eq!(rows(&school.log_path()).await.len(), 40);
 

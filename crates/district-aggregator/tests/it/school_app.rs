@@ -822,7 +822,12 @@ async fn a_head_sees_the_backups_and_takes_one() {
 
     let page = browser.open(&format!("{app}/sao-luu")).await.unwrap();
     assert_eq!(page.text("main h1").await.unwrap(), "Sao lưu sổ của trường");
-    assert!(page.text("#chua-co").await.unwrap().contains("Chưa có bản sao"));
+    assert!(
+        page.text("#chua-co")
+            .await
+            .unwrap()
+            .contains("Chưa có bản sao")
+    );
     assert!(
         page.text("#thu-muc")
             .await
@@ -834,13 +839,15 @@ async fn a_head_sees_the_backups_and_takes_one() {
     // Sao lưu ngay: the new backup's row, with the seq it holds.
     let mut page = browser.open(&format!("{app}/sao-luu")).await.unwrap();
     page.click_and_wait("#sao-luu-ngay").await.unwrap();
-    assert!(page.text("#da-sao-luu").await.unwrap().contains("Đã sao lưu"));
+    assert!(
+        page.text("#da-sao-luu")
+            .await
+            .unwrap()
+            .contains("Đã sao lưu")
+    );
     let rows = page.attributes("#ban-sao [data-head-seq]").await.unwrap();
     assert_eq!(rows.len(), 1);
-    assert_eq!(
-        rows[0].get("data-head-seq").map(String::as_str),
-        Some("1")
-    );
+    assert_eq!(rows[0].get("data-head-seq").map(String::as_str), Some("1"));
     page.screenshot(&shots.join("sao-luu-1-da-sao-luu.png"))
         .await
         .unwrap();

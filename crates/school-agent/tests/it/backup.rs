@@ -153,9 +153,16 @@ async fn a_usb_disk_pulled_out_is_an_error_in_the_status_and_the_agent_carries_o
         "{status:?}"
     );
     assert!(status.last_error_at.is_some());
-    assert!(!folder.exists(), "the folder is never created on the PC's own disk");
+    assert!(
+        !folder.exists(),
+        "the folder is never created on the PC's own disk"
+    );
     // The agent carries on recording.
-    let reply = client.record_activity(activity(1)).await.unwrap().into_inner();
+    let reply = client
+        .record_activity(activity(1))
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(reply.seq, 2);
 
     // Plugged back in: the next backup succeeds and clears the error.
@@ -274,7 +281,10 @@ async fn restore_refuses_a_file_that_is_not_this_schools_log() {
     let refused = school_agent::restore(&settings, &other.log_path())
         .await
         .unwrap_err();
-    assert!(format!("{refused:#}").contains("không phải của trường"), "{refused:#}");
+    assert!(
+        format!("{refused:#}").contains("không phải của trường"),
+        "{refused:#}"
+    );
     let junk = school.path().join("junk.sqlite");
     std::fs::write(&junk, b"not a database").unwrap();
     let refused = school_agent::restore(&settings, &junk).await.unwrap_err();

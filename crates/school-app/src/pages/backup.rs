@@ -131,7 +131,6 @@ async fn page(
     Ok((code, Html(markup.into_string())).into_response())
 }
 
-
 /// *Sao lưu ngay*: the head's backup on demand; a failure is shown on the page.
 pub async fn now(
     State(state): State<AppState>,
@@ -154,7 +153,14 @@ pub async fn now(
         {
             let message = wire::status::vietnamese_message(&status)
                 .unwrap_or_else(|| "Không sao lưu được.".to_owned());
-            page(&state, &staff, Some(message), false, StatusCode::BAD_REQUEST).await
+            page(
+                &state,
+                &staff,
+                Some(message),
+                false,
+                StatusCode::BAD_REQUEST,
+            )
+            .await
         }
         Err(status) => Err(PageError::from_status(&status)),
     }
