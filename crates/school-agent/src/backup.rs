@@ -484,3 +484,39 @@ pub async fn check(path: &Path, school: &SchoolAddress) -> Result<CheckedBackup,
         events: head,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn a_backup_name_says_its_time_and_head_seq_and_reads_back() {
+        let at = DateTime::parse_from_rfc3339("2026-12-04T18:30:05Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let name = file_name("thcs-an-hoa", at, 123);
+        assert_eq!(name, "thcs-an-hoa-20261204T183005Z-seq000123.sqlite");
+        assert_eq!(parse_file_name("thcs-an-hoa", &name), Some((at, 123)));
+        assert_eq!(parse_file_name("thcs-phu-cuong", &name), None);
+        assert_eq!(
+            parse_file_name("thcs-an-hoa", ".thcs-an-hoa-x.partial"),
+            None
+        );
+    }
+
+    #[test]
+    fn evidence_files_are_copied_once_and_never_overwritten() {
+        let from = tempfile::tempdir().unwrap();
+        let to = tempfile::tempdir().unwrap();
+        std::fs::write(from.path().join("aa11"), b"photo").unwrap();
+        std::fs::write(from.path().join("bb22"), b"minutes").unwrap();
+        let target = to.path().join("evidence");
+        assert_eq!(copy_missing(from.path(), &target).unwrap(), 2);
+        assert_eq!(std::fs::read(target.join("aa11")).unwrap(), b"photo");
+        std::fs::write(from.path().join("cc33"), b"voucher").unwrap();
+        assert_eq!(copy_missing(from.path(), &target).unwrap(), 1);
+        assert_eq!(std::fs::read_dir(&target).unwrap().count(), 3);
+    }
+}

@@ -291,3 +291,63 @@ async fn restore_refuses_a_file_that_is_not_this_schools_log() {
     assert!(format!("{refused:#}").contains("tệp"), "{refused:#}");
     assert!(!school.log_path().exists(), "nothing was put in place");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recovery_skips_a_republished_event_and_keeps_the_first_of_a_diverging_seq() {
+    let nats = test_harness::NatsServer::start().await.unwrap();
+    let school = SchoolDir::new().unwrap();
+    let settings = school.settings(&nats.url());
+    let agent = RunningAgent::start(settings.clone()).await.unwrap();
+    let mut client = agent.client().await.unwrap();
+    adopt_seed_plan(&mut client).await.unwrap();
+    for n in 0..9 {
+        client.record_activity(activity(n)).await.unwrap();
+    }
+    wait_delivered(&client, 10, WAIT).await.unwrap();
+    agent.stop().await.unwrap();
+    let before = rows(&school.log_path()).await;
+
+    // The stream also holds seq 5 published again (same event, no de-duplication header) and
+    // another event under seq 6, after the originals.
+    let js = async_nats::jetstream::new(async_nats::connect(nats.url()).await.unwrap());
+    let republished = before[4].2.clone();
+    js.publish(subject(), republished.into_bytes().into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    let mut other = domain::Envelope::parse(before[5].2.as_bytes()).unwrap();
+    let kept_id = other.id;
+    other.id = uuid::Uuid::now_v7();
+    js.publish(subject(), other.to_json().into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", school.log_path().display()));
+    }
+    let report = school_agent::recover(&settings, |_| {}).await.unwrap();
+    assert_eq!((report.messages, report.events), (12, 10), "{report:?}");
+    assert_eq!(report.duplicates, 1);
+    assert_eq!(report.divergences.len(), 1);
+    assert_eq!(report.divergences[0].seq, 6);
+    assert_eq!(report.divergences[0].kept_id, kept_id);
+    assert_eq!(report.divergences[0].other_id, other.id);
+    assert_eq!(
+        rows(&school.log_path()).await,
+        before,
+        "the first of each seq kept"
+    );
+
+    // Everything recovered counts as delivered: the relay has nothing to send.
+    let agent = RunningAgent::start(settings).await.unwrap();
+    let mut client = agent.client().await.unwrap();
+    let status = status(&mut client).await.unwrap();
+    assert_eq!(
+        (status.head_seq, status.last_published_seq, status.backlog),
+        (10, 10, 0)
+    );
+    agent.stop().await.unwrap();
+}
