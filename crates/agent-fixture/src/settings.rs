@@ -105,6 +105,7 @@ impl SchoolDir {
                 ..AppSettings::default()
             },
             bundles: BundleSettings::default(),
+            backup: school_agent::backup::BackupSettings::default(),
         }
     }
 
@@ -130,10 +131,16 @@ pub fn to_toml(settings: &Settings) -> String {
         relay,
         app,
         bundles,
+        backup,
     } = settings;
     let BundleSettings {
         district_public_key,
     } = bundles;
+    let school_agent::backup::BackupSettings {
+        folder: backup_folder,
+        keep: backup_keep,
+        every_hours: backup_every_hours,
+    } = backup;
     let AppSettings {
         enabled: app_enabled,
         listen: app_listen,
@@ -206,6 +213,14 @@ pub fn to_toml(settings: &Settings) -> String {
         bundles.insert("district_public_key".into(), key.as_str().into());
     }
     root.insert("bundles".into(), Value::Table(bundles));
+    let mut backup = table([
+        ("keep", i64::from(*backup_keep).into()),
+        ("every_hours", i64::from(*backup_every_hours).into()),
+    ]);
+    if let (Value::Table(backup), Some(folder)) = (&mut backup, backup_folder) {
+        backup.insert("folder".into(), folder.to_string_lossy().as_ref().into());
+    }
+    root.insert("backup".into(), backup);
     root.to_string()
 }
 

@@ -189,7 +189,7 @@ mod tests {
             "a revoked key stays out:\n{text}"
         );
         assert!(text.contains(
-            "publish: { allow: [\"truyenthong.events.dong-thap.tam-nong.thcs-an-hoa\", \"truyenthong.heads.dong-thap.tam-nong.thcs-an-hoa\"] }"
+            "publish: { allow: [\"truyenthong.events.dong-thap.tam-nong.thcs-an-hoa\", \"truyenthong.heads.dong-thap.tam-nong.thcs-an-hoa\", \"$JS.API.CONSUMER.CREATE.TRUYENTHONG_DONG-THAP_TAM-NONG.recover-thcs-an-hoa.truyenthong.events.dong-thap.tam-nong.thcs-an-hoa\""
         ), "{text}");
         assert!(text.contains("nkey: \"UADMIN\", permissions: { publish: { allow: [\">\"] }"));
     }

@@ -13,6 +13,7 @@
 //! * [`replay`]: the district's re-send request and the school's answering loop.
 //! * [`heads`]: a school's log head, announced on core NATS so a district that lost the tail
 //!   of what it acknowledged notices.
+//! * [`recover`]: a school reading its own events back from the district stream.
 //! * [`permissions`]: what each identity (school, aggregator, administrator) may publish and
 //!   subscribe to on the district's server.
 //! * [`registry`]: the district's identity registry (`identities.toml`, public keys only),
@@ -25,6 +26,7 @@ pub mod permissions;
 pub mod publish;
 pub mod receipts;
 pub mod registry;
+pub mod recover;
 pub mod replay;
 pub mod stream;
 pub mod subjects;

@@ -10,6 +10,10 @@
 //!   right: the PubAck comes back on the reply inbox) and its heads subject; it subscribes only
 //!   to its re-send subject and its own inbox prefix, and may answer requests made to it
 //!   (`allow_responses`). Never `_INBOX.>`: that would let it read other schools' replies.
+//!   To recover its log (`crate::recover`) it may create, pull from and delete one consumer
+//!   on the district stream, named `recover-<school>` and filtered to its own events subject:
+//!   the server refuses a create whose body's filter differs from the subject's, so it reads
+//!   its own events only.
 //! - The **aggregator** reads the district stream through its durable consumer (and the
 //!   rebuild's ephemeral ones), publishes the district office's own events, sends re-send
 //!   requests to schools, and hears their heads, answering each with the school's receipt
@@ -54,12 +58,23 @@ impl Permissions {
     }
 }
 
-/// A school's: its own events and heads out, its own re-send requests and replies in.
+/// A school's: its own events and heads out, its own re-send requests and replies in, and
+/// its own events read back through its recovery consumer.
 pub fn school(school: &SchoolAddress) -> Permissions {
+    let api = "$JS.API";
+    // Both codes were validated by `SchoolAddress`; the stream name cannot fail for them.
+    let stream = subjects::stream_name(school.province(), school.district()).unwrap_or_default();
+    let consumer = crate::recover::consumer_name(school);
     Permissions {
         publish: vec![
             subjects::events_subject(school),
             subjects::heads_subject(school),
+            format!(
+                "{api}.CONSUMER.CREATE.{stream}.{consumer}.{}",
+                subjects::events_subject(school)
+            ),
+            format!("{api}.CONSUMER.MSG.NEXT.{stream}.{consumer}"),
+            format!("{api}.CONSUMER.DELETE.{stream}.{consumer}"),
         ],
         subscribe: vec![
             subjects::replay_subject(school),
@@ -124,6 +139,9 @@ mod tests {
             vec![
                 "truyenthong.events.dong-thap.tam-nong.thcs-an-hoa",
                 "truyenthong.heads.dong-thap.tam-nong.thcs-an-hoa",
+                "$JS.API.CONSUMER.CREATE.TRUYENTHONG_DONG-THAP_TAM-NONG.recover-thcs-an-hoa.truyenthong.events.dong-thap.tam-nong.thcs-an-hoa",
+                "$JS.API.CONSUMER.MSG.NEXT.TRUYENTHONG_DONG-THAP_TAM-NONG.recover-thcs-an-hoa",
+                "$JS.API.CONSUMER.DELETE.TRUYENTHONG_DONG-THAP_TAM-NONG.recover-thcs-an-hoa",
             ]
         );
         assert_eq!(
@@ -135,10 +153,16 @@ mod tests {
         );
         assert!(p.allow_responses);
         assert!(
-            !p.publish
+            !p.publish.iter().chain(&p.subscribe).any(|s| s.contains('*')
+                || (s.contains('>') && !s.starts_with("_INBOX.dong-thap"))
+                || s == "_INBOX.>")
+        );
+        // Its only JetStream API rights are its own recovery consumer's.
+        assert!(
+            p.publish
                 .iter()
-                .chain(&p.subscribe)
-                .any(|s| s.contains('*') || s.starts_with("$JS") || s == "_INBOX.>")
+                .filter(|s| s.starts_with("$JS"))
+                .all(|s| s.contains(".recover-thcs-an-hoa"))
         );
     }
 

@@ -22,6 +22,9 @@ pub struct Settings {
     pub relay: RelaySettings,
     #[serde(default)]
     pub app: AppSettings,
+    /// Backups of the log (`crate::backup`); no folder, no scheduled backups.
+    #[serde(default)]
+    pub backup: crate::backup::BackupSettings,
     #[serde(default)]
     pub bundles: BundleSettings,
 }

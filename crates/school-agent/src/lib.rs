@@ -10,13 +10,19 @@
 //! at all, the school carries its events to the district in a signed bundle
 //! ([`bundle_export`]) and brings the district's signed reply back.
 //!
+//! The log is backed up to a folder the school chose ([`backup`]) and can be recovered, or
+//! caught up after a restore, from the school's own events in the district stream
+//! ([`recovery`]); see `docs/school-backup.md`.
+//!
 //! [`run`] wires these together on an already-bound listener, so tests start the real agent
 //! on port 0; `main.rs` only reads the configuration and sets up tracing.
 
 pub mod auth;
+pub mod backup;
 pub mod bundle_export;
 pub mod config;
 pub mod heads;
+pub mod recovery;
 pub mod relay;
 pub mod resend;
 pub mod service;
@@ -73,6 +79,147 @@ pub async fn create_head(
     Ok(result?)
 }
 
+/// What `school-agent restore` did.
+#[derive(Debug, Clone)]
+pub struct RestoreReport {
+    /// The backup's head seq and events.
+    pub checked: backup::CheckedBackup,
+    /// Where the log that was in place went (never deleted); `None` when there was none.
+    pub moved_aside: Option<std::path::PathBuf>,
+}
+
+/// `school-agent restore FILE`: checks that `file` is a sound log of this school
+/// ([`backup::check`]), refuses while the agent runs (its gRPC port is taken), moves the
+/// current log (and its `-wal`/`-shm`) aside under `<name>.truoc-khoi-phuc-<time>`, copies the
+/// backup in its place and marks it as needing to catch up from the district at the next
+/// start.
+pub async fn restore(settings: &Settings, file: &std::path::Path) -> anyhow::Result<RestoreReport> {
+    let address = settings.school_address()?;
+    let checked = backup::check(file, &address).await?;
+    refuse_if_running(settings).await?;
+    let path = &settings.storage.path;
+    let moved_aside = if path.exists() {
+        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+        let aside = std::path::PathBuf::from(format!("{}.truoc-khoi-phuc-{stamp}", path.display()));
+        std::fs::rename(path, &aside)
+            .with_context(|| format!("moving {} aside", path.display()))?;
+        for suffix in ["-wal", "-shm"] {
+            let side = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+            if side.exists() {
+                let to = std::path::PathBuf::from(format!("{}{suffix}", aside.display()));
+                std::fs::rename(&side, &to)
+                    .with_context(|| format!("moving {} aside", side.display()))?;
+            }
+        }
+        Some(aside)
+    } else {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        None
+    };
+    let temp = std::path::PathBuf::from(format!("{}.dang-khoi-phuc", path.display()));
+    std::fs::copy(file, &temp).with_context(|| format!("copying {}", file.display()))?;
+    std::fs::rename(&temp, path).with_context(|| format!("putting {} in place", path.display()))?;
+    let store = Store::open(path)
+        .await
+        .context("opening the restored log")?;
+    let marked = store
+        .mark_needs_catch_up(
+            &format!(
+                "restored from {} (head seq {})",
+                file.display(),
+                checked.head_seq
+            ),
+            chrono::Utc::now(),
+        )
+        .await;
+    store.close().await;
+    marked.context("marking the restored log as needing to catch up")?;
+    info!(file = %file.display(), head_seq = checked.head_seq, "the school's log was restored from a backup");
+    Ok(RestoreReport {
+        checked,
+        moved_aside,
+    })
+}
+
+/// Refuses when this school's agent seems to run: its gRPC address is taken.
+async fn refuse_if_running(settings: &Settings) -> anyhow::Result<()> {
+    match tokio::net::TcpListener::bind(settings.grpc.listen).await {
+        Ok(listener) => {
+            drop(listener);
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => anyhow::bail!(
+            "school-agent có vẻ đang chạy (cổng {} đang được dùng): hãy dừng school-agent trước \
+             (the agent seems to be running; stop it first)",
+            settings.grpc.listen
+        ),
+        Err(_) => Ok(()),
+    }
+}
+
+/// `school-agent recover`: on a new PC with only the school's configuration and credentials,
+/// creates the log and fills it with the school's events from the district stream. Refuses
+/// when a non-empty log exists. Retries while the district cannot be reached, a few times.
+pub async fn recover(
+    settings: &Settings,
+    mut progress: impl FnMut(recovery::RecoveryProgress),
+) -> anyhow::Result<recovery::RecoveryReport> {
+    let address = settings.school_address()?;
+    let path = &settings.storage.path;
+    refuse_if_running(settings).await?;
+    let store = if path.exists() {
+        let store = Store::open(path)
+            .await
+            .context("opening the school's log")?;
+        let head = store.head_seq().await?;
+        if head > 0 {
+            store.close().await;
+            anyhow::bail!(
+                "sổ của trường tại {} đã có {head} sự kiện: khoi-phuc chỉ dùng cho máy mới, sổ trống \
+                 (the log is not empty; recover fills an empty log only)",
+                path.display()
+            );
+        }
+        store
+    } else {
+        Store::create(path)
+            .await
+            .context("creating the school's log")?
+    };
+    let (client, _complaints) =
+        event_bus::connect::connect_observed(&settings.nats, Some(inbox_prefix(&address)))
+            .await
+            .context("configuring the NATS connection")?;
+    let js = jetstream::new(client.clone());
+    let mut attempts = 0;
+    let outcome = loop {
+        attempts += 1;
+        match recovery::recover(&js, &address, &store, &mut progress).await {
+            Err(e) if e.is_transient() && attempts < 5 => {
+                warn!(error = %e, attempts, "cannot read the school's events from the district yet; retrying");
+                tokio::time::sleep(relay::backoff(attempts, settings.relay.max_backoff())).await;
+            }
+            other => break other,
+        }
+    };
+    let done = match outcome {
+        Ok(report) => {
+            store
+                .mark_caught_up(report.head_seq, chrono::Utc::now())
+                .await?;
+            Ok(report)
+        }
+        Err(e) => {
+            Err(anyhow::Error::from(e).context("recovering the school's log from the district"))
+        }
+    };
+    store.close().await;
+    client.flush().await.ok();
+    done
+}
+
 /// Runs the agent until `shutdown` resolves, then stops gracefully: the gRPC server stops
 /// taking calls, the writer answers what it already took, the relay and re-sender stop
 /// between batches, and the NATS client flushes.
@@ -119,6 +266,56 @@ pub async fn run_with_app(
             .context("configuring the NATS connection")?;
     let js = jetstream::new(client.clone());
     let mut tasks = BackgroundTasks::new();
+
+    // A restored backup catches up from the district before commands are accepted; any other
+    // start checks cheaply whether the district holds more than this log.
+    let needs_catch_up = store
+        .needs_catch_up()
+        .await
+        .context("reading the log's recovery state")?;
+    let (catch_up_tx, catch_up_rx) = tokio::sync::watch::channel(recovery::CatchUpState {
+        catching_up: needs_catch_up.is_some(),
+        status: if needs_catch_up.is_some() {
+            "Đang bổ sung sổ từ Phòng GD-ĐT sau khi khôi phục bản sao.".into()
+        } else {
+            String::new()
+        },
+    });
+    if let Some(reason) = needs_catch_up {
+        info!(reason = %reason, "the log must catch up from the district before commands are accepted");
+        tasks.spawn(
+            "catch-up",
+            recovery::catch_up(
+                js.clone(),
+                address.clone(),
+                store.clone(),
+                writer.clone(),
+                catch_up_tx,
+                settings.relay.max_backoff(),
+                tasks.stop_signal(),
+            ),
+        );
+    } else {
+        tasks.spawn(
+            "district-head-check",
+            recovery::check_district_head(
+                js.clone(),
+                address.clone(),
+                store.clone(),
+                writer.clone(),
+                catch_up_tx,
+                settings.relay.max_backoff(),
+                tasks.stop_signal(),
+            ),
+        );
+    }
+    let backups = backup::Backups::new(
+        store.clone(),
+        address.clone(),
+        settings.backup.clone(),
+        &settings.storage.path,
+    );
+    tasks.spawn("backups", backups.clone().run(tasks.stop_signal()));
 
     if settings.relay.ensure_stream {
         tasks.spawn(
@@ -195,7 +392,9 @@ pub async fn run_with_app(
             heads: announce_now,
         },
     )
-    .with_bundles(bundle_export::BundleKeys::from_settings(&settings));
+    .with_bundles(bundle_export::BundleKeys::from_settings(&settings))
+    .with_catch_up(catch_up_rx)
+    .with_backups(backups);
     let staff_service = staff_service::SchoolStaffService::new(sessions);
     // One shutdown for both servers.
     let (stop_app, app_stopped) = tokio::sync::watch::channel(false);

@@ -42,6 +42,9 @@ pub struct SchoolAgentService {
     send_now: SendNow,
     bundles: BundleKeys,
     files: Arc<dyn FileSource>,
+    /// Whether the log is catching up from the district (commands refused meanwhile).
+    catch_up: Option<crate::recovery::CatchUpWatch>,
+    backups: Option<crate::backup::Backups>,
 }
 
 /// What `SendNow` wakes: the relay (deliver the outbox now) and the head announcer (ask the
@@ -70,6 +73,80 @@ impl SchoolAgentService {
             send_now,
             bundles: BundleKeys::default(),
             files: Arc::new(NoFiles),
+            catch_up: None,
+            backups: None,
+        }
+    }
+
+    /// Commands are refused while `catch_up` says the log is catching up from the district.
+    pub fn with_catch_up(mut self, catch_up: crate::recovery::CatchUpWatch) -> Self {
+        self.catch_up = Some(catch_up);
+        self
+    }
+
+    /// `BackUpNow` and `GetBackups` answer from `backups`.
+    pub fn with_backups(mut self, backups: crate::backup::Backups) -> Self {
+        self.backups = Some(backups);
+        self
+    }
+
+    /// The refusal of a command while the log catches up from the district.
+    fn refuse_while_catching_up(&self) -> Result<(), Status> {
+        let Some(catch_up) = &self.catch_up else {
+            return Ok(());
+        };
+        let state = catch_up.borrow().clone();
+        if !state.catching_up {
+            return Ok(());
+        }
+        let detail = if state.status.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", state.status)
+        };
+        Err(wire::status::refusal(
+            tonic::Code::FailedPrecondition,
+            "catch_up",
+            "the school's log was restored from a backup and is catching up from the district; \
+             commands are refused until it has"
+                .to_owned(),
+            format!(
+                "Sổ của trường vừa được khôi phục từ bản sao và đang bổ sung các sự kiện từ \
+                 Phòng GD-ĐT; chưa ghi nhận được cho đến khi bổ sung xong.{detail}"
+            ),
+        ))
+    }
+
+    fn backup_status(&self) -> pb::BackupStatus {
+        let Some(backups) = &self.backups else {
+            return pb::BackupStatus::default();
+        };
+        let settings = backups.settings();
+        let state = backups.state();
+        pb::BackupStatus {
+            folder: settings
+                .folder
+                .as_ref()
+                .map(|f| f.display().to_string())
+                .unwrap_or_default(),
+            keep: settings.keep,
+            every_hours: settings.every_hours,
+            backups: backups
+                .list()
+                .into_iter()
+                .map(|b| pb::BackupFile {
+                    name: b
+                        .path
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                    taken_at: Some(timestamp(b.taken_at)),
+                    head_seq: b.head_seq,
+                    size_bytes: b.size_bytes,
+                })
+                .collect(),
+            last_error: state.last_error.unwrap_or_default(),
+            last_error_at: state.last_error_at.map(timestamp),
         }
     }
 
@@ -152,6 +229,15 @@ impl SchoolAgentService {
             district_answered_at,
             district_refusals,
             district_terms,
+            catching_up: self
+                .catch_up
+                .as_ref()
+                .is_some_and(|c| c.borrow().catching_up),
+            catch_up_status: self
+                .catch_up
+                .as_ref()
+                .map(|c| c.borrow().status.clone())
+                .unwrap_or_default(),
         })
     }
 
@@ -169,6 +255,7 @@ impl SchoolAgentService {
         request: Request<R>,
     ) -> Result<Response<pb::CommandReply>, Status> {
         let caller = self.caller(&request).await?;
+        self.refuse_while_catching_up()?;
         let command = request
             .into_inner()
             .into_command(&mut Uuid::now_v7)
@@ -213,6 +300,17 @@ impl SchoolAgentService {
             )),
         }
     }
+}
+
+fn no_backup_folder() -> Status {
+    wire::status::refusal(
+        tonic::Code::FailedPrecondition,
+        "backup.folder",
+        "no backup folder is set ([backup] folder in the agent's configuration)".to_owned(),
+        "Chưa chọn thư mục sao lưu: đặt [backup] folder trong tệp cấu hình của school-agent \
+         (ví dụ ổ USB), rồi khởi động lại."
+            .to_owned(),
+    )
 }
 
 fn storage_error(e: crate::store::StoreError) -> Status {
@@ -480,6 +578,44 @@ impl SchoolAgent for SchoolAgentService {
         self.send_now.relay.notify_one();
         self.send_now.heads.notify_one();
         Ok(Response::new(self.status().await?))
+    }
+
+    async fn back_up_now(
+        &self,
+        r: Request<pb::BackUpNowRequest>,
+    ) -> Result<Response<pb::BackupStatus>, Status> {
+        let caller = self.caller(&r).await?;
+        if caller.account.role != domain::Role::Principal {
+            info!(login = %caller.account.login, "backup refused: not the head");
+            return Err(wire::status::refusal(
+                tonic::Code::PermissionDenied,
+                "",
+                "only the head (principal) takes a backup on demand".to_owned(),
+                "Chỉ Hiệu trưởng được sao lưu sổ ngay.".to_owned(),
+            ));
+        }
+        let Some(backups) = &self.backups else {
+            return Err(no_backup_folder());
+        };
+        info!(login = %caller.account.login, "backup asked");
+        match backups.take().await {
+            Ok(_) => Ok(Response::new(self.backup_status())),
+            Err(crate::backup::BackupError::NoFolder) => Err(no_backup_folder()),
+            Err(e) => Err(wire::status::refusal(
+                tonic::Code::FailedPrecondition,
+                "backup.folder",
+                format!("the backup failed: {e}"),
+                format!("Không sao lưu được. {}", e.vietnamese()),
+            )),
+        }
+    }
+
+    async fn get_backups(
+        &self,
+        r: Request<pb::GetBackupsRequest>,
+    ) -> Result<Response<pb::BackupStatus>, Status> {
+        self.caller(&r).await?;
+        Ok(Response::new(self.backup_status()))
     }
 
     async fn get_plan(

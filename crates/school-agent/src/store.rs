@@ -386,9 +386,101 @@ impl Store {
         Ok(Some((receipt, received_at)))
     }
 
+    /// Whether the log must catch up from the district before commands are accepted (set by
+    /// `school-agent restore`), and why.
+    pub async fn needs_catch_up(&self) -> Result<Option<String>, StoreError> {
+        let row: Option<(i64, String)> =
+            sqlx::query_as("SELECT needs_catch_up, reason FROM recovery_state WHERE id = 1")
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row
+            .filter(|(needs, _)| *needs != 0)
+            .map(|(_, reason)| reason))
+    }
+
+    /// Marks the log as needing to catch up from the district, with the reason.
+    pub async fn mark_needs_catch_up(
+        &self,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO recovery_state (id, needs_catch_up, reason, marked_at) VALUES (1, 1, ?, ?) \
+             ON CONFLICT (id) DO UPDATE SET needs_catch_up = 1, reason = excluded.reason, \
+             marked_at = excluded.marked_at",
+        )
+        .bind(reason)
+        .bind(at.to_rfc3339())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Records that the log caught up from the district, ending at `head`.
+    pub async fn mark_caught_up(&self, head: u64, at: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE recovery_state SET needs_catch_up = 0, caught_up_at = ?, caught_up_head = ? \
+             WHERE id = 1",
+        )
+        .bind(at.to_rfc3339())
+        .bind(to_i64(head))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Every event's id in seq order (index 0 is seq 1): what recovery compares the district's
+    /// copies with.
+    pub async fn event_ids(&self) -> Result<Vec<(u64, String)>, StoreError> {
+        let rows: Vec<(i64, String)> = sqlx::query_as("SELECT seq, id FROM events ORDER BY seq")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(|(s, id)| (from_i64(s), id)).collect())
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Appends events recovered from the district stream, with their outbox entries already
+/// marked sent at `sent_at`: the district has them, so the relay must not publish them again.
+/// `envelopes` are consecutive from the log's head + 1 (the caller checked); `body` is the
+/// envelope text exactly as the stream holds it.
+pub async fn append_recovered(
+    conn: &mut SqliteConnection,
+    envelopes: &[(Envelope, String)],
+    sent_at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let (Some((first, _)), Some((last, _))) = (envelopes.first(), envelopes.last()) else {
+        return Ok(());
+    };
+    let (first_seq, last_seq) = (to_i64(first.seq), to_i64(last.seq));
+    let mut tx = conn.begin().await?;
+    for chunk in envelopes.chunks(ROWS_PER_INSERT) {
+        let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO events (seq, id, type, recorded_at, envelope) ",
+        );
+        insert.push_values(chunk, |mut row, (envelope, body)| {
+            row.push_bind(to_i64(envelope.seq))
+                .push_bind(envelope.id.to_string())
+                .push_bind(envelope.event_type.as_str())
+                .push_bind(envelope.recorded_at.to_rfc3339())
+                .push_bind(body.as_str());
+        });
+        insert.build().persistent(false).execute(&mut *tx).await?;
+    }
+    sqlx::query(
+        "INSERT INTO outbox (seq, enqueued_at, sent_at, attempts) \
+         SELECT seq, recorded_at, ?, 0 FROM events WHERE seq BETWEEN ? AND ?",
+    )
+    .bind(sent_at.to_rfc3339())
+    .bind(first_seq)
+    .bind(last_seq)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Rows per multi-row INSERT: 5 parameters each, far below SQLite's variable limit.

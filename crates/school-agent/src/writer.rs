@@ -62,6 +62,8 @@ struct Job {
 pub struct Writer {
     jobs: mpsc::Sender<Job>,
     plan: watch::Receiver<Option<Arc<Plan>>>,
+    stale: Arc<std::sync::atomic::AtomicBool>,
+    reload: Arc<Notify>,
 }
 
 impl Writer {
@@ -83,6 +85,13 @@ impl Writer {
     pub fn plan(&self) -> Option<Arc<Plan>> {
         self.plan.borrow().clone()
     }
+
+    /// Says the log was appended to outside the writer (recovery from the district, while
+    /// commands were refused): the writer re-reads the log before its next batch.
+    pub fn log_changed(&self) {
+        self.stale.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.reload.notify_one();
+    }
 }
 
 /// Folds the log into state and starts the writer task. The task ends when every [`Writer`]
@@ -97,7 +106,11 @@ pub async fn start(
     let conn = store.writer_connection().await?;
     let (jobs, rx) = mpsc::channel(4 * MAX_BATCH);
     let (plan_tx, plan) = watch::channel(state.plan().cloned().map(Arc::new));
+    let stale = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reload = Arc::new(Notify::new());
     let task = WriterTask {
+        stale: stale.clone(),
+        reload: reload.clone(),
         conn,
         state,
         head,
@@ -108,7 +121,15 @@ pub async fn start(
         needs_recovery: false,
     };
     let handle = tokio::spawn(task.run(rx));
-    Ok((Writer { jobs, plan }, handle))
+    Ok((
+        Writer {
+            jobs,
+            plan,
+            stale,
+            reload,
+        },
+        handle,
+    ))
 }
 
 /// Folds the whole log into the school's state, checking that seqs run 1, 2, 3… without a gap
@@ -152,6 +173,9 @@ struct WriterTask {
     /// in-memory state may hold events that are not on disk, so nothing is decided until
     /// a re-read succeeds.
     needs_recovery: bool,
+    /// Set by [`Writer::log_changed`], which also wakes `reload`.
+    stale: Arc<std::sync::atomic::AtomicBool>,
+    reload: Arc<Notify>,
 }
 
 type Reply = (
@@ -162,14 +186,31 @@ type Reply = (
 impl WriterTask {
     async fn run(mut self, mut rx: mpsc::Receiver<Job>) {
         let mut batch = Vec::with_capacity(MAX_BATCH);
-        while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-            self.write_batch(std::mem::take(&mut batch), Utc::now())
-                .await;
+        let reload = self.reload.clone();
+        loop {
+            tokio::select! {
+                taken = rx.recv_many(&mut batch, MAX_BATCH) => {
+                    if taken == 0 {
+                        break;
+                    }
+                    self.write_batch(std::mem::take(&mut batch), Utc::now())
+                        .await;
+                }
+                () = reload.notified() => {
+                    if self.stale.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                        self.needs_recovery = true;
+                        self.recover().await;
+                    }
+                }
+            }
         }
         info!(head_seq = self.head, "writer stopped");
     }
 
     async fn write_batch(&mut self, jobs: Vec<Job>, now: DateTime<Utc>) {
+        if self.stale.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            self.needs_recovery = true;
+        }
         if self.needs_recovery && !self.recover().await {
             for job in jobs {
                 let _ = job.reply.send(Err(WriteError::Storage(
@@ -262,6 +303,8 @@ impl WriterTask {
         self.state = state;
         self.head = head;
         self.needs_recovery = false;
+        self.plan_tx
+            .send_replace(self.state.plan().cloned().map(Arc::new));
         info!(head_seq = head, "school state re-read from the log");
         true
     }

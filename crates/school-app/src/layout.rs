@@ -18,10 +18,11 @@ pub enum Nav {
     Plan,
     /// *Xuất dữ liệu gửi Phòng* (`pages::bundles`).
     Bundles,
+    Backup,
     None,
 }
 
-const MENU: [(&str, &str, Nav); 6] = [
+const MENU: [(&str, &str, Nav); 7] = [
     ("/", "Trang chính", Nav::Home),
     ("/ke-hoach", "Kế hoạch", Nav::Plan),
     ("/hoat-dong", "Hoạt động truyền thông", Nav::Activities),
@@ -32,6 +33,7 @@ const MENU: [(&str, &str, Nav); 6] = [
     ),
     ("/ghi", "Ghi vào sổ", Nav::Record),
     ("/xuat-du-lieu", "Xuất dữ liệu gửi Phòng", Nav::Bundles),
+    ("/sao-luu", "Sao lưu", Nav::Backup),
 ];
 
 /// The document head every page shares: its title, a phone's viewport, the one stylesheet.

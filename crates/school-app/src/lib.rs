@@ -92,6 +92,8 @@ pub fn router(state: AppState) -> Router {
             get(pages::commands::show).post(pages::commands::submit),
         )
         .route("/hop-thu", get(pages::inbox::show))
+        .route(pages::backup::PATH, get(pages::backup::show))
+        .route(pages::backup::NOW_PATH, post(pages::backup::now))
         .route("/ke-hoach", get(pages::plan::show))
         .route("/ke-hoach/doc", post(pages::plan::read))
         .route("/ke-hoach/ban-hanh", post(pages::plan::adopt))

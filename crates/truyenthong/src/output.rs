@@ -451,6 +451,14 @@ pub fn status_text(st: &pb::AgentStatus) -> String {
         out.push_str(&format!("Kế hoạch: {}\n", st.plan_number));
     }
     out.push_str(&format!("Sự kiện mới nhất: số {}\n", st.head_seq));
+    if st.catching_up {
+        out.push_str(&format!(
+            "Sổ vừa khôi phục từ bản sao, đang bổ sung từ Phòng: CHƯA GHI NHẬN ĐƯỢC. {}\n",
+            st.catch_up_status
+        ));
+    } else if !st.catch_up_status.is_empty() {
+        out.push_str(&format!("Cảnh báo về sổ: {}\n", st.catch_up_status));
+    }
     out.push_str(&format!(
         "Đã gửi về Phòng đến: sự kiện số {}\n",
         st.last_published_seq

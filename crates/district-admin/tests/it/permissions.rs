@@ -162,6 +162,174 @@ async fn a_school_publishes_as_itself_only_and_cannot_touch_the_stream_or_others
 }
 
 #[tokio::test]
+async fn a_school_reads_back_its_own_events_only_through_its_recovery_consumer() {
+    let district = DistrictNats::start().await.unwrap();
+    let an_hoa_seed = district.issue(AN_HOA);
+    let phu_cuong_seed = district.issue(PHU_CUONG);
+    let an_hoa = district.connect_school(AN_HOA, &an_hoa_seed).await.unwrap();
+    let phu_cuong = district
+        .connect_school(PHU_CUONG, &phu_cuong_seed)
+        .await
+        .unwrap();
+    let js = async_nats::jetstream::new(an_hoa.clone());
+    let their_js = async_nats::jetstream::new(phu_cuong.clone());
+    for n in 0..3 {
+        js.publish(
+            events_subject(&address(AN_HOA)),
+            format!("an-hoa {n}").into(),
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+        their_js
+            .publish(
+                events_subject(&address(PHU_CUONG)),
+                format!("phu-cuong {n}").into(),
+            )
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+
+    // Its own events, in order, over its own connection; the consumer is gone after.
+    let mut reader = event_bus::recover::SchoolReader::open(&js, &address(AN_HOA))
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    loop {
+        let batch = reader.next_batch().await.unwrap();
+        if batch.is_empty() {
+            break;
+        }
+        got.extend(
+            batch
+                .into_iter()
+                .map(|m| String::from_utf8(m.payload.to_vec()).unwrap()),
+        );
+    }
+    reader.close().await;
+    assert_eq!(got, ["an-hoa 0", "an-hoa 1", "an-hoa 2"]);
+    let last = event_bus::recover::last_message(&js, &address(AN_HOA))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&last.payload[..], b"an-hoa 2");
+    let stream = stream_name(PROVINCE, DISTRICT).unwrap();
+    let admin_js = async_nats::jetstream::new(district.admin().await);
+    let consumers = || async {
+        admin_js
+            .get_stream(&stream)
+            .await
+            .unwrap()
+            .info()
+            .await
+            .unwrap()
+            .state
+            .consumer_count
+    };
+    assert_eq!(
+        consumers().await,
+        0,
+        "the recovery consumer is deleted after"
+    );
+
+    // Its consumer name with another school's filter: the create subject is not its own.
+    let own_name = event_bus::recover::consumer_name(&address(AN_HOA));
+    let other_filter = js
+        .create_consumer_on_stream(
+            async_nats::jetstream::consumer::pull::Config {
+                name: Some(own_name.clone()),
+                filter_subject: events_subject(&address(PHU_CUONG)),
+                ..Default::default()
+            },
+            &stream,
+        )
+        .await;
+    assert!(
+        other_filter.is_err(),
+        "a consumer on another school's subject"
+    );
+    // Its own create subject with another school's filter in the body: the server refuses
+    // a body filter that differs from the subject's (nats-server 2.9.10).
+    let mismatched: Result<serde_json::Value, _> = js
+        .request(
+            format!(
+                "CONSUMER.CREATE.{stream}.{own_name}.{}",
+                events_subject(&address(AN_HOA))
+            ),
+            &serde_json::json!({
+                "stream_name": stream,
+                "config": {
+                    "name": own_name,
+                    "filter_subject": events_subject(&address(PHU_CUONG)),
+                    "deliver_policy": "all",
+                    "ack_policy": "none",
+                },
+            }),
+        )
+        .await;
+    // Refused either way: an error answer, or no answer at all.
+    if let Ok(answer) = mismatched {
+        assert!(
+            answer.get("error").is_some(),
+            "the server created a consumer whose filter differs from its subject: {answer}"
+        );
+    }
+    assert_eq!(consumers().await, 0);
+
+    // Another school's recovery consumer (made by the administrator here): neither created
+    // nor pulled from by An Hòa.
+    let their_name = event_bus::recover::consumer_name(&address(PHU_CUONG));
+    let theirs = js
+        .create_consumer_on_stream(
+            async_nats::jetstream::consumer::pull::Config {
+                name: Some(their_name.clone()),
+                filter_subject: events_subject(&address(PHU_CUONG)),
+                ..Default::default()
+            },
+            &stream,
+        )
+        .await;
+    assert!(
+        theirs.is_err(),
+        "An Hòa created Phú Cường's recovery consumer"
+    );
+    admin_js
+        .create_consumer_on_stream(
+            async_nats::jetstream::consumer::pull::Config {
+                name: Some(their_name.clone()),
+                filter_subject: events_subject(&address(PHU_CUONG)),
+                ack_policy: async_nats::jetstream::consumer::AckPolicy::None,
+                ..Default::default()
+            },
+            &stream,
+        )
+        .await
+        .unwrap();
+    let pulled: Result<async_nats::Message, _> = tokio::time::timeout(
+        DENIED_WAIT,
+        an_hoa.request(
+            format!("$JS.API.CONSUMER.MSG.NEXT.{stream}.{their_name}"),
+            r#"{"batch":1,"no_wait":true}"#.into(),
+        ),
+    )
+    .await
+    .map_err(|_| ())
+    .and_then(|r| r.map_err(|_| ()));
+    assert!(
+        pulled.is_err(),
+        "An Hòa pulled from Phú Cường's consumer: {:?}",
+        pulled.map(|m| m.payload)
+    );
+    // And it cannot delete it either.
+    let js_stream = js.get_stream_no_info(&stream).await.unwrap();
+    assert!(js_stream.delete_consumer(&their_name).await.is_err());
+    assert_eq!(consumers().await, 1);
+}
+
+#[tokio::test]
 async fn the_aggregator_reads_the_stream_but_cannot_change_it() {
     let district = DistrictNats::start().await.unwrap();
     let aggregator = connect_with(

@@ -14,6 +14,7 @@ mod lost_tail;
 mod queries;
 mod rebuild;
 mod receipts;
+mod recovery;
 mod school_app;
 mod seams;
 mod support;

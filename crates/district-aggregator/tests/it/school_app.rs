@@ -795,3 +795,84 @@ async fn a_record_the_district_holds_says_so_with_the_district_s_reason() {
     running.stop().await.unwrap();
     agent.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_head_sees_the_backups_and_takes_one() {
+    let env = Env::start().await.unwrap();
+    let school = agent_fixture::SchoolDir::for_school(AN_HOA, "Trường THCS An Hòa").unwrap();
+    let usb = tempfile::tempdir().unwrap();
+    let folder = usb.path().join("sao-luu");
+    std::fs::create_dir(&folder).unwrap();
+    let mut settings = school.settings(&env.nats.url());
+    settings.backup.folder = Some(folder.clone());
+    let agent = agent_fixture::RunningAgent::start_with_app(settings)
+        .await
+        .unwrap();
+    let mut head = agent.client().await.unwrap();
+    agent_fixture::requests::adopt_seed_plan_for(&mut head, AN_HOA)
+        .await
+        .unwrap();
+    let app = format!("http://{}", agent.app.expect("the app is served"));
+    let shots = artefacts_dir("school-app");
+    let browser = Chromium::shared().await.unwrap();
+    browser
+        .set_cookie(&app, "tt_truong", &agent.head_token)
+        .await
+        .unwrap();
+
+    let page = browser.open(&format!("{app}/sao-luu")).await.unwrap();
+    assert_eq!(page.text("main h1").await.unwrap(), "Sao lưu sổ của trường");
+    assert!(
+        page.text("#chua-co")
+            .await
+            .unwrap()
+            .contains("Chưa có bản sao")
+    );
+    assert!(
+        page.text("#thu-muc")
+            .await
+            .unwrap()
+            .contains("giữ 7 bản gần nhất")
+    );
+    page.close().await.unwrap();
+
+    // Sao lưu ngay: the new backup's row, with the seq it holds.
+    let mut page = browser.open(&format!("{app}/sao-luu")).await.unwrap();
+    page.click_and_wait("#sao-luu-ngay").await.unwrap();
+    assert!(
+        page.text("#da-sao-luu")
+            .await
+            .unwrap()
+            .contains("Đã sao lưu")
+    );
+    let rows = page.attributes("#ban-sao [data-head-seq]").await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].get("data-head-seq").map(String::as_str), Some("1"));
+    page.screenshot(&shots.join("sao-luu-1-da-sao-luu.png"))
+        .await
+        .unwrap();
+    assert!(page.problems().is_empty(), "{:?}", page.problems());
+    page.close().await.unwrap();
+
+    // The USB disk pulled out: the error on the page, in Vietnamese; the backup list empty.
+    std::fs::remove_dir_all(&folder).unwrap();
+    let mut page = browser.open(&format!("{app}/sao-luu")).await.unwrap();
+    page.click_and_wait("#sao-luu-ngay").await.unwrap();
+    assert!(
+        page.text("#loi-sao-luu").await.unwrap().contains("ổ USB"),
+        "{}",
+        page.text("main").await.unwrap()
+    );
+    assert!(
+        !page
+            .text("#loi-lan-cuoi")
+            .await
+            .unwrap()
+            .contains("không có")
+    );
+    page.screenshot(&shots.join("sao-luu-2-rut-usb.png"))
+        .await
+        .unwrap();
+    page.close().await.unwrap();
+    agent.stop().await.unwrap();
+}

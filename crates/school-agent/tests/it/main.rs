@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod accounts;
+mod backup;
 mod bad_input;
 mod delivery;
 mod faults;

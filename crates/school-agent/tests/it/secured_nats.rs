@@ -1,5 +1,6 @@
 //! A school as production will run it: NATS over TLS, a password from the configuration, and a
-//! NATS user allowed only the school's own events subject, replay subject and inbox.
+//! NATS user allowed only the school's own events subject, replay subject and inbox (and its
+//! own recovery consumer).
 
 use std::time::Duration;
 
@@ -11,6 +12,15 @@ const SCHOOL_PASSWORD: &str = "mat-khau-an-hoa";
 
 fn nats_config(dir: &std::path::Path) -> String {
     let subject = subject();
+    // Its own recovery consumer, as `event_bus::permissions::school` grants.
+    let address = event_bus::subjects::SchoolAddress::parse(PROVINCE, DISTRICT, SCHOOL).unwrap();
+    let recovery = event_bus::permissions::school(&address)
+        .publish
+        .iter()
+        .filter(|s| s.starts_with("$JS"))
+        .map(|s| format!("\"{s}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
     let certified =
         rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string(), "localhost".to_string()])
             .unwrap();
@@ -28,7 +38,7 @@ authorization {{
     {{
       user: "{SCHOOL}", password: "{SCHOOL_PASSWORD}",
       permissions: {{
-        publish: {{ allow: ["{subject}"] }}
+        publish: {{ allow: ["{subject}", {recovery}] }}
         subscribe: {{ allow: ["truyenthong.replay.{PROVINCE}.{DISTRICT}.{SCHOOL}", "_INBOX.{PROVINCE}.{DISTRICT}.{SCHOOL}.>"] }}
         allow_responses: true
       }}

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod activities;
+pub mod backup;
 pub mod bundles;
 pub mod commands;
 pub mod home;
