@@ -37,6 +37,8 @@
 //! - [`db`]: the live schema's name, the database [`db::connect`]ed and migrated, and
 //!   [`db::use_projection`], for tests and the bench that read the tables;
 //! - [`decode`]: the ingest's decoder, for the bench's read-and-decode ceiling;
+//! - [`evidence`]: the evidence files' list and content as the gRPC service answers them
+//!   (tests read them too);
 //! - [`queries`]: the district views as the gRPC service answers them (tests compare them
 //!   with `domain::district::DistrictModel`; the bench times them).
 
@@ -46,6 +48,7 @@ pub mod config;
 pub mod db;
 pub mod decode;
 pub(crate) mod district_commands;
+pub mod evidence;
 pub(crate) mod gaps;
 pub(crate) mod guard;
 pub(crate) mod heads;
@@ -140,6 +143,7 @@ impl Aggregator {
             state: self.state.clone(),
             activities: self.activities.clone(),
             accounts: accounts::Accounts::new(self.pool.clone()),
+            evidence: (self.pool.clone(), db::LIVE_SCHEMA.to_owned()),
         })
     }
 
@@ -200,6 +204,18 @@ impl Aggregator {
                 client: client.clone(),
                 pool: pool.clone(),
                 schema: db::LIVE_SCHEMA.to_owned(),
+                province: settings.district.province.clone(),
+                district: settings.district.district.clone(),
+            }
+            .run(tasks.stop_signal()),
+        );
+
+        tasks.spawn(
+            "evidence files",
+            evidence::Fetcher {
+                pool: pool.clone(),
+                schema: db::LIVE_SCHEMA.to_owned(),
+                jetstream: jetstream::new(client.clone()),
                 province: settings.district.province.clone(),
                 district: settings.district.district.clone(),
             }

@@ -8,6 +8,7 @@ pub mod account;
 pub mod admin;
 pub mod completeness;
 pub mod dead_letters;
+pub mod evidence;
 pub mod ingest;
 pub mod plan;
 pub mod reports;

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod activities;
 pub mod commands;
+pub mod evidence;
 pub mod home;
 pub mod inbox;
 pub mod plan;
