@@ -252,6 +252,18 @@ async fn photos_attached_while_nats_is_down_arrive_with_their_hashes_and_are_ser
     .await
     .unwrap();
 
+    // The district's plan, which the dashboard's pages need.
+    running
+        .client()
+        .await
+        .unwrap()
+        .adopt_district_plan(pb::AdoptDistrictPlanRequest {
+            actor: None,
+            plan: Some(district_fixture::office::district_plan()),
+        })
+        .await
+        .unwrap();
+
     // The dashboard serves each photo byte for byte, with its type, inline.
     let site = serve_dashboard(&running.url(), &running.credentials.reporting).await;
     let cookie = format!(
@@ -294,11 +306,15 @@ async fn photos_attached_while_nats_is_down_arrive_with_their_hashes_and_are_ser
         .open(&format!("http://{site}/truong/{AN_HOA}"))
         .await
         .unwrap();
+    let shots = artefacts_dir("evidence");
+    page.screenshot(&shots.join("school-page.png"))
+        .await
+        .unwrap();
     let rows = page
         .attributes("#minh-chung tr[data-sha256]")
         .await
         .unwrap();
-    assert_eq!(rows.len(), 3);
+    assert_eq!(rows.len(), 3, "{}", page.text("main").await.unwrap_or_default());
     assert!(
         rows.iter()
             .all(|r| r.get("data-state").map(String::as_str) == Some("received"))
@@ -306,11 +322,10 @@ async fn photos_attached_while_nats_is_down_arrive_with_their_hashes_and_are_ser
     let text = page.text("#minh-chung").await.unwrap();
     assert!(text.contains("đã nhận"), "{text}");
     assert!(text.contains("Ảnh hoạt động 1.png"), "{text}");
-    assert!(text.contains("KB"), "sizes in Vietnamese: {text}");
-    let shots = artefacts_dir("evidence");
-    page.screenshot(&shots.join("school-page.png"))
-        .await
-        .unwrap();
+    for (_, _, photo) in &photos {
+        let size = domain::vi::file_size(photo.len() as u64);
+        assert!(text.contains(&size), "{size} in Vietnamese: {text}");
+    }
     page.close().await.unwrap();
 
     agent.stop().await.unwrap();
