@@ -229,11 +229,8 @@ impl Aggregator {
             sha256: sha256.to_string(),
         };
         // A file of 20 MB takes longer than a page's figures.
-        match tokio::time::timeout(
-            CALL_TIMEOUT * 6,
-            self.client.clone().get_evidence(request),
-        )
-        .await
+        match tokio::time::timeout(CALL_TIMEOUT * 6, self.client.clone().get_evidence(request))
+            .await
         {
             Ok(Ok(response)) => Ok(response.into_inner()),
             Ok(Err(status)) => Err(PageError::from_status("GetEvidence", &status)),

@@ -55,8 +55,9 @@ pub async fn ensure(dir: &NatsDir, registry: &Registry, url: &str) -> anyhow::Re
         .active()
         .filter(|i| i.kind == crate::registry::Kind::School)
     {
-        let address = event_bus::subjects::SchoolAddress::parse(&d.province, &d.district, &school.name)
-            .with_context(|| format!("mã trường «{}» không hợp lệ", school.name))?;
+        let address =
+            event_bus::subjects::SchoolAddress::parse(&d.province, &d.district, &school.name)
+                .with_context(|| format!("mã trường «{}» không hợp lệ", school.name))?;
         tokio::time::timeout(
             CONNECT_TIMEOUT,
             event_bus::ensure_evidence_bucket(&js, &address),

@@ -112,8 +112,7 @@ impl Fetcher {
 
     /// Fetches one file; `false` when it is not in the bucket yet.
     async fn fetch(&self, file: &PendingFile) -> Result<bool, FetchError> {
-        let Ok(address) = SchoolAddress::parse(&self.province, &self.district, &file.school)
-        else {
+        let Ok(address) = SchoolAddress::parse(&self.province, &self.district, &file.school) else {
             return Ok(false);
         };
         let name = evidence_bucket(&address);
@@ -293,6 +292,12 @@ pub async fn get(
     .bind(sha256)
     .fetch_optional(pool)
     .await?;
-    row.map(|r| Ok((r.try_get("name")?, r.try_get("media_type")?, r.try_get("content")?)))
-        .transpose()
+    row.map(|r| {
+        Ok((
+            r.try_get("name")?,
+            r.try_get("media_type")?,
+            r.try_get("content")?,
+        ))
+    })
+    .transpose()
 }

@@ -8,9 +8,8 @@ use uuid::Uuid;
 use crate::event::{
     ActivityCorrected, ActivityRecorded, ActivityRetracted, BudgetEstimated, BudgetSettled,
     CommendationAwarded, DutyAssigned, EmulationCriteriaAdopted, Event, EvidenceAttached,
-    ExpenseRecorded,
-    FeedbackAnswered, FeedbackReceived, NomineeNominated, PressIssueAnswered, PressIssueRaised,
-    ReporterVisitHosted,
+    ExpenseRecorded, FeedbackAnswered, FeedbackReceived, NomineeNominated, PressIssueAnswered,
+    PressIssueRaised, ReporterVisitHosted,
 };
 use crate::plan::{Plan, PlanAmendment};
 

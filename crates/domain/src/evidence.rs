@@ -89,7 +89,10 @@ pub struct EvidenceFile {
 
 /// Whether `value` is a SHA-256 as the contract writes it: 64 lowercase hex digits.
 pub fn is_sha256_hex(value: &str) -> bool {
-    value.len() == 64 && value.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    value.len() == 64
+        && value
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// Checks a media type against [`MEDIA_TYPES`] (field `{prefix}.media_type`).

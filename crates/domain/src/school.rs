@@ -14,12 +14,13 @@ use crate::calendar::DateRange;
 use crate::codes::SchoolRef;
 use crate::command::Command;
 use crate::error::{DomainError, Rule, Warning};
-use crate::evidence::{EvidenceTarget, MAX_FILES_PER_RECORD};
 use crate::event::{
     ActivityDetails, BudgetEstimated, BudgetSettled, CommendationAwarded, Criterion, DutyAssigned,
-    EmulationCriteriaAdopted, Event, EvidenceAttached, ExpenseRecorded, FeedbackAnswered, FeedbackReceived,
-    NomineeNominated, PlanAdopted, PressIssueAnswered, PressIssueRaised, ReporterVisitHosted,
+    EmulationCriteriaAdopted, Event, EvidenceAttached, ExpenseRecorded, FeedbackAnswered,
+    FeedbackReceived, NomineeNominated, PlanAdopted, PressIssueAnswered, PressIssueRaised,
+    ReporterVisitHosted,
 };
+use crate::evidence::{EvidenceTarget, MAX_FILES_PER_RECORD};
 use crate::money::Vnd;
 use crate::plan::{Plan, document_number};
 use crate::roles::ContentArea;
@@ -399,7 +400,7 @@ fn decide_evidence(state: &SchoolState, c: &EvidenceAttached) -> Result<Event, D
     evidence_target(state, &c.record)?;
     let file = c.file.validated()?;
     let existing = state.evidence_of(&c.record);
-    if existing.iter().any(|h| *h == file.sha256) {
+    if existing.contains(&file.sha256) {
         return Err(DomainError::already_exists(
             "evidence.file.sha256",
             &file.sha256,

@@ -173,7 +173,10 @@ pub async fn scan_log(store: &Store) -> Result<usize, StoreError> {
         let body: String = row.try_get("envelope")?;
         let decoded = domain::Envelope::parse(body.as_bytes()).and_then(|e| e.decode());
         let Ok(Event::EvidenceAttached(e)) = decoded else {
-            warn!(seq, "an evidence.attached event does not decode; its file is not uploaded");
+            warn!(
+                seq,
+                "an evidence.attached event does not decode; its file is not uploaded"
+            );
             continue;
         };
         sqlx::query(
@@ -397,8 +400,9 @@ impl Uploader {
         let mut sent_bytes = 0u64;
         let mut buffer = vec![0u8; chunk_size];
         for index in first..chunks {
-            let want = usize::try_from((file.size - index * chunk_size as u64).min(chunk_size as u64))
-                .unwrap_or(chunk_size);
+            let want =
+                usize::try_from((file.size - index * chunk_size as u64).min(chunk_size as u64))
+                    .unwrap_or(chunk_size);
             reader.read_exact(&mut buffer[..want]).await?;
             let mut headers = HeaderMap::new();
             headers.insert("Tt-Chunk", index.to_string().as_str());

@@ -212,8 +212,10 @@ pub async fn run_with_app(
             relay: wakeup,
             heads: announce_now,
         },
-        evidence,
-        evidence_wakeup,
+        service::Evidence {
+            store: evidence,
+            uploader: evidence_wakeup,
+        },
     );
     let staff_service = staff_service::SchoolStaffService::new(sessions);
     // One shutdown for both servers.

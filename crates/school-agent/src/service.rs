@@ -47,6 +47,13 @@ pub struct SchoolAgentService {
     evidence_wakeup: Arc<Notify>,
 }
 
+/// The evidence files: where they are stored, and the uploader to wake when one is attached.
+#[derive(Debug, Clone)]
+pub struct Evidence {
+    pub store: crate::evidence::EvidenceStore,
+    pub uploader: Arc<Notify>,
+}
+
 /// What `SendNow` wakes: the relay (deliver the outbox now) and the head announcer (ask the
 /// district for a fresh receipt).
 #[derive(Debug, Clone)]
@@ -63,8 +70,7 @@ impl SchoolAgentService {
         school: SchoolRef,
         sessions: Sessions,
         send_now: SendNow,
-        evidence: crate::evidence::EvidenceStore,
-        evidence_wakeup: Arc<Notify>,
+        evidence: Evidence,
     ) -> Self {
         Self {
             writer,
@@ -73,8 +79,8 @@ impl SchoolAgentService {
             school,
             sessions,
             send_now,
-            evidence,
-            evidence_wakeup,
+            evidence: evidence.store,
+            evidence_wakeup: evidence.uploader,
         }
     }
 
@@ -236,15 +242,16 @@ impl SchoolAgentService {
                 },
             ))
         })?;
-        let record = evidence::EvidenceTarget::from_kind(r.record_kind.trim(), id).ok_or_else(|| {
-            refuse(domain::DomainError::invalid(
-                "record_kind",
-                domain::Rule::InvalidValue {
-                    value: r.record_kind.clone(),
-                    expected: "activity, reporter_visit, press_answer or expense",
-                },
-            ))
-        })?;
+        let record =
+            evidence::EvidenceTarget::from_kind(r.record_kind.trim(), id).ok_or_else(|| {
+                refuse(domain::DomainError::invalid(
+                    "record_kind",
+                    domain::Rule::InvalidValue {
+                        value: r.record_kind.clone(),
+                        expected: "activity, reporter_visit, press_answer or expense",
+                    },
+                ))
+            })?;
         let media_type = evidence::check_media_type("media_type", &r.media_type).map_err(refuse)?;
         evidence::check_size("content", r.content.len() as u64).map_err(refuse)?;
         let name = evidence::check_name("name", &r.name).map_err(refuse)?;
@@ -551,9 +558,7 @@ pub async fn serve(
     service_runtime::GrpcServer::new(wire::FILE_DESCRIPTOR_SET)
         .configure(settings)
         // An evidence file of the largest size, plus the request's other fields.
-        .add_service(
-            SchoolAgentServer::new(service).max_decoding_message_size(MAX_MESSAGE),
-        )
+        .add_service(SchoolAgentServer::new(service).max_decoding_message_size(MAX_MESSAGE))
         .add_service(SchoolStaffServer::new(staff))
         .serve(listener, shutdown)
         .await

@@ -152,7 +152,10 @@ mod tests {
 
     #[test]
     fn a_vietnamese_file_name_is_encoded_for_the_header() {
-        assert_eq!(encoded_filename("Biên bản.pdf"), "Bi%C3%AAn%20b%E1%BA%A3n.pdf");
+        assert_eq!(
+            encoded_filename("Biên bản.pdf"),
+            "Bi%C3%AAn%20b%E1%BA%A3n.pdf"
+        );
         assert_eq!(ascii_filename("Biên bản.pdf"), "Bi_n_b_n.pdf");
     }
 }

@@ -60,7 +60,16 @@ pub async fn show(
     let chosen = periods::choose(Params::given(&params.ky), plan.as_ref())?;
     let years = budget_years(&chosen, plan.as_ref());
     let period = chosen.period;
-    let (plan_view, completeness, responsiveness, commendation, activities, ingest, budgets, evidence) = tokio::try_join!(
+    let (
+        plan_view,
+        completeness,
+        responsiveness,
+        commendation,
+        activities,
+        ingest,
+        budgets,
+        evidence,
+    ) = tokio::try_join!(
         agg.plan_view(period),
         agg.completeness(period),
         agg.responsiveness(period, None),

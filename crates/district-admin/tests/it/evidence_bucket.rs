@@ -67,6 +67,20 @@ async fn a_school_writes_only_its_own_bucket_and_the_aggregator_only_reads() {
         !try_put(&phu_cuong, &bucket(AN_HOA), "forged", b"not An Hoa's photo").await,
         "another school's identity wrote into An Hoa's bucket"
     );
+    // Nor straight onto the bucket's chunk subject, past the object store client.
+    let forged_chunk = match phu_cuong
+        .publish(
+            format!("$O.{}.C.forged", bucket(AN_HOA)),
+            bytes::Bytes::from_static(b"not An Hoa's chunk"),
+        )
+        .await
+    {
+        Ok(ack) => tokio::time::timeout(Duration::from_secs(5), ack)
+            .await
+            .is_ok_and(|r| r.is_ok()),
+        Err(_) => false,
+    };
+    assert!(!forged_chunk, "another school's chunk was stored");
     assert!(
         tokio::time::timeout(
             Duration::from_secs(5),
@@ -107,4 +121,14 @@ async fn a_school_writes_only_its_own_bucket_and_the_aggregator_only_reads() {
     let own = an_hoa.get_object_store(bucket(AN_HOA)).await.unwrap();
     assert!(own.info("forged").await.is_err());
     assert!(own.info("by-aggregator").await.is_err());
+    let mut stream = an_hoa
+        .get_stream(format!("OBJ_{}", bucket(AN_HOA)))
+        .await
+        .unwrap();
+    let chunks = photo.len().div_ceil(128 * 1024) as u64;
+    assert_eq!(
+        stream.info().await.unwrap().state.messages,
+        chunks + 1,
+        "the bucket holds An Hoa's object and nothing else"
+    );
 }

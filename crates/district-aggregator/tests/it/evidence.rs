@@ -11,6 +11,8 @@
 //!
 //! Screenshots go to `target/test-artefacts/evidence/`.
 
+#![allow(clippy::unwrap_used)]
+
 use std::net::SocketAddr;
 
 use dashboard::DashboardState;
@@ -137,7 +139,9 @@ async fn serve_dashboard(aggregator_url: &str, token: &str) -> SocketAddr {
     let channel = tonic::transport::Endpoint::from_shared(aggregator_url.to_owned())
         .unwrap()
         .connect_lazy();
-    let listener = tokio::net::TcpListener::bind(("127.0.0.3", 0)).await.unwrap();
+    let listener = tokio::net::TcpListener::bind(("127.0.0.3", 0))
+        .await
+        .unwrap();
     let addr = listener.local_addr().unwrap();
     let app = dashboard::router(DashboardState::new(
         channel,
@@ -233,7 +237,14 @@ async fn photos_attached_while_nats_is_down_arrive_with_their_hashes_and_are_ser
         .collect();
     let mut listed: Vec<(String, String, String, u64)> = files
         .iter()
-        .map(|f| (f.record_id.clone(), f.sha256.clone(), f.name.clone(), f.size))
+        .map(|f| {
+            (
+                f.record_id.clone(),
+                f.sha256.clone(),
+                f.name.clone(),
+                f.size,
+            )
+        })
         .collect();
     listed.sort();
     let mut expected = expected;
@@ -314,7 +325,12 @@ async fn photos_attached_while_nats_is_down_arrive_with_their_hashes_and_are_ser
         .attributes("#minh-chung tr[data-sha256]")
         .await
         .unwrap();
-    assert_eq!(rows.len(), 3, "{}", page.text("main").await.unwrap_or_default());
+    assert_eq!(
+        rows.len(),
+        3,
+        "{}",
+        page.text("main").await.unwrap_or_default()
+    );
     assert!(
         rows.iter()
             .all(|r| r.get("data-state").map(String::as_str) == Some("received"))
@@ -390,7 +406,10 @@ async fn an_agent_switched_off_mid_upload_resumes_and_the_file_arrives_whole() {
     );
     let chunks = big.len().div_ceil(CHUNK) as u64;
     let before = messages().await;
-    assert!(before < chunks, "switched off after {before} of {chunks} chunks");
+    assert!(
+        before < chunks,
+        "switched off after {before} of {chunks} chunks"
+    );
 
     // Started again, at full speed: it resumes and the file arrives whole.
     settings.relay.evidence_rate_kib_per_s = 0;
@@ -467,7 +486,10 @@ async fn an_object_that_does_not_match_its_hash_is_refused_and_never_served() {
     let mut forged = photo.clone();
     let last = forged.len() - 1;
     forged[last] ^= 0xff;
-    store.put(sha.as_str(), &mut forged.as_slice()).await.unwrap();
+    store
+        .put(sha.as_str(), &mut forged.as_slice())
+        .await
+        .unwrap();
 
     publish(&env.js, &district.envelopes).await.unwrap();
     publish(&env.js, &log.envelopes).await.unwrap();
@@ -574,7 +596,10 @@ async fn a_teacher_attaches_a_photo_through_the_app_and_a_refused_type_is_said_i
     );
     let text = page.text("#minh-chung").await.unwrap();
     assert!(text.contains("Lễ tuyên dương.png"), "{text}");
-    assert!(text.contains("chưa gửi") || text.contains("đã gửi Phòng"), "{text}");
+    assert!(
+        text.contains("chưa gửi") || text.contains("đã gửi Phòng"),
+        "{text}"
+    );
     let shots = artefacts_dir("evidence");
     page.screenshot(&shots.join("app-attached.png"))
         .await

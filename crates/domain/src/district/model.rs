@@ -35,8 +35,8 @@ use crate::district::event::DistrictEvent;
 use crate::district::facts::{DistrictPlan, Enrolment};
 use crate::district::folding::{SearchWords, activity_search_words};
 use crate::envelope::{AnyEvent, Envelope};
-use crate::evidence::{EvidenceFile, EvidenceTarget};
 use crate::event::{ActivityDetails, CommendationAwarded, Event, NomineeNominated};
+use crate::evidence::{EvidenceFile, EvidenceTarget};
 use crate::school::{DecisionContext, SchoolState};
 
 /// What [`DistrictModel::apply`] did with an envelope.

@@ -82,7 +82,10 @@ fn media_type_of(declared: Option<&str>, name: &str) -> String {
     }
 }
 
-async fn files_of(staff: &Staff, record: &EvidenceTarget) -> Result<Vec<pb::AgentEvidenceFile>, PageError> {
+async fn files_of(
+    staff: &Staff,
+    record: &EvidenceTarget,
+) -> Result<Vec<pb::AgentEvidenceFile>, PageError> {
     Ok(staff
         .agent
         .clone()
@@ -96,7 +99,12 @@ async fn files_of(staff: &Staff, record: &EvidenceTarget) -> Result<Vec<pb::Agen
         .files)
 }
 
-fn body(staff: &Staff, record: &EvidenceTarget, files: &[pb::AgentEvidenceFile], refusal: Option<&str>) -> Markup {
+fn body(
+    staff: &Staff,
+    record: &EvidenceTarget,
+    files: &[pb::AgentEvidenceFile],
+    refusal: Option<&str>,
+) -> Markup {
     let may_attach = duty(record).allows(staff.role());
     html! {
         section.card {
@@ -139,7 +147,14 @@ fn body(staff: &Staff, record: &EvidenceTarget, files: &[pb::AgentEvidenceFile],
 }
 
 fn respond(state: &AppState, staff: &Staff, body: Markup, code: StatusCode) -> Response {
-    let page = layout::page(&state.school_name, "Minh chứng", Nav::Activities, staff, None, body);
+    let page = layout::page(
+        &state.school_name,
+        "Minh chứng",
+        Nav::Activities,
+        staff,
+        None,
+        body,
+    );
     (code, Html(page.into_string())).into_response()
 }
 
@@ -150,7 +165,12 @@ pub async fn show(
 ) -> Result<Response, PageError> {
     let record = target(&kind, &id)?;
     let files = files_of(&staff, &record).await?;
-    Ok(respond(&state, &staff, body(&staff, &record, &files, None), StatusCode::OK))
+    Ok(respond(
+        &state,
+        &staff,
+        body(&staff, &record, &files, None),
+        StatusCode::OK,
+    ))
 }
 
 pub async fn attach(
@@ -274,7 +294,10 @@ pub async fn file(staff: Staff, Path(sha256): Path<String>) -> Result<Response, 
     let mut response = content.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
-    headers.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("inline"));
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("inline"),
+    );
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -290,7 +313,13 @@ mod tests {
     fn the_media_type_falls_back_on_the_extension() {
         assert_eq!(media_type_of(Some("image/png"), "a.bin"), "image/png");
         assert_eq!(media_type_of(None, "Biên bản.PDF"), "application/pdf");
-        assert_eq!(media_type_of(Some("application/octet-stream"), "anh.jpg"), "image/jpeg");
-        assert_eq!(media_type_of(Some("application/zip"), "a.zip"), "application/zip");
+        assert_eq!(
+            media_type_of(Some("application/octet-stream"), "anh.jpg"),
+            "image/jpeg"
+        );
+        assert_eq!(
+            media_type_of(Some("application/zip"), "a.zip"),
+            "application/zip"
+        );
     }
 }

@@ -60,7 +60,10 @@ fn the_record_must_exist_and_not_be_retracted() {
             reason: "Ghi nhầm".into(),
         }),
     ]);
-    let err = then_error(&retracted, attach(EvidenceTarget::Activity(id(1)), photo(1)));
+    let err = then_error(
+        &retracted,
+        attach(EvidenceTarget::Activity(id(1)), photo(1)),
+    );
     assert_eq!(err.kind, ErrorKind::FailedPrecondition);
     for record in [
         EvidenceTarget::ReporterVisit(id(1)),
@@ -188,7 +191,10 @@ fn bad_files_name_the_field_and_rule() {
             },
         ),
     );
-    assert!(zip.vietnamese().contains("chỉ nhận ảnh JPEG, PNG, WebP hoặc tệp PDF"));
+    assert!(
+        zip.vietnamese()
+            .contains("chỉ nhận ảnh JPEG, PNG, WebP hoặc tệp PDF")
+    );
     // The largest file allowed is allowed.
     let edge = EvidenceFile {
         size: MAX_FILE_SIZE,
@@ -230,8 +236,14 @@ fn one_hash_once_per_record_and_at_most_twenty_files() {
 #[test]
 fn whoever_may_record_the_record_may_attach_to_it() {
     let by = |record| duties::Duty::of(&attach(record, photo(1)));
-    assert_eq!(by(EvidenceTarget::Activity(id(1))), duties::Duty::Activities);
-    assert_eq!(by(EvidenceTarget::ReporterVisit(id(1))), duties::Duty::Press);
+    assert_eq!(
+        by(EvidenceTarget::Activity(id(1))),
+        duties::Duty::Activities
+    );
+    assert_eq!(
+        by(EvidenceTarget::ReporterVisit(id(1))),
+        duties::Duty::Press
+    );
     assert_eq!(by(EvidenceTarget::PressAnswer(id(1))), duties::Duty::Press);
     assert_eq!(by(EvidenceTarget::Expense(id(1))), duties::Duty::Spending);
 }
