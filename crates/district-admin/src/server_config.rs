@@ -189,7 +189,7 @@ mod tests {
             "a revoked key stays out:\n{text}"
         );
         assert!(text.contains(
-            "publish: { allow: [\"truyenthong.events.dong-thap.tam-nong.thcs-an-hoa\", \"truyenthong.heads.dong-thap.tam-nong.thcs-an-hoa\"] }"
+            "publish: { allow: [\"truyenthong.events.dong-thap.tam-nong.thcs-an-hoa\", \"truyenthong.heads.dong-thap.tam-nong.thcs-an-hoa\", \"$O.tt-ev_dong-thap_tam-nong_thcs-an-hoa.>\""
         ), "{text}");
         assert!(text.contains("nkey: \"UADMIN\", permissions: { publish: { allow: [\">\"] }"));
     }
