@@ -97,6 +97,7 @@ impl SchoolDir {
                 max_backoff_ms: 400,
                 ensure_stream: true,
                 heads_interval_ms: 60_000,
+                ..RelaySettings::default()
             },
             // Tests of the app bind their own port (`school_agent::run_with_app`); agents of
             // other tests serve none, so that no two of them want the default port.
@@ -160,6 +161,8 @@ pub fn to_toml(settings: &Settings) -> String {
         max_backoff_ms,
         ensure_stream,
         heads_interval_ms,
+        evidence_chunk_size,
+        evidence_rate_kib_per_s,
     } = relay;
 
     let mut root = Table::new();
@@ -189,6 +192,8 @@ pub fn to_toml(settings: &Settings) -> String {
             ("max_backoff_ms", integer(*max_backoff_ms)),
             ("ensure_stream", (*ensure_stream).into()),
             ("heads_interval_ms", integer(*heads_interval_ms)),
+            ("evidence_chunk_size", integer(*evidence_chunk_size as u64)),
+            ("evidence_rate_kib_per_s", integer(*evidence_rate_kib_per_s)),
         ]),
     );
     let mut app = table([

@@ -105,6 +105,10 @@ pub fn router(state: DashboardState) -> Router {
         .route("/quan-tri/nhat-ky", get(pages::admin::audit))
         .route("/", get(pages::plan::show))
         .route("/truong/{code}", get(pages::school::show))
+        .route(
+            "/truong/{code}/minh-chung/{sha256}",
+            get(pages::evidence::serve),
+        )
         .route("/day-du", get(pages::completeness::show))
         .route("/phan-hoi", get(pages::responsiveness::show))
         .route("/thu-loi", get(pages::dead_letters::show))

@@ -43,7 +43,12 @@ impl Aggregator {
     /// Calls over `channel` with `credential`.
     pub fn new(channel: Channel, credential: Credential) -> Self {
         Self {
-            client: DistrictAggregatorClient::new(credential.clone().on(channel.clone())),
+            // An evidence file comes back whole: up to the domain's limit, plus its name.
+            client: DistrictAggregatorClient::new(credential.clone().on(channel.clone()))
+                .max_decoding_message_size(
+                    usize::try_from(domain::evidence::MAX_FILE_SIZE).unwrap_or(usize::MAX)
+                        + 64 * 1024,
+                ),
             accounts: DistrictAccountsClient::new(credential.on(channel)),
         }
     }
@@ -266,6 +271,41 @@ impl Aggregator {
             }
         }
         Ok((bytes, name))
+    }
+
+    /// A school's evidence files, every record's.
+    pub async fn evidence(&self, school: &str) -> Result<pb::ListEvidenceReply, PageError> {
+        let request = pb::ListEvidenceRequest {
+            school: school.to_string(),
+            ..Default::default()
+        };
+        self.call("ListEvidence", |mut c| async move {
+            c.list_evidence(request).await
+        })
+        .await
+    }
+
+    /// One received evidence file of a school.
+    pub async fn evidence_file(
+        &self,
+        school: &str,
+        sha256: &str,
+    ) -> Result<pb::DistrictEvidenceFile, PageError> {
+        let request = pb::GetDistrictEvidenceRequest {
+            school: school.to_string(),
+            sha256: sha256.to_string(),
+        };
+        // A file of 20 MB takes longer than a page's figures.
+        match tokio::time::timeout(CALL_TIMEOUT * 6, self.client.clone().get_evidence(request))
+            .await
+        {
+            Ok(Ok(response)) => Ok(response.into_inner()),
+            Ok(Err(status)) => Err(PageError::from_status("GetEvidence", &status)),
+            Err(_) => Err(PageError::Unavailable {
+                call: "GetEvidence",
+                reason: format!("no answer within {} s", (CALL_TIMEOUT * 6).as_secs()),
+            }),
+        }
     }
 
     pub async fn ingest_state(&self) -> Result<pb::IngestState, PageError> {

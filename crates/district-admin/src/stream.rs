@@ -27,7 +27,8 @@ pub fn administrator_settings(dir: &NatsDir, url: &str) -> NatsSettings {
     }
 }
 
-/// Ensures the district stream exists with the district log's configuration; returns its name.
+/// Ensures the district stream exists with the district log's configuration, and every
+/// issued school's evidence bucket; returns the stream's name.
 pub async fn ensure(dir: &NatsDir, registry: &Registry, url: &str) -> anyhow::Result<String> {
     let settings = administrator_settings(dir, url);
     let client = event_bus::connect::connect(&settings, None)
@@ -48,6 +49,23 @@ pub async fn ensure(dir: &NatsDir, registry: &Registry, url: &str) -> anyhow::Re
         )
     })?
     .context("không tạo được luồng của huyện")?;
+    // Every issued school's evidence bucket: the school may write only into its own, and
+    // may not create one.
+    for school in registry
+        .active()
+        .filter(|i| i.kind == crate::registry::Kind::School)
+    {
+        let address =
+            event_bus::subjects::SchoolAddress::parse(&d.province, &d.district, &school.name)
+                .with_context(|| format!("mã trường «{}» không hợp lệ", school.name))?;
+        tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            event_bus::ensure_evidence_bucket(&js, &address),
+        )
+        .await
+        .context("nats-server không trả lời khi tạo kho minh chứng")?
+        .with_context(|| format!("không tạo được kho minh chứng của trường {}", school.name))?;
+    }
     event_bus::connect::flush_before_exit(&client, Duration::from_secs(2)).await;
     Ok(stream.cached_info().config.name.clone())
 }

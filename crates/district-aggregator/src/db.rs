@@ -240,7 +240,7 @@ async fn report_privileges(pool: &PgPool, owner_separate: bool) {
 }
 
 /// `name` as a PostgreSQL identifier, quoted (role names come from configuration).
-fn quote_identifier(name: &str) -> String {
+pub(crate) fn quote_identifier(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 

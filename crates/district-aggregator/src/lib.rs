@@ -39,6 +39,8 @@
 //! - [`decode`]: the ingest's decoder, for the bench's read-and-decode ceiling;
 //! - [`bundles`]: importing a school's signed bundle and writing the reply
 //!   ([`Aggregator::bundles`]; the command `nhap-goi`, the bundle tests, the bench);
+//! - [`evidence`]: the evidence files' list and content as the gRPC service answers them
+//!   (tests read them too);
 //! - [`queries`]: the district views as the gRPC service answers them (tests compare them
 //!   with `domain::district::DistrictModel`; the bench times them).
 
@@ -49,6 +51,7 @@ pub mod config;
 pub mod db;
 pub mod decode;
 pub(crate) mod district_commands;
+pub mod evidence;
 pub(crate) mod gaps;
 pub(crate) mod guard;
 pub(crate) mod heads;
@@ -150,6 +153,7 @@ impl Aggregator {
             activities: self.activities.clone(),
             accounts: accounts::Accounts::new(self.pool.clone()),
             bundles: self.bundles(),
+            evidence: (self.pool.clone(), db::LIVE_SCHEMA.to_owned()),
         })
     }
 
@@ -210,6 +214,18 @@ impl Aggregator {
                 client: client.clone(),
                 pool: pool.clone(),
                 schema: db::LIVE_SCHEMA.to_owned(),
+                province: settings.district.province.clone(),
+                district: settings.district.district.clone(),
+            }
+            .run(tasks.stop_signal()),
+        );
+
+        tasks.spawn(
+            "evidence files",
+            evidence::Fetcher {
+                pool: pool.clone(),
+                schema: db::LIVE_SCHEMA.to_owned(),
+                jetstream: jetstream::new(client.clone()),
                 province: settings.district.province.clone(),
                 district: settings.district.district.clone(),
             }

@@ -51,6 +51,8 @@ pub struct Context {
     pub accounts: Accounts,
     /// School bundles imported, replies written.
     pub bundles: crate::bundles::Bundles,
+    /// The database and projection schema the evidence files are read from.
+    pub evidence: (sqlx::PgPool, String),
 }
 
 /// The most `WatchActivities` streams open at once: each holds a broadcast receiver and a
@@ -517,6 +519,103 @@ impl DistrictAggregator for DistrictAggregatorService {
         }))
     }
 
+    async fn list_evidence(
+        &self,
+        r: Request<pb::ListEvidenceRequest>,
+    ) -> Result<Response<pb::ListEvidenceReply>, Status> {
+        let caller = self.authorize(&r, Permission::ReadViews).await?;
+        let r = r.into_inner();
+        if r.school.trim().is_empty() {
+            return Err(refused(domain::DomainError::invalid(
+                "school",
+                domain::Rule::Required,
+            )));
+        }
+        Self::check_school(&caller, "school", &r.school)?;
+        let record = if r.record_kind.is_empty() {
+            None
+        } else {
+            let id = uuid::Uuid::parse_str(&r.record_id).map_err(|_| {
+                refused(domain::DomainError::invalid(
+                    "record_id",
+                    domain::Rule::InvalidValue {
+                        value: r.record_id.clone(),
+                        expected: "a UUID",
+                    },
+                ))
+            })?;
+            let kind = domain::evidence::EvidenceTarget::from_kind(&r.record_kind, id)
+                .ok_or_else(|| {
+                    refused(domain::DomainError::invalid(
+                        "record_kind",
+                        domain::Rule::InvalidValue {
+                            value: r.record_kind.clone(),
+                            expected: "activity, reporter_visit, press_answer or expense",
+                        },
+                    ))
+                })?
+                .kind();
+            Some((kind, id))
+        };
+        let (pool, schema) = &self.context.evidence;
+        let rows = crate::evidence::list(pool, schema, &r.school, record)
+            .await
+            .map_err(|e| {
+                error!(error = %e, "listing evidence failed");
+                Status::unavailable("the district's database cannot be read right now")
+            })?;
+        Ok(Response::new(pb::ListEvidenceReply {
+            files: rows
+                .into_iter()
+                .map(|f| pb::EvidenceEntry {
+                    record_kind: f.record_kind,
+                    record_id: f.record_id.to_string(),
+                    sha256: f.sha256,
+                    name: f.name,
+                    media_type: f.media_type,
+                    size: non_negative(f.size),
+                    attached_seq: non_negative(f.attached_seq),
+                    state: f.state,
+                    received_at: f.received_at.map(timestamp),
+                    refused: f.refused.unwrap_or_default(),
+                })
+                .collect(),
+        }))
+    }
+
+    async fn get_evidence(
+        &self,
+        r: Request<pb::GetDistrictEvidenceRequest>,
+    ) -> Result<Response<pb::DistrictEvidenceFile>, Status> {
+        let caller = self.authorize(&r, Permission::ReadViews).await?;
+        let r = r.into_inner();
+        Self::check_school(&caller, "school", &r.school)?;
+        if !domain::evidence::is_sha256_hex(&r.sha256) {
+            return Err(refused(domain::DomainError::invalid(
+                "sha256",
+                domain::Rule::InvalidValue {
+                    value: r.sha256.clone(),
+                    expected: "64 lowercase hexadecimal digits (SHA-256)",
+                },
+            )));
+        }
+        let (pool, schema) = &self.context.evidence;
+        let file = crate::evidence::get(pool, schema, &r.school, &r.sha256)
+            .await
+            .map_err(|e| {
+                error!(error = %e, "reading evidence failed");
+                Status::unavailable("the district's database cannot be read right now")
+            })?;
+        match file {
+            Some((name, media_type, content)) => Ok(Response::new(pb::DistrictEvidenceFile {
+                name,
+                media_type,
+                content,
+            })),
+            None => Err(refused(domain::DomainError::not_found("sha256", &r.sha256))),
+        }
+    }
+
     async fn get_ingest_state(
         &self,
         r: Request<pb::GetIngestStateRequest>,
@@ -661,7 +760,12 @@ pub async fn serve(
     // `GetIngestState` (not health) reports.
     service_runtime::GrpcServer::new(wire::FILE_DESCRIPTOR_SET)
         .configure(settings)
-        .add_service(DistrictAggregatorServer::new(service))
+        // An evidence file of the largest size, plus its name and type.
+        .add_service(
+            DistrictAggregatorServer::new(service).max_encoding_message_size(
+                usize::try_from(domain::evidence::MAX_FILE_SIZE).unwrap_or(usize::MAX) + 64 * 1024,
+            ),
+        )
         .add_service(DistrictAccountsServer::new(accounts))
         .serve(listener, shutdown)
         .await

@@ -7,9 +7,9 @@ use uuid::Uuid;
 
 use crate::event::{
     ActivityCorrected, ActivityRecorded, ActivityRetracted, BudgetEstimated, BudgetSettled,
-    CommendationAwarded, DutyAssigned, EmulationCriteriaAdopted, Event, ExpenseRecorded,
-    FeedbackAnswered, FeedbackReceived, NomineeNominated, PressIssueAnswered, PressIssueRaised,
-    ReporterVisitHosted,
+    CommendationAwarded, DutyAssigned, EmulationCriteriaAdopted, Event, EvidenceAttached,
+    ExpenseRecorded, FeedbackAnswered, FeedbackReceived, NomineeNominated, PressIssueAnswered,
+    PressIssueRaised, ReporterVisitHosted,
 };
 use crate::plan::{Plan, PlanAmendment};
 
@@ -32,6 +32,7 @@ pub enum Command {
     EstimateBudget(BudgetEstimated),
     RecordExpense(ExpenseRecorded),
     SettleBudget(BudgetSettled),
+    AttachEvidence(EvidenceAttached),
 }
 
 impl Command {
@@ -49,6 +50,7 @@ impl Command {
             Command::Nominate(c) => Some(c.nomination_id),
             Command::AwardCommendation(c) => Some(c.nomination_id),
             Command::RecordExpense(c) => Some(c.expense_id),
+            Command::AttachEvidence(c) => Some(c.record.id()),
             Command::AdoptPlan(_)
             | Command::AmendPlan(_)
             | Command::AssignDuty(_)
@@ -78,6 +80,7 @@ impl Command {
             Command::EstimateBudget(_) => "estimate_budget",
             Command::RecordExpense(_) => "record_expense",
             Command::SettleBudget(_) => "settle_budget",
+            Command::AttachEvidence(_) => "attach_evidence",
         }
     }
 }
@@ -104,6 +107,7 @@ impl From<Event> for Command {
             Event::BudgetEstimated(e) => Command::EstimateBudget(e),
             Event::ExpenseRecorded(e) => Command::RecordExpense(e),
             Event::BudgetSettled(e) => Command::SettleBudget(e),
+            Event::EvidenceAttached(e) => Command::AttachEvidence(e),
         }
     }
 }

@@ -12,13 +12,15 @@
 //! - the office team (Tổ văn phòng) estimates, spends and settles the communication budget;
 //! - the trade union (Công đoàn) and the head propose exemplary people and record their
 //!   commendations;
-//! - any staff member records, corrects and retracts an activity.
+//! - any staff member records, corrects and retracts an activity;
+//! - evidence is attached by whoever may record the record it is attached to.
 //!
 //! A refusal is a [`DomainError`] of kind [`ErrorKind::PermissionDenied`] whose Vietnamese
 //! message names the duty and who holds it. `docs/school-accounts.md` shows the table.
 
 use crate::command::Command;
 use crate::error::{DomainError, ErrorKind, Rule};
+use crate::evidence::EvidenceTarget;
 use crate::roles::Role;
 
 /// A duty of the plan: a group of commands and the roles that hold it.
@@ -85,6 +87,12 @@ impl Duty {
             Command::AdoptEmulationCriteria(_) => Duty::EmulationCriteria,
             Command::EstimateBudget(_) => Duty::BudgetEstimate,
             Command::RecordExpense(_) | Command::SettleBudget(_) => Duty::Spending,
+            // Whoever may record the record may attach evidence to it.
+            Command::AttachEvidence(c) => match c.record {
+                EvidenceTarget::Activity(_) => Duty::Activities,
+                EvidenceTarget::ReporterVisit(_) | EvidenceTarget::PressAnswer(_) => Duty::Press,
+                EvidenceTarget::Expense(_) => Duty::Spending,
+            },
         }
     }
 

@@ -149,6 +149,21 @@ pub enum Rule {
         period: String,
         end: NaiveDate,
     },
+    /// An evidence file of a media type outside [`crate::evidence::MEDIA_TYPES`].
+    MediaTypeNotAllowed {
+        value: String,
+    },
+    /// An evidence file larger than [`crate::evidence::MAX_FILE_SIZE`] (or empty: `size` 0).
+    FileSize {
+        size: u64,
+        max: u64,
+    },
+    /// A file name with a path separator in it.
+    PathSeparator,
+    /// Evidence of an answer to a press issue not answered yet.
+    NotYetAnswered {
+        id: String,
+    },
     /// A command outside the duties the plan gives the caller's role ([`crate::duties`]).
     NotYourDuty {
         command: &'static str,
@@ -161,6 +176,16 @@ impl Rule {
     fn english(&self) -> String {
         match self {
             Rule::Required => "must not be empty".into(),
+            Rule::MediaTypeNotAllowed { value } => format!(
+                "media type {value:?} is not allowed; allowed: {}",
+                crate::evidence::MEDIA_TYPES.join(", ")
+            ),
+            Rule::FileSize { size: 0, .. } => "the file is empty".into(),
+            Rule::FileSize { size, max } => {
+                format!("the file is {size} bytes; at most {max} bytes are allowed")
+            }
+            Rule::PathSeparator => "must not contain a path separator (/ or \\)".into(),
+            Rule::NotYetAnswered { id } => format!("{id} has not been answered yet"),
             Rule::TooLong { max, actual } => {
                 format!("is {actual} characters long; at most {max} are allowed")
             }
@@ -254,6 +279,17 @@ impl Rule {
     fn vietnamese(&self) -> String {
         match self {
             Rule::Required => "không được để trống".into(),
+            Rule::MediaTypeNotAllowed { value } => format!(
+                "loại tệp «{value}» không được nhận; chỉ nhận ảnh JPEG, PNG, WebP hoặc tệp PDF"
+            ),
+            Rule::FileSize { size: 0, .. } => "tệp rỗng, không có nội dung".into(),
+            Rule::FileSize { size, max } => format!(
+                "tệp nặng {}, vượt quá giới hạn {}",
+                crate::vi::file_size(*size),
+                crate::vi::file_size(*max)
+            ),
+            Rule::PathSeparator => "không được chứa dấu phân cách thư mục (/ hoặc \\)".into(),
+            Rule::NotYetAnswered { id } => format!("«{id}» chưa được trả lời"),
             Rule::TooLong { max, actual } => {
                 format!("dài {actual} ký tự, vượt quá giới hạn {max} ký tự")
             }

@@ -196,6 +196,14 @@ pub struct BudgetSettled {
     pub note: Option<String>,
 }
 
+/// A file attached as evidence to one of the school's records. The bytes travel apart, named
+/// by `file.sha256` (see [`crate::evidence`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvidenceAttached {
+    pub record: crate::evidence::EvidenceTarget,
+    pub file: crate::evidence::EvidenceFile,
+}
+
 /// Declares an event enum with its type names and schema versions in one table. Used for the
 /// school's events here and for the district office's in [`crate::district::DistrictEvent`].
 macro_rules! events {
@@ -283,6 +291,7 @@ events! {
     BudgetEstimated(BudgetEstimated) = "budget.estimated", schema 1;
     ExpenseRecorded(ExpenseRecorded) = "expense.recorded", schema 1;
     BudgetSettled(BudgetSettled) = "budget.settled", schema 1;
+    EvidenceAttached(EvidenceAttached) = "evidence.attached", schema 1;
 }
 
 impl Event {
@@ -307,6 +316,7 @@ impl Event {
             Event::BudgetEstimated(e) => Some(e.estimated_on),
             Event::ExpenseRecorded(e) => Some(e.spent_on),
             Event::BudgetSettled(e) => Some(e.settled_on),
+            Event::EvidenceAttached(_) => None,
         }
     }
 }

@@ -25,6 +25,7 @@ pub mod duties;
 pub mod envelope;
 pub mod error;
 pub mod event;
+pub mod evidence;
 pub mod money;
 pub mod plan;
 pub mod roles;

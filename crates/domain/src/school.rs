@@ -16,9 +16,11 @@ use crate::command::Command;
 use crate::error::{DomainError, Rule, Warning};
 use crate::event::{
     ActivityDetails, BudgetEstimated, BudgetSettled, CommendationAwarded, Criterion, DutyAssigned,
-    EmulationCriteriaAdopted, Event, ExpenseRecorded, FeedbackAnswered, FeedbackReceived,
-    NomineeNominated, PlanAdopted, PressIssueAnswered, PressIssueRaised, ReporterVisitHosted,
+    EmulationCriteriaAdopted, Event, EvidenceAttached, ExpenseRecorded, FeedbackAnswered,
+    FeedbackReceived, NomineeNominated, PlanAdopted, PressIssueAnswered, PressIssueRaised,
+    ReporterVisitHosted,
 };
+use crate::evidence::{EvidenceTarget, MAX_FILES_PER_RECORD};
 use crate::money::Vnd;
 use crate::plan::{Plan, document_number};
 use crate::roles::ContentArea;
@@ -78,6 +80,8 @@ pub struct SchoolState {
     nominations: HashMap<Uuid, Nomination>,
     budgets: BTreeMap<i32, BudgetYear>,
     expenses: HashSet<Uuid>,
+    /// Each record's evidence files, by hash, in the order attached.
+    evidence: HashMap<EvidenceTarget, Vec<String>>,
     events: u64,
 }
 
@@ -178,7 +182,18 @@ impl SchoolState {
             Event::BudgetSettled(e) => {
                 self.budgets.entry(e.year).or_default().settled = true;
             }
+            Event::EvidenceAttached(e) => {
+                self.evidence
+                    .entry(e.record)
+                    .or_default()
+                    .push(e.file.sha256.clone());
+            }
         }
+    }
+
+    /// The hashes of the evidence files attached to `record`, in the order attached.
+    pub fn evidence_of(&self, record: &EvidenceTarget) -> &[String] {
+        self.evidence.get(record).map(Vec::as_slice).unwrap_or(&[])
     }
 
     fn plan_or_refuse(&self) -> Result<&Plan, DomainError> {
@@ -351,6 +366,61 @@ fn unsettled(state: &SchoolState, field: &str, year: i32) -> Result<(), DomainEr
     Ok(())
 }
 
+/// The record an evidence file is attached to exists and may still carry evidence.
+fn evidence_target(state: &SchoolState, record: &EvidenceTarget) -> Result<(), DomainError> {
+    let field = "evidence.record.id";
+    match *record {
+        EvidenceTarget::Activity(id) => live_activity(state, field, id),
+        EvidenceTarget::ReporterVisit(id) => {
+            if state.visits.contains(&id) {
+                Ok(())
+            } else {
+                Err(DomainError::not_found(field, id))
+            }
+        }
+        EvidenceTarget::PressAnswer(id) => match state.press_issues.get(&id) {
+            None => Err(DomainError::not_found(field, id)),
+            Some(case) if case.answered_on.is_none() => Err(DomainError::precondition(
+                field,
+                Rule::NotYetAnswered { id: id.to_string() },
+            )),
+            Some(_) => Ok(()),
+        },
+        EvidenceTarget::Expense(id) => {
+            if state.expenses.contains(&id) {
+                Ok(())
+            } else {
+                Err(DomainError::not_found(field, id))
+            }
+        }
+    }
+}
+
+fn decide_evidence(state: &SchoolState, c: &EvidenceAttached) -> Result<Event, DomainError> {
+    evidence_target(state, &c.record)?;
+    let file = c.file.validated()?;
+    let existing = state.evidence_of(&c.record);
+    if existing.contains(&file.sha256) {
+        return Err(DomainError::already_exists(
+            "evidence.file.sha256",
+            &file.sha256,
+        ));
+    }
+    if existing.len() >= MAX_FILES_PER_RECORD {
+        return Err(DomainError::precondition(
+            "evidence.record",
+            Rule::TooMany {
+                max: MAX_FILES_PER_RECORD,
+                actual: existing.len() + 1,
+            },
+        ));
+    }
+    Ok(Event::EvidenceAttached(EvidenceAttached {
+        record: c.record,
+        file,
+    }))
+}
+
 /// Decides a command against the school's state: the events it becomes, or why not.
 pub fn decide(
     state: &SchoolState,
@@ -373,10 +443,13 @@ pub fn decide(
             warnings,
         });
     }
+    if let Command::AttachEvidence(c) = &command {
+        return decide_evidence(state, c).map(Decision::one);
+    }
     let plan = state.plan_or_refuse()?;
     let period = plan.period;
     let event = match command {
-        Command::AdoptPlan(_) => unreachable!("handled above"),
+        Command::AdoptPlan(_) | Command::AttachEvidence(_) => unreachable!("handled above"),
         Command::AmendPlan(a) => {
             check_not_future("amendment.date", a.date, ctx)?;
             Event::PlanAmended(plan.validate_amendment(&a)?)
@@ -687,7 +760,8 @@ pub mod activity_list;
 pub mod records;
 mod snapshot;
 pub use snapshot::{
-    ActivitySnapshot, BudgetYearSnapshot, CaseSnapshot, NominationSnapshot, SchoolStateSnapshot,
+    ActivitySnapshot, BudgetYearSnapshot, CaseSnapshot, EvidenceSnapshot, NominationSnapshot,
+    SchoolStateSnapshot,
 };
 
 #[cfg(test)]

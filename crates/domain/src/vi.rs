@@ -100,6 +100,20 @@ pub fn decimal_trimmed(value: f64, places: u32) -> String {
         .unwrap_or_else(|| value.to_string())
 }
 
+/// A file's size as people read it: `512 byte`, `12,5 KB`, `8 MB`, `20 MB` (binary
+/// multiples, at most one decimal, a decimal comma).
+pub fn file_size(bytes: u64) -> String {
+    const KIB: f64 = 1024.0;
+    let b = bytes as f64;
+    if bytes < 1024 {
+        format!("{} byte", int(bytes as i64))
+    } else if b < KIB * KIB {
+        format!("{} KB", decimal_trimmed(b / KIB, 1))
+    } else {
+        format!("{} MB", decimal_trimmed(b / (KIB * KIB), 1))
+    }
+}
+
 /// A share (0..1) as a percentage with at most two decimals: `83,33%`, `12,5%`, `100%`.
 pub fn percent(share: f64) -> String {
     // Scaled in one step: a share the aggregator rounded to four places is then exactly a

@@ -35,7 +35,9 @@ pub use connect::{ConnectError, NatsSettings, TlsSettings, connect};
 pub use headers::{CloudEventHeaders, HeaderError, source_for};
 pub use publish::{OutgoingEvent, PublishError, PublishOutcome, publish_in_order};
 pub use replay::{ReplayError, ReplayReply, ReplayRequest, request_replay, serve_replay_requests};
-pub use stream::{StreamError, district_stream_config, ensure_district_stream};
+pub use stream::{
+    StreamError, district_stream_config, ensure_district_stream, ensure_evidence_bucket,
+};
 pub use subjects::{
     AddressError, AddressPart, EventOrigin, SchoolAddress, SlugError, district_events_filter,
     district_own_subject, events_subject, inbox_prefix, parse_event_origin, parse_events_subject,

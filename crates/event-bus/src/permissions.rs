@@ -29,6 +29,12 @@
 //! - The **administrator** may do anything: it creates and repairs the stream. Its
 //!   credentials stay on the district server, used by set-up commands only.
 //!
+//! - Each school has an **evidence bucket** (JetStream Object Store,
+//!   [`subjects::evidence_bucket`]): the school may put, read and inspect objects of its own
+//!   bucket only ([`object_store_access`]); the aggregator may only read every school's
+//!   bucket of its district. The administrator creates each bucket when it issues the
+//!   school (in `insecure` development the agent creates its own).
+//!
 //! Facts these sets rely on were checked on nats-server 2.9.10 with async-nats 0.51: a
 //! durable pull consumer with a filter is created on `CONSUMER.CREATE.<stream>.<name>.<filter>`,
 //! an unnamed ephemeral one on `CONSUMER.CREATE.<stream>`; `get_last_raw_message_by_subject`
@@ -58,24 +64,50 @@ impl Permissions {
     }
 }
 
-/// A school's: its own events and heads out, its own re-send requests and replies in, and
-/// its own events read back through its recovery consumer.
+/// The `$JS.API` and `$O` subjects the object store of `bucket` needs to put, read and
+/// inspect objects (async-nats 0.51): the bucket's stream info (opening the store), the last
+/// meta message (object info, by `STREAM.MSG.GET` or direct get), the chunks and meta
+/// published (each a JetStream publish acknowledged on the reply inbox), and the ordered
+/// consumer a read creates (with its flow control and deletion). Never the create, update,
+/// delete or purge of the bucket's stream: the agent's uploader never replaces an object
+/// (names are hashes), so it needs no purge, and a school cannot erase what it sent.
+pub fn object_store_access(bucket: &str) -> Vec<String> {
+    let stream = format!("OBJ_{bucket}");
+    let api = "$JS.API";
+    vec![
+        format!("$O.{bucket}.>"),
+        format!("{api}.STREAM.INFO.{stream}"),
+        format!("{api}.STREAM.MSG.GET.{stream}"),
+        format!("{api}.DIRECT.GET.{stream}.>"),
+        format!("{api}.CONSUMER.CREATE.{stream}"),
+        format!("{api}.CONSUMER.CREATE.{stream}.>"),
+        format!("{api}.CONSUMER.INFO.{stream}.*"),
+        format!("{api}.CONSUMER.DELETE.{stream}.*"),
+        format!("$JS.FC.{stream}.>"),
+    ]
+}
+
+/// A school's: its own events and heads out, its own re-send requests and replies in, its
+/// own events read back through its recovery consumer, and its own evidence bucket
+/// ([`object_store_access`]).
 pub fn school(school: &SchoolAddress) -> Permissions {
     let api = "$JS.API";
     // Both codes were validated by `SchoolAddress`; the stream name cannot fail for them.
     let stream = subjects::stream_name(school.province(), school.district()).unwrap_or_default();
     let consumer = crate::recover::consumer_name(school);
+    let mut publish = vec![
+        subjects::events_subject(school),
+        subjects::heads_subject(school),
+        format!(
+            "{api}.CONSUMER.CREATE.{stream}.{consumer}.{}",
+            subjects::events_subject(school)
+        ),
+        format!("{api}.CONSUMER.MSG.NEXT.{stream}.{consumer}"),
+        format!("{api}.CONSUMER.DELETE.{stream}.{consumer}"),
+    ];
+    publish.extend(object_store_access(&subjects::evidence_bucket(school)));
     Permissions {
-        publish: vec![
-            subjects::events_subject(school),
-            subjects::heads_subject(school),
-            format!(
-                "{api}.CONSUMER.CREATE.{stream}.{consumer}.{}",
-                subjects::events_subject(school)
-            ),
-            format!("{api}.CONSUMER.MSG.NEXT.{stream}.{consumer}"),
-            format!("{api}.CONSUMER.DELETE.{stream}.{consumer}"),
-        ],
+        publish,
         subscribe: vec![
             subjects::replay_subject(school),
             format!("{}.>", subjects::inbox_prefix(school)),
@@ -106,6 +138,19 @@ pub fn aggregator(
             format!("{api}.CONSUMER.INFO.{stream}.*"),
             format!("{api}.CONSUMER.MSG.NEXT.{stream}.*"),
             format!("{api}.CONSUMER.DELETE.{stream}.*"),
+            // Every school's evidence bucket, read only. A NATS wildcard is a whole token and a
+            // bucket's stream name is one token (`OBJ_tt-ev_<province>_<district>_<school>`),
+            // so these read rights cover every stream: stream info, a message by subject, and
+            // consumers (the ordered consumer an object read creates). Never a create, update,
+            // delete or purge of a stream, and never a publish on `$O.`.
+            format!("{api}.STREAM.INFO.*"),
+            format!("{api}.STREAM.MSG.GET.*"),
+            format!("{api}.DIRECT.GET.*.>"),
+            format!("{api}.CONSUMER.CREATE.*"),
+            format!("{api}.CONSUMER.CREATE.*.>"),
+            format!("{api}.CONSUMER.INFO.*.*"),
+            format!("{api}.CONSUMER.DELETE.*.*"),
+            "$JS.FC.*.>".to_string(),
             // The district office's own facts (`._district`) and — only for the events of a
             // school's verified bundle — the schools' events subjects; re-send requests.
             subjects::district_events_filter(province, district)?,
@@ -135,8 +180,8 @@ mod tests {
         let an_hoa = SchoolAddress::parse("dong-thap", "tam-nong", "thcs-an-hoa").unwrap();
         let p = school(&an_hoa);
         assert_eq!(
-            p.publish,
-            vec![
+            p.publish[..5],
+            [
                 "truyenthong.events.dong-thap.tam-nong.thcs-an-hoa",
                 "truyenthong.heads.dong-thap.tam-nong.thcs-an-hoa",
                 "$JS.API.CONSUMER.CREATE.TRUYENTHONG_DONG-THAP_TAM-NONG.recover-thcs-an-hoa.truyenthong.events.dong-thap.tam-nong.thcs-an-hoa",
@@ -144,6 +189,20 @@ mod tests {
                 "$JS.API.CONSUMER.DELETE.TRUYENTHONG_DONG-THAP_TAM-NONG.recover-thcs-an-hoa",
             ]
         );
+        let bucket = "tt-ev_dong-thap_tam-nong_thcs-an-hoa";
+        assert!(p.publish.contains(&format!("$O.{bucket}.>")));
+        // Every other right is about its own bucket's stream, and none changes the stream.
+        for s in &p.publish[5..] {
+            assert!(s.contains(bucket), "{s}");
+            for forbidden in [
+                "STREAM.CREATE",
+                "STREAM.UPDATE",
+                "STREAM.DELETE",
+                "STREAM.PURGE",
+            ] {
+                assert!(!s.contains(forbidden), "{s}");
+            }
+        }
         assert_eq!(
             p.subscribe,
             vec![
@@ -153,16 +212,25 @@ mod tests {
         );
         assert!(p.allow_responses);
         assert!(
-            !p.publish.iter().chain(&p.subscribe).any(|s| s.contains('*')
-                || (s.contains('>') && !s.starts_with("_INBOX.dong-thap"))
-                || s == "_INBOX.>")
+            !p.publish[..5]
+                .iter()
+                .chain(&p.subscribe)
+                .any(|s| s.contains('*')
+                    || (s.contains('>') && !s.starts_with("_INBOX.dong-thap"))
+                    || s == "_INBOX.>")
         );
-        // Its only JetStream API rights are its own recovery consumer's.
+        // On the district stream, its only JetStream API rights are its recovery consumer's.
         assert!(
             p.publish
                 .iter()
-                .filter(|s| s.starts_with("$JS"))
+                .filter(|s| s.starts_with("$JS") && s.contains("TRUYENTHONG_"))
                 .all(|s| s.contains(".recover-thcs-an-hoa"))
+        );
+        // No wildcard that could reach another school's bucket.
+        assert!(
+            !p.publish
+                .iter()
+                .any(|s| s.contains("tt-ev_dong-thap_tam-nong_*") || s == ">")
         );
     }
 
@@ -198,6 +266,11 @@ mod tests {
                 "truyenthong.replay.dong-thap.tam-nong.*",
             ]
         );
+        assert!(
+            !p.publish.iter().any(|s| s.starts_with("$O.")),
+            "the aggregator never writes an evidence object"
+        );
+        assert!(p.publish.contains(&"$JS.API.STREAM.INFO.*".to_string()));
         assert_eq!(
             p.subscribe,
             vec![

@@ -205,6 +205,29 @@ fn drifted_settings(existing: &Config, wanted: &Config) -> Vec<&'static str> {
     drift
 }
 
+/// Ensures a school's evidence bucket (a JetStream Object Store,
+/// [`crate::subjects::evidence_bucket`]) exists; returns its name. File storage, like the
+/// district stream. Created by the district's administrator when the school is issued (and by
+/// the agent itself in `insecure` development).
+pub async fn ensure_evidence_bucket(
+    js: &jetstream::Context,
+    school: &crate::subjects::SchoolAddress,
+) -> Result<String, StreamError> {
+    let bucket = crate::subjects::evidence_bucket(school);
+    if js.get_object_store(&bucket).await.is_ok() {
+        return Ok(bucket);
+    }
+    js.create_object_store(jetstream::object_store::Config {
+        bucket: bucket.clone(),
+        description: Some(format!("evidence files of {}", school.school())),
+        storage: jetstream::stream::StorageType::File,
+        ..Default::default()
+    })
+    .await
+    .map_err(|e| StreamError::Rejected(Box::new(e)))?;
+    Ok(bucket)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

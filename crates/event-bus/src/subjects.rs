@@ -316,6 +316,24 @@ pub fn stream_name(province: &str, district: &str) -> Result<String, AddressErro
     ))
 }
 
+/// The JetStream Object Store bucket of a school's evidence files:
+/// `tt-ev_<province>_<district>_<school>` (`tt-ev_dong-thap_tam-nong_thcs-an-hoa`). Objects
+/// are named by the file's SHA-256 in lowercase hex.
+///
+/// Bucket names may hold only `A-Za-z0-9_-`; slugs are lowercase letters, digits and hyphens
+/// and never contain `_`, so `_` separates the parts unambiguously. The bucket's stream is
+/// `OBJ_<bucket>` and its subjects `$O.<bucket>.C.<chunk id>` (chunks) and
+/// `$O.<bucket>.M.<base64 name>` (meta).
+pub fn evidence_bucket(school: &SchoolAddress) -> String {
+    format!(
+        "{EVIDENCE_BUCKET_PREFIX}_{}_{}_{}",
+        school.province, school.district, school.school
+    )
+}
+
+/// The prefix of every school's evidence bucket (see [`evidence_bucket`]).
+pub const EVIDENCE_BUCKET_PREFIX: &str = "tt-ev";
+
 /// Who published on an events subject, read from the subject alone.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum EventOrigin {

@@ -108,6 +108,12 @@ pub struct RelaySettings {
     /// How often the log's head is announced to the district while connected.
     #[serde(default = "default_heads_interval_ms")]
     pub heads_interval_ms: u64,
+    /// The chunk size of evidence uploads (`crate::evidence_upload`), in bytes.
+    #[serde(default = "default_evidence_chunk_size")]
+    pub evidence_chunk_size: usize,
+    /// The bandwidth evidence uploads may use, KiB per second; 0: no cap.
+    #[serde(default)]
+    pub evidence_rate_kib_per_s: u64,
 }
 
 impl Default for RelaySettings {
@@ -118,10 +124,15 @@ impl Default for RelaySettings {
             max_backoff_ms: default_max_backoff_ms(),
             ensure_stream: false,
             heads_interval_ms: default_heads_interval_ms(),
+            evidence_chunk_size: default_evidence_chunk_size(),
+            evidence_rate_kib_per_s: 0,
         }
     }
 }
 
+fn default_evidence_chunk_size() -> usize {
+    crate::evidence_upload::DEFAULT_CHUNK_SIZE
+}
 fn default_batch() -> u32 {
     256
 }

@@ -21,6 +21,8 @@ pub mod auth;
 pub mod backup;
 pub mod bundle_export;
 pub mod config;
+pub mod evidence;
+pub mod evidence_upload;
 pub mod heads;
 pub mod recovery;
 pub mod relay;
@@ -378,6 +380,25 @@ pub async fn run_with_app(
         });
     }
 
+    let evidence = evidence::EvidenceStore::beside_log(&settings.storage.path)
+        .context("opening the evidence folder")?;
+    let evidence_wakeup = Arc::new(Notify::new());
+    tasks.spawn(
+        "evidence-upload",
+        evidence_upload::Uploader {
+            store: store.clone(),
+            evidence: evidence.clone(),
+            jetstream: js.clone(),
+            school: address.clone(),
+            create_bucket: settings.relay.ensure_stream,
+            chunk_size: settings.relay.evidence_chunk_size.max(1024),
+            rate_bytes_per_s: settings.relay.evidence_rate_kib_per_s.saturating_mul(1024),
+            max_backoff: std::time::Duration::from_millis(settings.relay.max_backoff_ms),
+            wakeup: evidence_wakeup.clone(),
+        }
+        .run(tasks.stop_signal()),
+    );
+
     let local = listener.local_addr().context("reading the gRPC address")?;
     info!(school = %school, grpc = %local, nats = %settings.nats.redacted_url(), "school agent started");
     let sessions = auth::Sessions::new(staff::Staff::new(store.pool().clone()));
@@ -391,6 +412,10 @@ pub async fn run_with_app(
             relay: wakeup,
             heads: announce_now,
         },
+        service::Evidence {
+            store: evidence,
+            uploader: evidence_wakeup,
+        },
     )
     .with_bundles(bundle_export::BundleKeys::from_settings(&settings))
     .with_catch_up(catch_up_rx)
@@ -400,7 +425,8 @@ pub async fn run_with_app(
     let (stop_app, app_stopped) = tokio::sync::watch::channel(false);
     let app_task = app.map(|app_listener| {
         let routes = tonic::service::Routes::new(
-            wire::pb::school_agent_server::SchoolAgentServer::new(service.clone()),
+            wire::pb::school_agent_server::SchoolAgentServer::new(service.clone())
+                .max_decoding_message_size(service::MAX_MESSAGE),
         )
         .add_service(wire::pb::school_staff_server::SchoolStaffServer::new(
             staff_service.clone(),

@@ -28,6 +28,10 @@ use crate::staff_service::SchoolStaffService;
 use crate::store::Store;
 use crate::writer::{WriteError, Writer};
 
+/// The largest message the service takes: an evidence file of the largest size, plus the
+/// request's other fields.
+pub const MAX_MESSAGE: usize = domain::evidence::MAX_FILE_SIZE as usize + 64 * 1024;
+
 /// Most events one `ListEvents` page returns.
 const MAX_PAGE: u32 = 1000;
 const DEFAULT_PAGE: u32 = 100;
@@ -45,6 +49,15 @@ pub struct SchoolAgentService {
     /// Whether the log is catching up from the district (commands refused meanwhile).
     catch_up: Option<crate::recovery::CatchUpWatch>,
     backups: Option<crate::backup::Backups>,
+    evidence: crate::evidence::EvidenceStore,
+    evidence_wakeup: Arc<Notify>,
+}
+
+/// The evidence files: where they are stored, and the uploader to wake when one is attached.
+#[derive(Debug, Clone)]
+pub struct Evidence {
+    pub store: crate::evidence::EvidenceStore,
+    pub uploader: Arc<Notify>,
 }
 
 /// What `SendNow` wakes: the relay (deliver the outbox now) and the head announcer (ask the
@@ -63,6 +76,7 @@ impl SchoolAgentService {
         school: SchoolRef,
         sessions: Sessions,
         send_now: SendNow,
+        evidence: Evidence,
     ) -> Self {
         Self {
             writer,
@@ -75,6 +89,8 @@ impl SchoolAgentService {
             files: Arc::new(NoFiles),
             catch_up: None,
             backups: None,
+            evidence: evidence.store,
+            evidence_wakeup: evidence.uploader,
         }
     }
 
@@ -262,23 +278,38 @@ impl SchoolAgentService {
             .map_err(|e| wire::status::from_domain(&e))?;
         check_addressed_to("header.school", &self.school, &command.claimed_school)
             .map_err(|e| wire::status::from_domain(&e))?;
-        let name = command.command.name();
-        let login = caller.account.login.as_str();
-        if let Err(e) = domain::duties::check(caller.account.role, &command.command) {
+        self.check_duty(&caller, &command.command)?;
+        self.submit(&caller, command.command).await
+    }
+
+    /// Refuses a command outside the duties of the caller's role.
+    fn check_duty(&self, caller: &Caller, command: &domain::Command) -> Result<(), Status> {
+        if let Err(e) = domain::duties::check(caller.account.role, command) {
             info!(
-                command = name,
-                login,
+                command = command.name(),
+                login = caller.account.login.as_str(),
                 role = caller.account.role.code(),
                 "refused: not the role's duty"
             );
             return Err(wire::status::from_domain(&e));
         }
+        Ok(())
+    }
+
+    /// Submits a command already checked for its addressee and duty, as the caller.
+    async fn submit(
+        &self,
+        caller: &Caller,
+        command: domain::Command,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        let name = command.name();
+        let login = caller.account.login.as_str();
         let actor = caller.account.actor().map_err(|e| {
             warn!(login, error = %e, "the account's name cannot be an actor");
             wire::status::from_domain(&e)
         })?;
-        let entity = command.command.entity_id();
-        match self.writer.submit(command.command, actor).await {
+        let entity = command.entity_id();
+        match self.writer.submit(command, actor).await {
             Ok(committed) => {
                 info!(command = name, login, seq = committed.seq, "recorded");
                 Ok(Response::new(command_reply(
@@ -311,6 +342,104 @@ fn no_backup_folder() -> Status {
          (ví dụ ổ USB), rồi khởi động lại."
             .to_owned(),
     )
+}
+
+impl SchoolAgentService {
+    /// `AttachEvidence`: checks the request, hashes and stores the file, then records the
+    /// event; the uploader is woken to send the file once the event is acknowledged.
+    async fn attach_evidence_inner(
+        &self,
+        request: Request<pb::AttachEvidenceRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        use domain::evidence;
+        let caller = self.caller(&request).await?;
+        let r = request.into_inner();
+        let refuse = |e: domain::DomainError| wire::status::from_domain(&e);
+        let claimed = r.header.as_ref().map(|h| h.school.as_str()).unwrap_or("");
+        check_addressed_to("header.school", &self.school, claimed).map_err(refuse)?;
+        let id = Uuid::parse_str(r.record_id.trim()).map_err(|_| {
+            refuse(domain::DomainError::invalid(
+                "record_id",
+                domain::Rule::InvalidValue {
+                    value: r.record_id.clone(),
+                    expected: "a UUID",
+                },
+            ))
+        })?;
+        let record =
+            evidence::EvidenceTarget::from_kind(r.record_kind.trim(), id).ok_or_else(|| {
+                refuse(domain::DomainError::invalid(
+                    "record_kind",
+                    domain::Rule::InvalidValue {
+                        value: r.record_kind.clone(),
+                        expected: "activity, reporter_visit, press_answer or expense",
+                    },
+                ))
+            })?;
+        let media_type = evidence::check_media_type("media_type", &r.media_type).map_err(refuse)?;
+        evidence::check_size("content", r.content.len() as u64).map_err(refuse)?;
+        let name = evidence::check_name("name", &r.name).map_err(refuse)?;
+        let sha256 = crate::evidence::sha256_hex(&r.content);
+        let command = domain::Command::AttachEvidence(domain::event::EvidenceAttached {
+            record,
+            file: evidence::EvidenceFile {
+                name,
+                media_type,
+                size: r.content.len() as u64,
+                sha256,
+            },
+        });
+        self.check_duty(&caller, &command)?;
+        // The file is on disk before the event that names it: an event never names a file
+        // the agent does not have.
+        let store = self.evidence.clone();
+        let content = r.content;
+        tokio::task::spawn_blocking(move || store.put(&content))
+            .await
+            .map_err(|_| Status::internal("storing the evidence file failed"))?
+            .map_err(|e| {
+                error!(error = %e, "evidence file not stored");
+                Status::unavailable("the evidence file could not be stored; nothing was recorded")
+            })?;
+        let reply = self.submit(&caller, command).await?;
+        self.evidence_wakeup.notify_one();
+        Ok(reply)
+    }
+
+    async fn get_evidence_inner(
+        &self,
+        request: Request<pb::GetEvidenceRequest>,
+    ) -> Result<Response<pb::GetEvidenceReply>, Status> {
+        self.caller(&request).await?;
+        let sha256 = request.into_inner().sha256;
+        if !domain::evidence::is_sha256_hex(&sha256) {
+            return Err(wire::status::from_domain(&domain::DomainError::invalid(
+                "sha256",
+                domain::Rule::InvalidValue {
+                    value: sha256,
+                    expected: "64 lowercase hexadecimal digits (SHA-256)",
+                },
+            )));
+        }
+        let store = self.evidence.clone();
+        let wanted = sha256.clone();
+        let content = tokio::task::spawn_blocking(move || store.read(&wanted))
+            .await
+            .map_err(|_| Status::internal("reading the evidence file failed"))?
+            .map_err(|e| match e {
+                crate::evidence::EvidenceError::Missing { .. } => {
+                    wire::status::from_domain(&domain::DomainError::not_found("sha256", &sha256))
+                }
+                other => {
+                    error!(error = %other, "evidence file unreadable");
+                    Status::data_loss("the evidence file is damaged on this PC")
+                }
+            })?;
+        let uploaded = crate::evidence_upload::is_uploaded(&self.store, &sha256)
+            .await
+            .map_err(storage_error)?;
+        Ok(Response::new(pb::GetEvidenceReply { content, uploaded }))
+    }
 }
 
 fn storage_error(e: crate::store::StoreError) -> Status {
@@ -561,6 +690,63 @@ impl SchoolAgent for SchoolAgentService {
         }))
     }
 
+    async fn attach_evidence(
+        &self,
+        r: Request<pb::AttachEvidenceRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        self.attach_evidence_inner(r).await
+    }
+
+    async fn get_evidence(
+        &self,
+        r: Request<pb::GetEvidenceRequest>,
+    ) -> Result<Response<pb::GetEvidenceReply>, Status> {
+        self.get_evidence_inner(r).await
+    }
+
+    async fn list_evidence(
+        &self,
+        r: Request<pb::ListAgentEvidenceRequest>,
+    ) -> Result<Response<pb::ListAgentEvidenceReply>, Status> {
+        self.caller(&r).await?;
+        let r = r.into_inner();
+        let wanted = if r.record_kind.is_empty() {
+            None
+        } else {
+            let id = Uuid::parse_str(r.record_id.trim()).ok();
+            Some(
+                id.and_then(|id| domain::evidence::EvidenceTarget::from_kind(&r.record_kind, id))
+                    .ok_or_else(|| {
+                        wire::status::from_domain(&domain::DomainError::invalid(
+                            "record_id",
+                            domain::Rule::InvalidValue {
+                                value: format!("{} {}", r.record_kind, r.record_id),
+                                expected: "a record kind and its UUID",
+                            },
+                        ))
+                    })?,
+            )
+        };
+        let files = crate::evidence_upload::attached(&self.store, wanted)
+            .await
+            .map_err(storage_error)?;
+        Ok(Response::new(pb::ListAgentEvidenceReply {
+            files: files
+                .into_iter()
+                .map(|(seq, e, uploaded)| pb::AgentEvidenceFile {
+                    record_kind: e.record.kind().to_owned(),
+                    record_id: e.record.id().to_string(),
+                    sha256: e.file.sha256,
+                    name: e.file.name,
+                    media_type: e.file.media_type,
+                    size: e.file.size,
+                    seq,
+                    uploaded,
+                })
+                .collect(),
+        }))
+    }
+
     async fn get_status(
         &self,
         r: Request<pb::GetStatusRequest>,
@@ -642,7 +828,8 @@ pub async fn serve(
 ) -> Result<(), service_runtime::ServeError> {
     service_runtime::GrpcServer::new(wire::FILE_DESCRIPTOR_SET)
         .configure(settings)
-        .add_service(SchoolAgentServer::new(service))
+        // An evidence file of the largest size, plus the request's other fields.
+        .add_service(SchoolAgentServer::new(service).max_decoding_message_size(MAX_MESSAGE))
         .add_service(SchoolStaffServer::new(staff))
         .serve(listener, shutdown)
         .await

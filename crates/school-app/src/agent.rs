@@ -21,7 +21,9 @@ pub type Staff = SchoolStaffClient<InterceptedService<AgentTransport, Bearer>>;
 
 /// The school's log, asked with `bearer` (a staff session, or none).
 pub fn agent(transport: &AgentTransport, bearer: Bearer) -> Agent {
+    // An evidence file comes back whole (`GetEvidence`): up to the domain's limit.
     SchoolAgentClient::with_interceptor(transport.clone(), bearer)
+        .max_decoding_message_size(domain::evidence::MAX_FILE_SIZE as usize + 64 * 1024)
 }
 
 /// The staff accounts, asked with `bearer`.

@@ -94,6 +94,13 @@ pub fn router(state: AppState) -> Router {
         .route("/hop-thu", get(pages::inbox::show))
         .route(pages::backup::PATH, get(pages::backup::show))
         .route(pages::backup::NOW_PATH, post(pages::backup::now))
+        .route(
+            "/minh-chung/{kind}/{id}",
+            get(pages::evidence::show)
+                .post(pages::evidence::attach)
+                .layer(pages::evidence::body_limit()),
+        )
+        .route("/minh-chung/tep/{sha256}", get(pages::evidence::file))
         .route("/ke-hoach", get(pages::plan::show))
         .route("/ke-hoach/doc", post(pages::plan::read))
         .route("/ke-hoach/ban-hanh", post(pages::plan::adopt))

@@ -9,6 +9,7 @@ pub mod admin;
 pub mod bundles;
 pub mod completeness;
 pub mod dead_letters;
+pub mod evidence;
 pub mod ingest;
 pub mod plan;
 pub mod reports;

@@ -5,7 +5,8 @@
 //! Reads `GetDistrictPlan` and `ListSchools` (an unknown code is the 404 page), then
 //! concurrently `GetPlanView`, `GetCompleteness`, `GetResponsiveness`, `GetCommendation`,
 //! `SearchActivities` (the school, the period, newest 20), `GetIngestState`, and `GetBudget`
-//! for each calendar year the period shares with the plan.
+//! for each calendar year the period shares with the plan, and `ListEvidence` (every record's
+//! evidence files, `pages/evidence.rs`).
 
 use axum::extract::Path;
 use futures::future::try_join_all;
@@ -36,6 +37,7 @@ struct Views {
     activities: pb::ActivityPage,
     ingest: pb::IngestState,
     budgets: Vec<pb::BudgetView>,
+    evidence: pb::ListEvidenceReply,
 }
 
 pub async fn show(
@@ -58,7 +60,16 @@ pub async fn show(
     let chosen = periods::choose(Params::given(&params.ky), plan.as_ref())?;
     let years = budget_years(&chosen, plan.as_ref());
     let period = chosen.period;
-    let (plan_view, completeness, responsiveness, commendation, activities, ingest, budgets) = tokio::try_join!(
+    let (
+        plan_view,
+        completeness,
+        responsiveness,
+        commendation,
+        activities,
+        ingest,
+        budgets,
+        evidence,
+    ) = tokio::try_join!(
         agg.plan_view(period),
         agg.completeness(period),
         agg.responsiveness(period, None),
@@ -66,6 +77,7 @@ pub async fn show(
         agg.recent_activities(&school.code, period, RECENT),
         agg.ingest_state(),
         try_join_all(years.into_iter().map(|y| agg.budget(y))),
+        agg.evidence(&school.code),
     )?;
     let views = Views {
         plan: plan_view,
@@ -75,6 +87,7 @@ pub async fn show(
         activities,
         ingest,
         budgets,
+        evidence,
     };
     Ok(render(&viewer, school, &chosen, plan.as_ref(), &views))
 }
@@ -116,6 +129,7 @@ fn render(
         (commendation(code, &v.commendation))
         (budget(code, &v.budgets))
         (recent(&v.activities))
+        (super::evidence::section(code, &v.evidence))
         (ingest(code, &v.ingest))
     };
     layout::page_for(&title, Nav::None, Some(viewer), Some(chosen.period), body)

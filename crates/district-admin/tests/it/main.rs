@@ -7,6 +7,7 @@
 mod support;
 
 mod agent;
+mod evidence_bucket;
 mod grpc_tls;
 mod permissions;
 mod revocation;

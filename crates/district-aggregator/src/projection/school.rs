@@ -173,6 +173,20 @@ pub(super) fn apply_school_event(
             voucher: e.voucher.clone(),
             seq,
         }),
+        Event::EvidenceAttached(e) => writes.upsert(
+            sqlx::query(
+                "INSERT INTO evidence (school, record_kind, record_id, sha256, name, media_type, size, attached_seq) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+            )
+            .bind(owned())
+            .bind(e.record.kind())
+            .bind(e.record.id())
+            .bind(e.file.sha256.clone())
+            .bind(e.file.name.clone())
+            .bind(e.file.media_type.clone())
+            .bind(i64::try_from(e.file.size).unwrap_or(i64::MAX))
+            .bind(seq),
+        ),
         Event::BudgetSettled(e) => writes.upsert(
             sqlx::query(
                 "INSERT INTO budgets (school, year, settled_amount, settled_on, note) VALUES ($1, $2, $3, $4, $5) \

@@ -7,6 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{Datelike, NaiveDate};
 use domain::district::{DistrictPlan, DistrictState, Enrolment, SchoolLevel};
 use domain::event::BudgetLine;
+use domain::evidence::EvidenceTarget;
+use domain::school::EvidenceSnapshot;
 use domain::school::{ActivitySnapshot, BudgetYearSnapshot, CaseSnapshot, NominationSnapshot};
 use domain::{SchoolState, SchoolStateSnapshot, Slug, Vnd};
 use sqlx::{PgConnection, Row};
@@ -240,6 +242,23 @@ pub async fn restore_school(
         entry.spent = entry.spent + amount;
         expenses.push(row.try_get::<Uuid, _>("expense_id")?);
     }
+    // Each record's evidence hashes, in the order attached (by seq).
+    let mut evidence: BTreeMap<EvidenceTarget, Vec<String>> = BTreeMap::new();
+    for row in sqlx::query(
+        "SELECT record_kind, record_id, sha256 FROM evidence WHERE school = $1 ORDER BY attached_seq",
+    )
+    .bind(school)
+    .fetch_all(&mut *conn)
+    .await?
+    {
+        let kind: String = row.try_get("record_kind")?;
+        let record = EvidenceTarget::from_kind(&kind, row.try_get("record_id")?)
+            .ok_or_else(|| corrupt(format!("evidence record kind {kind:?}")))?;
+        evidence
+            .entry(record)
+            .or_default()
+            .push(row.try_get("sha256")?);
+    }
     let event_count: i64 =
         sqlx::query_scalar("SELECT count(*) FROM school_events WHERE school = $1")
             .bind(school)
@@ -254,6 +273,10 @@ pub async fn restore_school(
         nominations,
         budget_years: years.into_values().collect(),
         expenses,
+        evidence: evidence
+            .into_iter()
+            .map(|(record, sha256)| EvidenceSnapshot { record, sha256 })
+            .collect(),
         event_count: from_i64(event_count),
     }))
 }

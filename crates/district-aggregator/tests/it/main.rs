@@ -8,6 +8,7 @@ mod database;
 mod dead_letters;
 mod delivery;
 mod enrolment;
+mod evidence;
 mod faults;
 mod gaps;
 mod lost_tail;

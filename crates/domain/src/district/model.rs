@@ -36,6 +36,7 @@ use crate::district::facts::{DistrictPlan, Enrolment};
 use crate::district::folding::{SearchWords, activity_search_words};
 use crate::envelope::{AnyEvent, Envelope};
 use crate::event::{ActivityDetails, CommendationAwarded, Event, NomineeNominated};
+use crate::evidence::{EvidenceFile, EvidenceTarget};
 use crate::school::{DecisionContext, SchoolState};
 
 /// What [`DistrictModel::apply`] did with an envelope.
@@ -137,6 +138,8 @@ pub(super) struct SchoolData {
     pub(super) expenses: Vec<(NaiveDate, i64)>,
     /// Year → settled amount.
     pub(super) settlements: BTreeMap<i32, i64>,
+    /// Each record's evidence files, in the order attached.
+    pub(super) evidence: BTreeMap<EvidenceTarget, Vec<EvidenceFile>>,
     pub(super) timings: Vec<Timing>,
 }
 
@@ -220,6 +223,12 @@ impl SchoolData {
             Event::ExpenseRecorded(e) => self.expenses.push((e.spent_on, e.amount.dong())),
             Event::BudgetSettled(e) => {
                 self.settlements.insert(e.year, e.settled_amount.dong());
+            }
+            Event::EvidenceAttached(e) => {
+                self.evidence
+                    .entry(e.record)
+                    .or_default()
+                    .push(e.file.clone());
             }
             Event::PlanAdopted(_)
             | Event::PlanAmended(_)
@@ -468,6 +477,21 @@ impl DistrictModel {
     /// The enrolment of a school as it now stands.
     pub fn enrolment(&self, code: &Slug) -> Option<&Enrolment> {
         self.office.enrolment(code)
+    }
+
+    /// An enrolled school's evidence files (name, media type, size, hash), by record in
+    /// record order, each record's files in the order attached: what the district's
+    /// `live.evidence` rows must list.
+    pub fn evidence(&self, code: &Slug) -> Vec<(EvidenceTarget, EvidenceFile)> {
+        self.schools
+            .get(code)
+            .map(|d| {
+                d.evidence
+                    .iter()
+                    .flat_map(|(record, files)| files.iter().map(|f| (*record, f.clone())))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// An enrolled school's decision state, folded from its applied events.

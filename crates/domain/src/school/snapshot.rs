@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{BudgetYear, Case, Nomination, SchoolState};
+use crate::evidence::EvidenceTarget;
 use crate::money::Vnd;
 use crate::plan::Plan;
 
@@ -26,8 +27,19 @@ pub struct SchoolStateSnapshot {
     pub nominations: Vec<NominationSnapshot>,
     pub budget_years: Vec<BudgetYearSnapshot>,
     pub expenses: Vec<Uuid>,
+    /// Each record's evidence hashes, ordered by record (absent in snapshots written before
+    /// evidence existed).
+    #[serde(default)]
+    pub evidence: Vec<EvidenceSnapshot>,
     /// How many events have been folded in.
     pub event_count: u64,
+}
+
+/// The evidence files of one record, by hash, in the order attached.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvidenceSnapshot {
+    pub record: EvidenceTarget,
+    pub sha256: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -112,6 +124,16 @@ impl SchoolState {
                 })
                 .collect(),
             expenses: sorted(self.expenses.iter().copied().collect(), |id| *id),
+            evidence: sorted(
+                self.evidence
+                    .iter()
+                    .map(|(record, sha256)| EvidenceSnapshot {
+                        record: *record,
+                        sha256: sha256.clone(),
+                    })
+                    .collect(),
+                |e| e.record,
+            ),
             event_count: self.events,
         }
     }
@@ -165,6 +187,11 @@ impl SchoolState {
                 })
                 .collect(),
             expenses: snapshot.expenses.into_iter().collect(),
+            evidence: snapshot
+                .evidence
+                .into_iter()
+                .map(|e| (e.record, e.sha256))
+                .collect(),
             events: snapshot.event_count,
         }
     }

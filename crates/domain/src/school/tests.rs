@@ -778,3 +778,5 @@ fn a_snapshot_restores_the_state_it_was_taken_from() {
         SchoolState::default()
     );
 }
+
+mod evidence;

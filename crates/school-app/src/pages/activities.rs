@@ -225,7 +225,13 @@ pub async fn list(
                         td { (entry.details.area.number()) ". " (entry.details.area.label_vi()) br; span.muted { (entry.details.channel.label_vi()) } }
                         td { (entry.recorded_by) }
                         td { (state_badge(delivery)) }
-                        td { @if entry.retracted.is_none() { a href={ "/hoat-dong/" (entry.activity_id) "/sua" } { "Sửa" } } }
+                        td {
+                            @if entry.retracted.is_none() {
+                                a href={ "/hoat-dong/" (entry.activity_id) "/sua" } { "Sửa" }
+                                " · "
+                                a.minh-chung href=(crate::pages::evidence::href(&domain::evidence::EvidenceTarget::Activity(entry.activity_id))) { "Minh chứng" }
+                            }
+                        }
                     }
                 }
             }

@@ -55,7 +55,12 @@ pub async fn show(State(state): State<AppState>, staff: Staff) -> Result<Respons
                                     (None, None) => { "Chưa trả lời" }
                                 }
                             }
-                            td { (state_badge(&Delivery::of(case.last_seq, &log.status))) }
+                            td {
+                                (state_badge(&Delivery::of(case.last_seq, &log.status)))
+                                @if case.kind == CaseKind::Press && case.answered_on.is_some() {
+                                    br; a href=(crate::pages::evidence::href(&domain::evidence::EvidenceTarget::PressAnswer(case.id))) { "Minh chứng" }
+                                }
+                            }
                         }
                     }
                 }

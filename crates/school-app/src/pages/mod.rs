@@ -5,6 +5,7 @@ pub mod activities;
 pub mod backup;
 pub mod bundles;
 pub mod commands;
+pub mod evidence;
 pub mod home;
 pub mod inbox;
 pub mod plan;
