@@ -135,6 +135,9 @@ impl Aggregator {
     /// connection (`docs/bundles.md`). Take it before [`Aggregator::run`].
     pub fn bundles(&self) -> bundles::Bundles {
         bundles::Bundles::new(self.pool.clone(), self.client.clone(), &self.settings)
+            .with_file_sink(std::sync::Arc::new(evidence::BundleFiles {
+                pool: self.pool.clone(),
+            }))
     }
 
     /// What the gRPC service needs of this aggregator: the live projection's views and the

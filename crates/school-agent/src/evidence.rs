@@ -170,6 +170,22 @@ impl EvidenceStore {
     }
 }
 
+/// Bundles carry the evidence files their events name, read from this store
+/// (`crate::bundle_export`): a file the store cannot read whole and verified fails the export
+/// rather than leaving the district with an event whose file never comes.
+impl crate::bundle_export::FileSource for EvidenceStore {
+    fn named_files(&self, envelope: &domain::Envelope) -> Vec<String> {
+        match envelope.decode() {
+            Ok(domain::Event::EvidenceAttached(attached)) => vec![attached.file.sha256],
+            _ => Vec::new(),
+        }
+    }
+
+    fn read_file(&self, sha256: &str) -> io::Result<Vec<u8>> {
+        self.read(sha256).map_err(io::Error::other)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

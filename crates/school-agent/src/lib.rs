@@ -167,7 +167,7 @@ async fn refuse_if_running(settings: &Settings) -> anyhow::Result<()> {
 pub async fn recover(
     settings: &Settings,
     mut progress: impl FnMut(recovery::RecoveryProgress),
-) -> anyhow::Result<recovery::RecoveryReport> {
+) -> anyhow::Result<(recovery::RecoveryReport, recovery::FilesReport)> {
     let address = settings.school_address()?;
     let path = &settings.storage.path;
     refuse_if_running(settings).await?;
@@ -211,7 +211,18 @@ pub async fn recover(
             store
                 .mark_caught_up(report.head_seq, chrono::Utc::now())
                 .await?;
-            Ok(report)
+            let evidence =
+                evidence::EvidenceStore::beside_log(path).context("opening the evidence folder")?;
+            let files = recovery::recover_files(&js, &address, &store, &evidence)
+                .await
+                .context("recovering the evidence files")?;
+            if !files.missing.is_empty() {
+                warn!(
+                    missing = files.missing.len(),
+                    "some evidence files are not in the school's bucket"
+                );
+            }
+            Ok((report, files))
         }
         Err(e) => {
             Err(anyhow::Error::from(e).context("recovering the school's log from the district"))
@@ -275,6 +286,8 @@ pub async fn run_with_app(
         .needs_catch_up()
         .await
         .context("reading the log's recovery state")?;
+    let evidence = evidence::EvidenceStore::beside_log(&settings.storage.path)
+        .context("opening the evidence folder")?;
     let (catch_up_tx, catch_up_rx) = tokio::sync::watch::channel(recovery::CatchUpState {
         catching_up: needs_catch_up.is_some(),
         status: if needs_catch_up.is_some() {
@@ -291,6 +304,7 @@ pub async fn run_with_app(
                 js.clone(),
                 address.clone(),
                 store.clone(),
+                evidence.clone(),
                 writer.clone(),
                 catch_up_tx,
                 settings.relay.max_backoff(),
@@ -304,6 +318,7 @@ pub async fn run_with_app(
                 js.clone(),
                 address.clone(),
                 store.clone(),
+                evidence.clone(),
                 writer.clone(),
                 catch_up_tx,
                 settings.relay.max_backoff(),
@@ -380,8 +395,6 @@ pub async fn run_with_app(
         });
     }
 
-    let evidence = evidence::EvidenceStore::beside_log(&settings.storage.path)
-        .context("opening the evidence folder")?;
     let evidence_wakeup = Arc::new(Notify::new());
     tasks.spawn(
         "evidence-upload",
@@ -413,11 +426,12 @@ pub async fn run_with_app(
             heads: announce_now,
         },
         service::Evidence {
-            store: evidence,
+            store: evidence.clone(),
             uploader: evidence_wakeup,
         },
     )
     .with_bundles(bundle_export::BundleKeys::from_settings(&settings))
+    .with_file_source(Arc::new(evidence))
     .with_catch_up(catch_up_rx)
     .with_backups(backups);
     let staff_service = staff_service::SchoolStaffService::new(sessions);

@@ -119,7 +119,7 @@ async fn main() -> anyhow::Result<()> {
                 settings.nats.redacted_url()
             );
             let mut last_line = std::time::Instant::now();
-            let report = school_agent::recover(&settings, |p| {
+            let (report, files) = school_agent::recover(&settings, |p| {
                 if last_line.elapsed() >= std::time::Duration::from_secs(1) || p.received == p.total
                 {
                     last_line = std::time::Instant::now();
@@ -141,6 +141,19 @@ async fn main() -> anyhow::Result<()> {
                 report.head_seq,
                 domain::vi::count(report.events_per_second() as u64)
             );
+            if files.fetched + files.already > 0 || !files.missing.is_empty() {
+                println!(
+                    "Tệp minh chứng: lấy lại {} tệp từ Phòng, {} tệp đã có trên máy.",
+                    domain::vi::count(files.fetched),
+                    domain::vi::count(files.already)
+                );
+            }
+            if !files.missing.is_empty() {
+                println!(
+                    "Cảnh báo: {} tệp minh chứng chưa có ở Phòng (trường chưa gửi lên kịp): sự kiện vẫn còn, tệp thì thiếu trên máy này.",
+                    domain::vi::count(files.missing.len() as u64)
+                );
+            }
             if report.duplicates > 0 {
                 println!(
                     "Bỏ qua {} bản gửi lặp.",

@@ -21,8 +21,9 @@
 //! Recovered events are appended with their outbox entries already sent, so the relay does
 //! not publish them again; the writer (re-read from the log) starts at the next seq.
 //!
-//! Evidence files: [`recover_files`] is the hook called after the log is recovered, where the
-//! evidence store fetches the files the recovered events name. It does nothing yet.
+//! Evidence files: [`recover_files`], called after the log is recovered or caught up, fetches
+//! from the school's own Object Store bucket each file an `evidence.attached` event of the log
+//! names and the evidence store lacks, verified against its hash before it is kept.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -260,14 +261,91 @@ pub async fn recover(
         divergences = report.divergences.len(),
         "the school's log was recovered from the district"
     );
-    recover_files(store, &report).await;
     Ok(report)
 }
 
-/// The hook for evidence files: called once the log is recovered, to fetch the files the
-/// recovered events name from the district's object store. Nothing to do until the evidence
-/// store exists; the lead wires it at merge.
-pub async fn recover_files(_store: &Store, _report: &RecoveryReport) {}
+/// What [`recover_files`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FilesReport {
+    /// Files fetched from the bucket and kept.
+    pub fetched: u64,
+    /// Files the evidence store already had.
+    pub already: u64,
+    /// Files not (yet) in the bucket, or whose content did not match their hash: the event
+    /// stays, the file is missing on this PC (the app shows it as such).
+    pub missing: Vec<String>,
+}
+
+/// Fetches from the school's own evidence bucket every file the log's `evidence.attached`
+/// events name that `evidence` lacks; each is checked against its hash before it is kept
+/// (`EvidenceStore::put_verified`). A file the bucket does not have is reported, not an error:
+/// the log is what matters, and its uploader may still be on the way.
+pub async fn recover_files(
+    js: &jetstream::Context,
+    school: &SchoolAddress,
+    store: &Store,
+    evidence: &crate::evidence::EvidenceStore,
+) -> Result<FilesReport, RecoveryError> {
+    use tokio::io::AsyncReadExt as _;
+    let attached = crate::evidence_upload::attached(store, None).await?;
+    let mut report = FilesReport::default();
+    let mut wanted: Vec<String> = attached
+        .into_iter()
+        .map(|(_, e, _)| e.file.sha256)
+        .collect();
+    wanted.sort();
+    wanted.dedup();
+    let (have, lack): (Vec<String>, Vec<String>) =
+        wanted.into_iter().partition(|sha| evidence.has(sha));
+    report.already = have.len() as u64;
+    if lack.is_empty() {
+        return Ok(report);
+    }
+    let bucket_name = event_bus::subjects::evidence_bucket(school);
+    let bucket = match js.get_object_store(&bucket_name).await {
+        Ok(bucket) => bucket,
+        Err(e) => {
+            warn!(bucket = %bucket_name, error = %e, missing = lack.len(), "the school's evidence bucket cannot be read; files stay missing");
+            report.missing = lack;
+            return Ok(report);
+        }
+    };
+    for sha256 in lack {
+        let mut content = Vec::new();
+        let read = match bucket.get(&sha256).await {
+            Ok(mut object) => object
+                .read_to_end(&mut content)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(e) = read {
+            warn!(%sha256, error = %e, "an evidence file is not in the school's bucket");
+            report.missing.push(sha256);
+            continue;
+        }
+        let target = evidence.clone();
+        let expected = sha256.clone();
+        let kept = tokio::task::spawn_blocking(move || target.put_verified(&content, &expected))
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| e.to_string()));
+        match kept {
+            Ok(_) => report.fetched += 1,
+            Err(e) => {
+                warn!(%sha256, error = %e, "an evidence file from the bucket was not kept");
+                report.missing.push(sha256);
+            }
+        }
+    }
+    info!(
+        fetched = report.fetched,
+        already = report.already,
+        missing = report.missing.len(),
+        "evidence files recovered from the school's bucket"
+    );
+    Ok(report)
+}
 
 /// The envelope in `payload` and its exact text, when it is one of `school`'s.
 fn own_envelope(school: &SchoolAddress, payload: &[u8]) -> Option<(Envelope, String)> {
@@ -318,10 +396,12 @@ fn catch_up_status(e: &RecoveryError) -> String {
 /// school's events back from the district until it succeeds (retrying with backoff while the
 /// district is unreachable), then clears the mark, tells the writer the log changed and opens
 /// `state` (commands accepted again). Stops early on `stop`.
+#[allow(clippy::too_many_arguments)]
 pub async fn catch_up(
     js: jetstream::Context,
     school: SchoolAddress,
     store: Store,
+    evidence: crate::evidence::EvidenceStore,
     writer: crate::writer::Writer,
     state: tokio::sync::watch::Sender<CatchUpState>,
     max_backoff: Duration,
@@ -335,6 +415,10 @@ pub async fn catch_up(
                     warn!(error = %e, "the catch-up's mark could not be cleared; it runs again at the next start");
                 }
                 writer.log_changed();
+                // The files attached after the backup was taken are in the bucket only.
+                if let Err(e) = recover_files(&js, &school, &store, &evidence).await {
+                    warn!(error = %e, "evidence files were not recovered; the log is");
+                }
                 info!(
                     head_seq = report.head_seq,
                     events = report.events,
@@ -385,6 +469,7 @@ pub async fn check_district_head(
     js: jetstream::Context,
     school: SchoolAddress,
     store: Store,
+    evidence: crate::evidence::EvidenceStore,
     writer: crate::writer::Writer,
     state: tokio::sync::watch::Sender<CatchUpState>,
     max_backoff: Duration,
@@ -436,7 +521,17 @@ pub async fn check_district_head(
         });
         // Re-check under the gate: nothing may have been written since.
         if matches!(store.head_seq().await, Ok(0)) {
-            catch_up(js, school, store, writer, state, max_backoff, stop).await;
+            catch_up(
+                js,
+                school,
+                store,
+                evidence,
+                writer,
+                state,
+                max_backoff,
+                stop,
+            )
+            .await;
         } else {
             state.send_replace(CatchUpState::default());
         }

@@ -88,7 +88,7 @@ async fn a_school_whose_data_folder_is_lost_gets_its_log_back_from_the_district(
     assert!(!school.log_path().exists());
 
     let mut seen = Vec::new();
-    let report = school_agent::recover(&settings, |p| seen.push(p))
+    let (report, _files) = school_agent::recover(&settings, |p| seen.push(p))
         .await
         .unwrap();
     assert_eq!(report.events, 150, "{report:?}");

@@ -328,7 +328,7 @@ async fn recovery_skips_a_republished_event_and_keeps_the_first_of_a_diverging_s
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", school.log_path().display()));
     }
-    let report = school_agent::recover(&settings, |_| {}).await.unwrap();
+    let (report, _files) = school_agent::recover(&settings, |_| {}).await.unwrap();
     assert_eq!((report.messages, report.events), (12, 10), "{report:?}");
     assert_eq!(report.duplicates, 1);
     assert_eq!(report.divergences.len(), 1);
