@@ -4,7 +4,9 @@
 //! views equal the reference model of what the school recorded. The same bundle imported
 //! again changes nothing; one byte changed, a truncated copy and a copy re-signed with another
 //! school's key are refused with their Vietnamese messages, the district unchanged; the reply
-//! bundle carried back turns the school's delivery state to received. The officer's dashboard
+//! bundle carried back turns the school's delivery state to received. Photos attached to two
+//! of the month's activities travel in the bundle (the agent's evidence store is the export's
+//! file source) and are received at the district byte for byte, once. The officer's dashboard
 //! page and the school app's page are driven in headless Chromium; screenshots under
 //! `target/test-artefacts/bundles/`.
 
@@ -12,8 +14,8 @@
 
 use std::path::{Path, PathBuf};
 
-use demo_data::Volume;
 use demo_data::sealed::DistrictOfficeLog;
+use demo_data::{DemoRequest, Volume};
 use district_aggregator::bundles::{BundleImportError, ImportOutcome};
 use district_aggregator::db::LIVE_SCHEMA;
 use district_aggregator::queries::Views;
@@ -24,9 +26,11 @@ use event_bus::registry::{District, Kind as IdentityKind, Registry, ServerOption
 use event_bus::subjects::SchoolAddress;
 use nkeys::KeyPair;
 use school_agent::bundle_export::{self, NoFiles};
+use school_agent::evidence::sha256_hex;
 use school_agent::store::Store;
 use service_runtime::Credential;
 use test_harness::chromium::{Chromium, artefacts_dir};
+use wire::pb;
 
 use crate::support::*;
 
@@ -78,6 +82,78 @@ fn registry(dir: &Path, an_hoa: &KeyPair, phu_cuong: &KeyPair, aggregator: &KeyP
     dir.join(event_bus::registry::FILE_NAME)
 }
 
+/// A real PNG of `width` × `height`, a gradient tinted by `tint` (the recovery tests' photos
+/// too).
+pub(crate) fn photo(width: u32, height: u32, tint: u8) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, width, height);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().unwrap();
+    let data: Vec<u8> = (0..height)
+        .flat_map(|y| {
+            (0..width).flat_map(move |x| {
+                [
+                    (x * 255 / width.max(1)) as u8,
+                    (y * 255 / height.max(1)) as u8,
+                    tint,
+                ]
+            })
+        })
+        .collect();
+    writer.write_image_data(&data).unwrap();
+    writer.finish().unwrap();
+    out
+}
+
+/// `AttachEvidence` of a PNG `content` named `name` to An Hòa's activity `activity_id`.
+pub(crate) fn attach_photo(
+    activity_id: &str,
+    name: &str,
+    content: Vec<u8>,
+) -> pb::AttachEvidenceRequest {
+    pb::AttachEvidenceRequest {
+        header: agent_fixture::requests::header_for(AN_HOA),
+        record_kind: "activity".into(),
+        record_id: activity_id.into(),
+        name: name.into(),
+        media_type: "image/png".into(),
+        content,
+    }
+}
+
+/// The district's evidence files of An Hòa, as `ListEvidence` answers them.
+pub(crate) async fn district_evidence(running: &Running) -> Vec<pb::EvidenceEntry> {
+    running
+        .client()
+        .await
+        .unwrap()
+        .list_evidence(pb::ListEvidenceRequest {
+            school: AN_HOA.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .files
+}
+
+/// The content the district serves for An Hòa's file `sha256` (`GetEvidence`).
+pub(crate) async fn district_file(running: &Running, sha256: &str) -> Vec<u8> {
+    running
+        .client()
+        .await
+        .unwrap()
+        .get_evidence(pb::GetDistrictEvidenceRequest {
+            school: AN_HOA.into(),
+            sha256: sha256.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .content
+}
+
 /// What the district shows, compared before and after each refused or repeated import.
 #[derive(Debug, PartialEq)]
 struct Snapshot {
@@ -85,6 +161,8 @@ struct Snapshot {
     stream_messages: u64,
     plan_view: domain::district::views::PlanView,
     completeness: domain::district::views::CompletenessView,
+    /// `ops.evidence_files`: `(school, sha256, state, SHA-256 of the content)`.
+    evidence_files: Vec<(String, String, String, Option<String>)>,
 }
 
 async fn snapshot(env: &Env, views: &Views) -> Snapshot {
@@ -98,11 +176,23 @@ async fn snapshot(env: &Env, views: &Views) -> Snapshot {
         .unwrap()
         .state
         .messages;
+    let files: Vec<(String, String, String, Option<Vec<u8>>)> = sqlx::query_as(
+        "SELECT school, sha256, state, content FROM ops.evidence_files ORDER BY school, sha256",
+    )
+    .fetch_all(&env.db)
+    .await
+    .unwrap();
     Snapshot {
         position: env.position(AN_HOA).await.unwrap(),
         stream_messages,
         plan_view: views.plan_view(Period::WholePlan).await.unwrap(),
         completeness: views.completeness(Period::WholePlan).await.unwrap(),
+        evidence_files: files
+            .into_iter()
+            .map(|(school, sha, state, content)| {
+                (school, sha, state, content.as_deref().map(sha256_hex))
+            })
+            .collect(),
     }
 }
 
@@ -172,8 +262,38 @@ async fn an_offline_school_s_bundle_is_applied_once_and_its_reply_marks_the_reco
         .await
         .unwrap();
     let mut client = agent.client().await.unwrap();
+    let mut activities = Vec::new();
+    let mut retracted = Vec::new();
     for request in demo_data::history(s, MONTH, SEED) {
-        demo_data::send(&mut client, request).await.unwrap();
+        let is_activity = matches!(request, DemoRequest::RecordActivity(_));
+        if let DemoRequest::RetractActivity(r) = &request {
+            retracted.push(r.activity_id.clone());
+        }
+        let reply = demo_data::send(&mut client, request).await.unwrap();
+        if is_activity {
+            activities.push(reply.entity_id);
+        }
+    }
+    // Photos of two of the month's activities, in the school's evidence folder only.
+    let photos: Vec<(String, String, Vec<u8>)> = activities
+        .iter()
+        .filter(|a| !retracted.contains(a))
+        .take(2)
+        .zip(0u8..)
+        .map(|(activity, n)| {
+            (
+                activity.clone(),
+                format!("Ảnh buổi sinh hoạt {}.png", n + 1),
+                photo(80 + u32::from(n) * 24, 60, 70 * n + 30),
+            )
+        })
+        .collect();
+    assert_eq!(photos.len(), 2);
+    for (activity, name, content) in &photos {
+        client
+            .attach_evidence(attach_photo(activity, name, content.clone()))
+            .await
+            .unwrap();
     }
     let status = agent_fixture::status(&mut client).await.unwrap();
     let head = status.head_seq;
@@ -182,36 +302,37 @@ async fn an_offline_school_s_bundle_is_applied_once_and_its_reply_marks_the_reco
     assert_eq!(status.last_published_seq, 0, "nothing went over NATS");
     assert_eq!(env.applied_seq(AN_HOA).await.unwrap(), None);
 
-    // Export to the USB stick, from the first seq the district has not confirmed (1).
+    // Export to the USB stick with the agent's `ExportBundle`, from the first seq the
+    // district has not confirmed (1): the events and the photos they name.
     let store = Store::open(&dir.log_path()).await.unwrap();
     let school = SchoolAddress::parse(PROVINCE, DISTRICT, AN_HOA).unwrap();
     let from = bundle_export::default_from_seq(&store).await.unwrap();
     assert_eq!(from, 1);
     let key = bundle_export::signing_key(&agent_settings).unwrap();
+    let mut chunks = client
+        .export_bundle(pb::ExportBundleRequest { from_seq: None })
+        .await
+        .unwrap()
+        .into_inner();
     let mut bytes = Vec::new();
-    let exported = bundle_export::write_bundle(
-        &store,
-        &school,
-        from,
-        &key,
-        &NoFiles,
-        chrono::Utc::now(),
-        &mut bytes,
-    )
-    .await
-    .unwrap();
-    assert_eq!(
-        (exported.header.from_seq, exported.header.to_seq),
-        (1, head)
-    );
+    let mut first: Option<pb::BundleChunk> = None;
+    while let Some(chunk) = chunks.message().await.unwrap() {
+        bytes.extend_from_slice(&chunk.data);
+        first.get_or_insert(pb::BundleChunk {
+            data: Vec::new(),
+            ..chunk
+        });
+    }
+    let first = first.expect("the bundle has a first chunk");
+    assert_eq!((first.from_seq, first.to_seq), (1, head));
     assert!(
-        exported
+        first
             .file_name
             .starts_with(&format!("thcs-an-hoa-1-{head}-")),
         "{}",
-        exported.file_name
+        first.file_name
     );
-    let on_usb = usb.path().join(&exported.file_name);
+    let on_usb = usb.path().join(&first.file_name);
     std::fs::write(&on_usb, &bytes).unwrap();
 
     // A school in insecure development mode has no key and cannot export.
@@ -229,22 +350,45 @@ async fn an_offline_school_s_bundle_is_applied_once_and_its_reply_marks_the_reco
     assert_eq!(
         (
             outcome.events,
+            outcome.files,
             outcome.new,
             outcome.already,
             outcome.refused,
             outcome.held
         ),
-        (head, head, 0, 0, 0),
+        (head, 2, head, 0, 0, 0),
         "{outcome:?}"
     );
     assert!(
         outcome.vietnamese().starts_with(&format!(
-            "Đã nhận gói của trường thcs-an-hoa: {head} sự kiện"
+            "Đã nhận gói của trường thcs-an-hoa: {head} sự kiện (số 1 đến {head}), 2 tệp."
         )),
         "{}",
         outcome.vietnamese()
     );
     env.wait_consumed().await.unwrap();
+
+    // Each photo came with the bundle: received, with its hash, size and bytes, though the
+    // school never reached the district's NATS (no bucket of its exists).
+    let files = district_evidence(&running).await;
+    assert_eq!(files.len(), 2, "{files:?}");
+    for (activity, name, content) in &photos {
+        let f = files
+            .iter()
+            .find(|f| f.record_id == *activity)
+            .expect("each photo is listed on its activity");
+        assert_eq!(f.state, "received", "{f:?}");
+        assert_eq!(f.sha256, sha256_hex(content));
+        assert_eq!(f.size, content.len() as u64);
+        assert_eq!(&f.name, name);
+        assert_eq!(f.media_type, "image/png");
+        assert_eq!(&district_file(&running, &f.sha256).await, content);
+    }
+    let bucket = event_bus::subjects::evidence_bucket(&school);
+    assert!(
+        env.js.get_object_store(&bucket).await.is_err(),
+        "the photos did not come through a bucket"
+    );
 
     // Its views equal the reference model of the office's events and the school's own log.
     let mut recorded = Vec::new();
@@ -289,9 +433,10 @@ async fn an_offline_school_s_bundle_is_applied_once_and_its_reply_marks_the_reco
     }
     let before = snapshot(&env, &views).await;
     assert_eq!(before.position.0 as u64, head);
+    assert_eq!(before.evidence_files.len(), 2, "{before:?}");
 
     // The same bundle again: nothing changes (JetStream drops the copies by `Nats-Msg-Id`,
-    // the ingest would by `(school, seq)`).
+    // the ingest would by `(school, seq)`; the files are kept once).
     let again = running.bundles.import(&carried).await.unwrap();
     assert_eq!(
         (again.new, again.already, again.refused, again.held),
@@ -299,6 +444,7 @@ async fn an_offline_school_s_bundle_is_applied_once_and_its_reply_marks_the_reco
     );
     env.wait_consumed().await.unwrap();
     assert_eq!(snapshot(&env, &views).await, before);
+    assert_eq!(district_evidence(&running).await, files);
 
     // One byte changed, in the middle of the events.
     let mut tampered = carried.clone();
@@ -312,6 +458,18 @@ async fn an_offline_school_s_bundle_is_applied_once_and_its_reply_marks_the_reco
     let truncated = &carried[..carried.len() * 2 / 3];
     let message = refusal(running.bundles.import(truncated).await);
     assert!(message.starts_with("gói dữ liệu bị cắt cụt"), "{message}");
+    // One byte changed inside a photo: refused as a whole, the photo not stored over.
+    let (_, _, second) = &photos[1];
+    let at = carried
+        .windows(second.len())
+        .position(|w| w == second.as_slice())
+        .expect("the photo is in the bundle as it was attached");
+    let mut photo_changed = carried.clone();
+    photo_changed[at + second.len() / 2] ^= 0x01;
+    assert_eq!(
+        refusal(running.bundles.import(&photo_changed).await),
+        "chữ ký của gói không hợp lệ: gói đã bị sửa đổi sau khi ký, không nhận"
+    );
     // Re-signed with Phú Cường's key: every byte of An Hòa's events, another school's
     // signature.
     let read = bundle::read(
@@ -332,6 +490,10 @@ async fn an_offline_school_s_bundle_is_applied_once_and_its_reply_marks_the_reco
     for event in &read.events {
         writer.event(&event.envelope).unwrap();
     }
+    assert_eq!(read.files.len(), 2);
+    for file in &read.files {
+        writer.file(&file.content).unwrap();
+    }
     let resigned = writer.finish(&phu_cuong_key).unwrap();
     assert_eq!(
         refusal(running.bundles.import(&resigned).await),
@@ -343,6 +505,7 @@ async fn an_offline_school_s_bundle_is_applied_once_and_its_reply_marks_the_reco
         before,
         "refused bundles change nothing"
     );
+    assert_eq!(district_evidence(&running).await, files);
 
     // The officer's dashboard page: the same bundle uploaded again (nothing new), a tampered
     // copy refused with its reason, and the reply bundle downloaded onto the stick.
@@ -428,7 +591,7 @@ async fn an_offline_school_s_bundle_is_applied_once_and_its_reply_marks_the_reco
     let forged = {
         let mut h = read.header.clone();
         h.kind = bundle::Kind::Reply;
-        (h.from_seq, h.to_seq, h.event_count) = (0, 0, 0);
+        (h.from_seq, h.to_seq, h.event_count, h.file_count) = (0, 0, 0, 0);
         h.signer = an_hoa_key.public_key();
         let mut w = bundle::Writer::new(Vec::new(), h).unwrap();
         w.body(br#"{"applied_seq":1000,"at":"2026-12-04T00:00:00Z"}"#)
