@@ -6,7 +6,8 @@
 //!   same bytes; the next activity takes the next seq and is applied with no dead letter;
 //! - a backup taken "a week ago" and restored with `school_agent::restore` catches up from the
 //!   district when the agent starts — refusing commands, in Vietnamese, while NATS is down —
-//!   and ends equal to the district; the next activity is applied with no dead letter.
+//!   and ends equal to the district, the photo attached after the backup fetched back from the
+//!   bucket onto the new PC; the next activity is applied with no dead letter.
 //!
 //! The district here is the aggregator tests' open NATS server, where the agent creates its own
 //! evidence bucket (`relay.ensure_stream`); the school's rights on the secured district (it
@@ -256,16 +257,41 @@ async fn a_week_old_backup_catches_up_from_the_district_and_ends_equal() {
     assert_eq!(backups.backups.len(), 1, "{backups:?}");
     assert_eq!(backups.backups[0].head_seq, 40);
     let backup = usb.path().join("sao-luu").join(&backups.backups[0].name);
-    record(&mut client, 100, 60).await;
-    agent_fixture::wait_delivered(&client, 100, WAIT)
+    let week = record(&mut client, 100, 60).await;
+    // A photo of one of the week's activities (seq 101), uploaded and received.
+    let picture = photo(72, 54, 210);
+    let sha = sha256_hex(&picture);
+    client
+        .attach_evidence(attach_photo(
+            &week[3],
+            "Biên bản họp cha mẹ học sinh.png",
+            picture.clone(),
+        ))
         .await
         .unwrap();
-    env.wait_applied(AN_HOA, 100).await.unwrap();
+    agent_fixture::wait_delivered(&client, 101, WAIT)
+        .await
+        .unwrap();
+    env.wait_applied(AN_HOA, 101).await.unwrap();
+    test_harness::wait_until(WAIT, || async {
+        district_evidence(&running)
+            .await
+            .iter()
+            .any(|f| f.sha256 == sha && f.state == "received")
+    })
+    .await
+    .expect("the district received the photo");
     agent.stop().await.unwrap();
     let district_has = rows(&school.log_path()).await;
 
     let restored = school_agent::restore(&settings, &backup).await.unwrap();
     assert_eq!(restored.checked.head_seq, 40);
+    // The backup is restored on a new PC: no evidence folder came with it.
+    let evidence_dir = EvidenceStore::beside_log(&school.log_path())
+        .unwrap()
+        .dir()
+        .to_path_buf();
+    std::fs::remove_dir_all(&evidence_dir).unwrap();
     let aside = restored
         .moved_aside
         .expect("the log in place was moved aside");
@@ -296,19 +322,38 @@ async fn a_week_old_backup_catches_up_from_the_district_and_ends_equal() {
     let status = agent_fixture::wait_for_status(&client, WAIT, |s| !s.catching_up)
         .await
         .unwrap();
-    assert_eq!(status.head_seq, 100, "{status:?}");
+    assert_eq!(status.head_seq, 101, "{status:?}");
     assert_eq!(status.backlog, 0);
     assert_eq!(rows(&school.log_path()).await, district_has);
+    // The catch-up fetched the photo from the school's bucket before it opened the log.
+    assert_eq!(
+        std::fs::read(
+            EvidenceStore::open(&evidence_dir)
+                .unwrap()
+                .path(&sha)
+                .unwrap()
+        )
+        .unwrap(),
+        picture
+    );
+    let served = client
+        .get_evidence(pb::GetEvidenceRequest {
+            sha256: sha.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(served.content, picture);
     let reply = client
         .record_activity(agent_fixture::requests::activity_for(AN_HOA, 901))
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(reply.seq, 101);
-    agent_fixture::wait_delivered(&client, 101, WAIT)
+    assert_eq!(reply.seq, 102);
+    agent_fixture::wait_delivered(&client, 102, WAIT)
         .await
         .unwrap();
-    env.wait_applied(AN_HOA, 101).await.unwrap();
+    env.wait_applied(AN_HOA, 102).await.unwrap();
     assert_eq!(dead_letters(&env).await, 0, "no divergence, no dead letter");
     agent.stop().await.unwrap();
     running.stop().await.unwrap();
