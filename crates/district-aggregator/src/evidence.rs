@@ -184,7 +184,8 @@ impl Fetcher {
 
 /// The evidence files of an imported bundle go where the fetcher puts files from a bucket:
 /// `ops.evidence_files`, received. The bundle reader checked each file hashes to its name,
-/// so the content is the one the event names (its size too); a file already there is kept.
+/// so the content is the one the event names (its size too): a file already received is
+/// kept, and one the fetcher refused (a forged object in the bucket) is replaced by it.
 #[derive(Debug, Clone)]
 pub struct BundleFiles {
     pub pool: PgPool,
@@ -202,7 +203,10 @@ impl crate::bundles::FileSink for BundleFiles {
             }
             sqlx::query(
                 "INSERT INTO ops.evidence_files (school, sha256, state, content) \
-                 VALUES ($1, $2, 'received', $3) ON CONFLICT DO NOTHING",
+                 VALUES ($1, $2, 'received', $3) \
+                 ON CONFLICT (school, sha256) DO UPDATE \
+                 SET state = 'received', content = EXCLUDED.content, reason = NULL, at = now() \
+                 WHERE ops.evidence_files.state = 'refused'",
             )
             .bind(school)
             .bind(&file.sha256)

@@ -452,35 +452,7 @@ pub async fn append_recovered(
     envelopes: &[(Envelope, String)],
     sent_at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let (Some((first, _)), Some((last, _))) = (envelopes.first(), envelopes.last()) else {
-        return Ok(());
-    };
-    let (first_seq, last_seq) = (to_i64(first.seq), to_i64(last.seq));
-    let mut tx = conn.begin().await?;
-    for chunk in envelopes.chunks(ROWS_PER_INSERT) {
-        let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "INSERT INTO events (seq, id, type, recorded_at, envelope) ",
-        );
-        insert.push_values(chunk, |mut row, (envelope, body)| {
-            row.push_bind(to_i64(envelope.seq))
-                .push_bind(envelope.id.to_string())
-                .push_bind(envelope.event_type.as_str())
-                .push_bind(envelope.recorded_at.to_rfc3339())
-                .push_bind(body.as_str());
-        });
-        insert.build().persistent(false).execute(&mut *tx).await?;
-    }
-    sqlx::query(
-        "INSERT INTO outbox (seq, enqueued_at, sent_at, attempts) \
-         SELECT seq, recorded_at, ?, 0 FROM events WHERE seq BETWEEN ? AND ?",
-    )
-    .bind(sent_at.to_rfc3339())
-    .bind(first_seq)
-    .bind(last_seq)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(())
+    append_with_outbox(conn, envelopes, Some(sent_at)).await
 }
 
 /// Rows per multi-row INSERT: 5 parameters each, far below SQLite's variable limit.
@@ -489,13 +461,22 @@ const ROWS_PER_INSERT: usize = 200;
 /// Appends envelopes and their outbox entries in one transaction on the writer connection.
 /// The caller has checked the seqs are consecutive from the head; the primary key refuses a
 /// reused seq.
+pub async fn append(
+    conn: &mut SqliteConnection,
+    envelopes: &[(Envelope, String)],
+) -> Result<(), StoreError> {
+    append_with_outbox(conn, envelopes, None).await
+}
+
+/// [`append`] and [`append_recovered`]: the outbox entries unsent, or sent at `sent_at`.
 ///
 /// Each statement is a round trip to sqlx's SQLite thread, so the events go in as multi-row
 /// INSERTs and the outbox entries as one INSERT … SELECT: a handful of statements per commit
 /// whatever its size, instead of two per event.
-pub async fn append(
+async fn append_with_outbox(
     conn: &mut SqliteConnection,
     envelopes: &[(Envelope, String)],
+    sent_at: Option<DateTime<Utc>>,
 ) -> Result<(), StoreError> {
     let (Some((first, _)), Some((last, _))) = (envelopes.first(), envelopes.last()) else {
         return Ok(());
@@ -516,11 +497,15 @@ pub async fn append(
         // Statement shapes vary with the chunk's length; don't fill the statement cache.
         insert.build().persistent(false).execute(&mut *tx).await?;
     }
-    sqlx::query("INSERT INTO outbox (seq, enqueued_at) SELECT seq, recorded_at FROM events WHERE seq BETWEEN ? AND ?")
-        .bind(first_seq)
-        .bind(last_seq)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO outbox (seq, enqueued_at, sent_at) \
+         SELECT seq, recorded_at, ? FROM events WHERE seq BETWEEN ? AND ?",
+    )
+    .bind(sent_at.map(|at| at.to_rfc3339()))
+    .bind(first_seq)
+    .bind(last_seq)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(())
 }

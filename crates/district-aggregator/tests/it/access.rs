@@ -151,6 +151,28 @@ where
                     .await,
             ),
         ),
+        (
+            "ListEvidence",
+            code(
+                client
+                    .list_evidence(pb::ListEvidenceRequest {
+                        school: AN_HOA.into(),
+                        ..Default::default()
+                    })
+                    .await,
+            ),
+        ),
+        (
+            "GetEvidence",
+            code(
+                client
+                    .get_evidence(pb::GetDistrictEvidenceRequest {
+                        school: AN_HOA.into(),
+                        sha256: "0".repeat(64),
+                    })
+                    .await,
+            ),
+        ),
     ]
 }
 
@@ -276,6 +298,8 @@ async fn every_method_needs_a_credential_and_the_right_role() {
             "EnrollSchool" | "AdoptDistrictPlan" | "ImportBundle" | "ExportReply" => {
                 Code::PermissionDenied
             }
+            // Allowed: no such file.
+            "GetEvidence" => Code::NotFound,
             _ => Code::Ok,
         };
         assert_eq!(code, expected, "{method} with reporting's token");
@@ -332,6 +356,7 @@ async fn every_method_needs_a_credential_and_the_right_role() {
             "EnrollSchool" | "AdoptDistrictPlan" => Code::PermissionDenied,
             // Allowed; this district has no identity registry or signing key configured.
             "ImportBundle" | "ExportReply" => Code::FailedPrecondition,
+            "GetEvidence" => Code::NotFound,
             _ => Code::Ok,
         };
         assert_eq!(code, expected, "{method} as an officer");
@@ -539,6 +564,23 @@ async fn a_school_head_sees_their_own_school_alone() {
         Some("filter.school")
     );
     assert!(vietnamese(&other).contains(PHU_CUONG));
+    // Another school's evidence files: neither their list nor a file.
+    let files_other = client
+        .list_evidence(pb::ListEvidenceRequest {
+            school: PHU_CUONG.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(files_other.code(), Code::PermissionDenied);
+    let file_other = client
+        .get_evidence(pb::GetDistrictEvidenceRequest {
+            school: PHU_CUONG.into(),
+            sha256: "0".repeat(64),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(file_other.code(), Code::PermissionDenied);
     let watch_other = client
         .watch_activities(pb::WatchActivitiesRequest {
             school: PHU_CUONG.into(),
