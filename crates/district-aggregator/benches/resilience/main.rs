@@ -21,14 +21,13 @@
 #[path = "../../tests/it/support.rs"]
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, ensure};
 use bench_measure::knobs::{env_flag, env_or};
 use bench_measure::machine;
 use domain::Envelope;
-use event_bus::registry::{District, Kind as IdentityKind, Registry, ServerOptions};
 use event_bus::subjects::SchoolAddress;
 use nkeys::KeyPair;
 use school_agent::bundle_export::{self, NoFiles};
@@ -86,13 +85,16 @@ async fn bench() -> anyhow::Result<()> {
     office.enrol(PHU_CUONG, "Trường THCS Phú Cường");
     support::publish(&env.js, &office.envelopes).await?;
     let mut settings = env.settings();
-    settings.bundles.identities_file = Some(registry(
+    settings.bundles.identities_file = Some(support::identity_registry(
         keys.path(),
         &[(AN_HOA, &an_hoa_key), (PHU_CUONG, &phu_cuong_key)],
         &aggregator_key,
     )?);
-    settings.bundles.signing_key_file =
-        Some(write_seed(keys.path(), "_aggregator", &aggregator_key)?);
+    settings.bundles.signing_key_file = Some(support::write_seed(
+        keys.path(),
+        "_aggregator",
+        &aggregator_key,
+    )?);
     settings.bundles.import_wait_ms = 900_000;
     let running = Running::start(settings).await?;
     let mut phases = Vec::new();
@@ -283,44 +285,4 @@ async fn wait_applied(env: &Env, code: &str, n: u64) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     Ok(())
-}
-
-fn write_seed(dir: &Path, name: &str, key: &KeyPair) -> anyhow::Result<PathBuf> {
-    let path = dir.join(format!("{name}.nk"));
-    std::fs::write(&path, format!("{}\n", key.seed()?))?;
-    Ok(path)
-}
-
-/// The district's identity registry with the schools' and the aggregator's public keys.
-fn registry(
-    dir: &Path,
-    schools: &[(&str, &KeyPair)],
-    aggregator: &KeyPair,
-) -> anyhow::Result<PathBuf> {
-    let mut registry = Registry::new(
-        District::new(PROVINCE, DISTRICT),
-        ServerOptions::on_loopback(
-            "tam-nong-bench",
-            4222,
-            8222,
-            &dir.join("store"),
-            &dir.join("nats.pid"),
-        ),
-    );
-    let now = chrono::Utc::now();
-    registry
-        .issue(
-            event_bus::registry::AGGREGATOR,
-            IdentityKind::Aggregator,
-            aggregator.public_key(),
-            now,
-        )
-        .context("registering the aggregator")?;
-    for (code, key) in schools {
-        registry
-            .issue(code, IdentityKind::School, key.public_key(), now)
-            .with_context(|| format!("registering {code}"))?;
-    }
-    registry.save(dir)?;
-    Ok(dir.join(event_bus::registry::FILE_NAME))
 }

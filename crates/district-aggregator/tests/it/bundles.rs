@@ -12,8 +12,6 @@
 
 #![allow(clippy::unwrap_used)] // test helpers: a failure is the test's failure.
 
-use std::path::{Path, PathBuf};
-
 use demo_data::sealed::DistrictOfficeLog;
 use demo_data::{DemoRequest, Volume};
 use district_aggregator::bundles::{BundleImportError, ImportOutcome};
@@ -22,13 +20,11 @@ use district_aggregator::queries::Views;
 use district_fixture::office::demo_school;
 use domain::district::DistrictModel;
 use domain::{Envelope, Period, Slug};
-use event_bus::registry::{District, Kind as IdentityKind, Registry, ServerOptions};
 use event_bus::subjects::SchoolAddress;
 use nkeys::KeyPair;
 use school_agent::bundle_export::{self, NoFiles};
 use school_agent::evidence::sha256_hex;
 use school_agent::store::Store;
-use service_runtime::Credential;
 use test_harness::chromium::{Chromium, artefacts_dir};
 use wire::pb;
 
@@ -44,43 +40,6 @@ const MONTH: Volume = Volume {
 const SEED: u64 = 15;
 /// Nothing listens here: the school's NATS is unreachable for the whole test.
 const DEAD_NATS: &str = "nats://127.0.0.1:1";
-
-fn write_seed(dir: &Path, name: &str, key: &KeyPair) -> PathBuf {
-    let path = dir.join(format!("{name}.nk"));
-    std::fs::write(&path, format!("{}\n", key.seed().unwrap())).unwrap();
-    path
-}
-
-/// The district's identity registry with An Hòa's, Phú Cường's and the aggregator's keys.
-fn registry(dir: &Path, an_hoa: &KeyPair, phu_cuong: &KeyPair, aggregator: &KeyPair) -> PathBuf {
-    let mut registry = Registry::new(
-        District::new(PROVINCE, DISTRICT),
-        ServerOptions::on_loopback(
-            "tam-nong",
-            4222,
-            8222,
-            &dir.join("store"),
-            &dir.join("nats.pid"),
-        ),
-    );
-    let now = chrono::Utc::now();
-    registry
-        .issue(
-            event_bus::registry::AGGREGATOR,
-            IdentityKind::Aggregator,
-            aggregator.public_key(),
-            now,
-        )
-        .unwrap();
-    registry
-        .issue(AN_HOA, IdentityKind::School, an_hoa.public_key(), now)
-        .unwrap();
-    registry
-        .issue(PHU_CUONG, IdentityKind::School, phu_cuong.public_key(), now)
-        .unwrap();
-    registry.save(dir).unwrap();
-    dir.join(event_bus::registry::FILE_NAME)
-}
 
 /// A real PNG of `width` × `height`, a gradient tinted by `tint` (the recovery tests' photos
 /// too).
@@ -196,29 +155,6 @@ async fn snapshot(env: &Env, views: &Views) -> Snapshot {
     }
 }
 
-/// The district dashboard over `running`, as `reporting` serves it, on a loopback address of
-/// its own; its base URL.
-async fn serve_dashboard(running: &Running) -> String {
-    let channel = tonic::transport::Endpoint::from_shared(running.url())
-        .unwrap()
-        .connect_lazy();
-    let state = dashboard::DashboardState::new(
-        channel,
-        Credential::bearer(&running.credentials.reporting).unwrap(),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.7:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = dashboard::router(state);
-    tokio::spawn(async move {
-        let _ = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .await;
-    });
-    format!("http://{addr}")
-}
-
 fn refusal(result: Result<ImportOutcome, BundleImportError>) -> String {
     match result {
         Err(BundleImportError::Refused(e)) => e.to_string(),
@@ -243,20 +179,23 @@ async fn an_offline_school_s_bundle_is_applied_once_and_its_reply_marks_the_reco
     office.adopt_plan();
     publish(&env.js, office.envelopes()).await.unwrap();
     let mut settings = env.settings();
-    settings.bundles.identities_file = Some(registry(
-        keys_dir.path(),
-        &an_hoa_key,
-        &phu_cuong_key,
-        &aggregator_key,
-    ));
+    settings.bundles.identities_file = Some(
+        identity_registry(
+            keys_dir.path(),
+            &[(AN_HOA, &an_hoa_key), (PHU_CUONG, &phu_cuong_key)],
+            &aggregator_key,
+        )
+        .unwrap(),
+    );
     settings.bundles.signing_key_file =
-        Some(write_seed(keys_dir.path(), "_aggregator", &aggregator_key));
+        Some(write_seed(keys_dir.path(), "_aggregator", &aggregator_key).unwrap());
     let running = Running::start(settings).await.unwrap();
 
     // The school: its NATS unreachable all along, its seed in `nats.nkey_file`.
     let dir = agent_fixture::SchoolDir::for_school(AN_HOA, s.name).unwrap();
     let mut agent_settings = dir.settings(DEAD_NATS);
-    agent_settings.nats.nkey_file = Some(write_seed(dir.path(), "thcs-an-hoa", &an_hoa_key));
+    agent_settings.nats.nkey_file =
+        Some(write_seed(dir.path(), "thcs-an-hoa", &an_hoa_key).unwrap());
     agent_settings.bundles.district_public_key = Some(aggregator_key.public_key());
     let agent = agent_fixture::RunningAgent::start_with_app(agent_settings.clone())
         .await
@@ -511,7 +450,12 @@ async fn an_offline_school_s_bundle_is_applied_once_and_its_reply_marks_the_reco
     // copy refused with its reason, and the reply bundle downloaded onto the stick.
     let browser = Chromium::shared().await.unwrap();
     let shots = artefacts_dir("bundles");
-    let site = serve_dashboard(&running).await;
+    let site = format!(
+        "http://{}",
+        serve_dashboard(&running.url(), &running.credentials.reporting, "127.0.0.7")
+            .await
+            .unwrap()
+    );
     browser
         .set_cookie(
             &site,

@@ -13,9 +13,6 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::net::SocketAddr;
-
-use dashboard::DashboardState;
 use domain::event::EvidenceAttached;
 use domain::evidence::{EvidenceFile, EvidenceTarget};
 use event_bus::subjects::{SchoolAddress, evidence_bucket};
@@ -131,30 +128,6 @@ async fn wait_files(running: &Running, n: usize, state: &str) -> Vec<pb::Evidenc
     .await
     .unwrap_or_else(|_| panic!("the district did not list {n} files {state}"));
     district_files(running).await
-}
-
-/// The dashboard on a loopback address of its own, calling the aggregator with the
-/// reporting service's token.
-async fn serve_dashboard(aggregator_url: &str, token: &str) -> SocketAddr {
-    let channel = tonic::transport::Endpoint::from_shared(aggregator_url.to_owned())
-        .unwrap()
-        .connect_lazy();
-    let listener = tokio::net::TcpListener::bind(("127.0.0.3", 0))
-        .await
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = dashboard::router(DashboardState::new(
-        channel,
-        service_runtime::Credential::bearer(token).unwrap(),
-    ));
-    tokio::spawn(async move {
-        let _ = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await;
-    });
-    addr
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -276,7 +249,9 @@ async fn photos_attached_while_nats_is_down_arrive_with_their_hashes_and_are_ser
         .unwrap();
 
     // The dashboard serves each photo byte for byte, with its type, inline.
-    let site = serve_dashboard(&running.url(), &running.credentials.reporting).await;
+    let site = serve_dashboard(&running.url(), &running.credentials.reporting, "127.0.0.3")
+        .await
+        .unwrap();
     let cookie = format!(
         "{}={}",
         dashboard::session::COOKIE,

@@ -278,3 +278,70 @@ pub async fn publish_raw(
     js.publish(subject.to_owned(), body.into()).await?.await?;
     Ok(())
 }
+
+/// Writes `key`'s seed into `<dir>/<name>.nk`, as the district office hands a seed over.
+pub fn write_seed(
+    dir: &std::path::Path,
+    name: &str,
+    key: &nkeys::KeyPair,
+) -> anyhow::Result<std::path::PathBuf> {
+    let path = dir.join(format!("{name}.nk"));
+    std::fs::write(&path, format!("{}\n", key.seed()?))?;
+    Ok(path)
+}
+
+/// The district's identity registry (`identities.toml` in `dir`) with the public keys of
+/// `schools` and of the aggregator, as `district-admin` writes it; its path.
+pub fn identity_registry(
+    dir: &std::path::Path,
+    schools: &[(&str, &nkeys::KeyPair)],
+    aggregator: &nkeys::KeyPair,
+) -> anyhow::Result<std::path::PathBuf> {
+    use event_bus::registry::{AGGREGATOR, District, FILE_NAME, Kind, Registry, ServerOptions};
+    let mut registry = Registry::new(
+        District::new(PROVINCE, DISTRICT),
+        ServerOptions::on_loopback(
+            "tam-nong",
+            4222,
+            8222,
+            &dir.join("store"),
+            &dir.join("nats.pid"),
+        ),
+    );
+    let now = Utc::now();
+    registry
+        .issue(AGGREGATOR, Kind::Aggregator, aggregator.public_key(), now)
+        .context("registering the aggregator")?;
+    for (code, key) in schools {
+        registry
+            .issue(code, Kind::School, key.public_key(), now)
+            .with_context(|| format!("registering {code}"))?;
+    }
+    registry.save(dir)?;
+    Ok(dir.join(FILE_NAME))
+}
+
+/// The district dashboard as `reporting` serves it, calling the aggregator at
+/// `aggregator_url` with `token`, on `ip` port 0 — a loopback address of its own, since
+/// browsers keep cookies per host. Its address.
+pub async fn serve_dashboard(
+    aggregator_url: &str,
+    token: &str,
+    ip: &str,
+) -> anyhow::Result<std::net::SocketAddr> {
+    let channel =
+        tonic::transport::Endpoint::from_shared(aggregator_url.to_owned())?.connect_lazy();
+    let state =
+        dashboard::DashboardState::new(channel, service_runtime::Credential::bearer(token)?);
+    let listener = tokio::net::TcpListener::bind((ip, 0)).await?;
+    let addr = listener.local_addr()?;
+    let app = dashboard::router(state);
+    tokio::spawn(async move {
+        let _ = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await;
+    });
+    Ok(addr)
+}
