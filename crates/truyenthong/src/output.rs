@@ -319,6 +319,11 @@ pub fn event_summary(event_type: &str, data: &Value) -> (String, Option<String>)
             n(data, "/year"),
             vi::int(n(data, "/settled_amount"))
         ),
+        "evidence.attached" => format!(
+            "{} ({})",
+            s(data, "/file/name"),
+            vi::file_size(u64::try_from(n(data, "/file/size")).unwrap_or(0))
+        ),
         _ => String::new(),
     };
     (one_line(&text), id)

@@ -157,6 +157,7 @@ pub fn event_type_vi(event_type: &str) -> String {
         "budget.estimated" => "Dự toán kinh phí",
         "expense.recorded" => "Chi kinh phí",
         "budget.settled" => "Quyết toán kinh phí",
+        "evidence.attached" => "Đính kèm minh chứng",
         other => return format!("Sự kiện «{other}»"),
     };
     words.to_string()
