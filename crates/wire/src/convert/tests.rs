@@ -644,8 +644,8 @@ fn descriptor_set_describes_the_service_and_its_imports() {
     let methods: Vec<_> = agent.service[0].method.iter().map(|m| m.name()).collect();
     assert_eq!(agent.service[0].name(), "SchoolAgent");
     // 17 commands, AttachEvidence; ListEvents, GetStatus, GetPlan, SendNow; GetEvidence and
-    // ListEvidence.
-    assert_eq!(methods.len(), 17 + 1 + 4 + 2, "{methods:?}");
+    // ListEvidence; ExportBundle and ImportReply; BackUpNow and GetBackups.
+    assert_eq!(methods.len(), 17 + 1 + 4 + 2 + 2 + 2, "{methods:?}");
     assert_eq!(
         crate::pb::school_agent_server::SERVICE_NAME,
         "truyenthong.v1.SchoolAgent"
