@@ -24,8 +24,6 @@ pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long an import may take: the aggregator waits for its ingest (50 s by default) within
 /// its 60 s request timeout.
 pub const IMPORT_TIMEOUT: Duration = Duration::from_secs(90);
-/// A bundle goes to the aggregator in chunks of this many bytes.
-const BUNDLE_CHUNK: usize = 1 << 20;
 
 /// A handle on the district aggregator, for one caller: the service itself, or a signed-in
 /// person on whose behalf the dashboard asks (so the aggregator scopes and refuses as it
@@ -217,13 +215,7 @@ impl Aggregator {
         &self,
         bytes: Vec<u8>,
     ) -> Result<pb::ImportBundleReply, tonic::Status> {
-        let chunks: Vec<pb::BundleChunk> = bytes
-            .chunks(BUNDLE_CHUNK)
-            .map(|data| pb::BundleChunk {
-                data: data.to_vec(),
-                ..Default::default()
-            })
-            .collect();
+        let chunks = wire::bundle_chunks::split(&bytes, pb::BundleChunk::default());
         let mut client = self.client.clone();
         match tokio::time::timeout(
             IMPORT_TIMEOUT,

@@ -186,8 +186,6 @@ fn non_negative(v: i64) -> u64 {
 
 type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::ActivityChange, Status>> + Send + 'static>>;
 
-/// A bundle file in gRPC chunks of at most this many bytes.
-const BUNDLE_CHUNK: usize = 1 << 20;
 /// The largest school bundle accepted over gRPC (a month of a school's events is a few MiB;
 /// its photos more). Larger ones are imported with `district-aggregator nhap-goi`.
 const MAX_BUNDLE_BYTES: usize = 512 << 20;
@@ -225,19 +223,16 @@ impl DistrictAggregator for DistrictAggregatorService {
     ) -> Result<Response<pb::ImportBundleReply>, Status> {
         let caller = self.authorize(&r, Permission::ImportBundles).await?;
         let mut chunks = r.into_inner();
-        let mut bytes = Vec::new();
-        while let Some(chunk) = chunks.message().await? {
-            bytes.extend_from_slice(&chunk.data);
-            if bytes.len() > MAX_BUNDLE_BYTES {
-                return Err(wire::status::refusal(
-                    tonic::Code::InvalidArgument,
-                    "bundle",
-                    format!("a bundle over gRPC is at most {MAX_BUNDLE_BYTES} bytes"),
-                    "Gói quá lớn để tải lên; hãy nhập bằng lệnh `district-aggregator nhap-goi`."
-                        .to_owned(),
-                ));
-            }
-        }
+        let bytes = wire::bundle_chunks::collect(&mut chunks, MAX_BUNDLE_BYTES, || {
+            wire::status::refusal(
+                tonic::Code::InvalidArgument,
+                "bundle",
+                format!("a bundle over gRPC is at most {MAX_BUNDLE_BYTES} bytes"),
+                "Gói quá lớn để tải lên; hãy nhập bằng lệnh `district-aggregator nhap-goi`."
+                    .to_owned(),
+            )
+        })
+        .await?;
         let outcome = self
             .context
             .bundles
@@ -279,16 +274,13 @@ impl DistrictAggregator for DistrictAggregatorService {
             .reply(&school, chrono::Utc::now())
             .await
             .map_err(bundle_status)?;
-        let mut chunks: Vec<pb::BundleChunk> = bytes
-            .chunks(BUNDLE_CHUNK)
-            .map(|data| pb::BundleChunk {
-                data: data.to_vec(),
+        let chunks = wire::bundle_chunks::split(
+            &bytes,
+            pb::BundleChunk {
+                file_name: name,
                 ..Default::default()
-            })
-            .collect();
-        if let Some(first) = chunks.first_mut() {
-            first.file_name = name;
-        }
+            },
+        );
         Ok(Response::new(Box::pin(tokio_stream::iter(
             chunks.into_iter().map(Ok),
         ))))

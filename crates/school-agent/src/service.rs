@@ -461,8 +461,6 @@ fn bundle_status(e: BundleExportError) -> Status {
     wire::status::refusal(code, "bundle", e.english(), e.to_string())
 }
 
-/// A bundle file in gRPC chunks of at most this many bytes.
-pub const BUNDLE_CHUNK: usize = 1 << 20;
 /// The largest reply bundle accepted (a receipt is a few kilobytes).
 const MAX_REPLY_BYTES: usize = 4 << 20;
 
@@ -505,19 +503,16 @@ impl SchoolAgent for SchoolAgentService {
             "bundle exported"
         );
         let h = &exported.header;
-        let mut chunks: Vec<pb::BundleChunk> = bytes
-            .chunks(BUNDLE_CHUNK)
-            .map(|data| pb::BundleChunk {
-                data: data.to_vec(),
+        let chunks = wire::bundle_chunks::split(
+            &bytes,
+            pb::BundleChunk {
+                file_name: exported.file_name.clone(),
+                from_seq: h.from_seq,
+                to_seq: h.to_seq,
+                event_count: h.event_count,
                 ..Default::default()
-            })
-            .collect();
-        if let Some(first) = chunks.first_mut() {
-            first.file_name = exported.file_name.clone();
-            first.from_seq = h.from_seq;
-            first.to_seq = h.to_seq;
-            first.event_count = h.event_count;
-        }
+            },
+        );
         Ok(Response::new(Box::pin(tokio_stream::iter(
             chunks.into_iter().map(Ok),
         ))))
@@ -529,18 +524,15 @@ impl SchoolAgent for SchoolAgentService {
     ) -> Result<Response<pb::AgentStatus>, Status> {
         let caller = self.caller(&r).await?;
         let mut chunks = r.into_inner();
-        let mut bytes = Vec::new();
-        while let Some(chunk) = chunks.message().await? {
-            bytes.extend_from_slice(&chunk.data);
-            if bytes.len() > MAX_REPLY_BYTES {
-                return Err(wire::status::refusal(
-                    tonic::Code::InvalidArgument,
-                    "bundle",
-                    format!("a reply bundle is at most {MAX_REPLY_BYTES} bytes"),
-                    "Tệp quá lớn, không phải gói phản hồi của Phòng.".to_owned(),
-                ));
-            }
-        }
+        let bytes = wire::bundle_chunks::collect(&mut chunks, MAX_REPLY_BYTES, || {
+            wire::status::refusal(
+                tonic::Code::InvalidArgument,
+                "bundle",
+                format!("a reply bundle is at most {MAX_REPLY_BYTES} bytes"),
+                "Tệp quá lớn, không phải gói phản hồi của Phòng.".to_owned(),
+            )
+        })
+        .await?;
         let receipt = bundle_export::import_reply(
             &self.store,
             &self.address()?,

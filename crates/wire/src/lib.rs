@@ -11,6 +11,7 @@
 //! [`domain`] inside, converting here at the edge.
 
 pub mod bearer;
+pub mod bundle_chunks;
 pub mod convert;
 pub mod status;
 
